@@ -1,0 +1,17 @@
+# The suite's Dagster webserver and daemon, for users with Docker (see docker-compose.yml).
+FROM python:3.11-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/*
+RUN useradd --create-home --uid 1000 siem
+WORKDIR /opt/siem
+COPY pyproject.toml README.md ./
+COPY dagster_project ./dagster_project
+COPY index_templates ./index_templates
+COPY dashboards ./dashboards
+COPY detectors ./detectors
+RUN pip install --no-cache-dir .
+ENV DAGSTER_HOME=/opt/dagster/home
+RUN mkdir -p $DAGSTER_HOME /var/siem/landing /var/siem/reports && chown -R siem $DAGSTER_HOME /var/siem
+COPY docker/dagster.yaml $DAGSTER_HOME/dagster.yaml
+USER siem

@@ -1,0 +1,3 @@
+"""An OpenSearch-backed SIEM suite orchestrated by Dagster."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Dagster assets, asset checks, schedules and sensors, one module per capability."""

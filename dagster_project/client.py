@@ -1,0 +1,69 @@
+"""Builds opensearch-py clients from settings: basic auth, TLS verification with a CA file, retries."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from opensearchpy import OpenSearch
+
+from dagster_project.settings import ConnectionSettings, NodeSettings, effective_url
+
+log = logging.getLogger(__name__)
+
+
+def make_client(
+    url: str,
+    *,
+    user: str = "",
+    password: str = "",
+    ca_certs: str = "",
+    verify_certs: bool = True,
+    timeout: float = 30.0,
+) -> OpenSearch:
+    """A client for one cluster; retries on timeouts and 429/502/503/504, verifies TLS unless told not to."""
+    kwargs: dict[str, object] = {
+        "hosts": [url],
+        "timeout": timeout,
+        "max_retries": 3,
+        "retry_on_timeout": True,
+        "retry_on_status": (429, 502, 503, 504),
+        "http_compress": True,
+    }
+    if user:
+        kwargs["http_auth"] = (user, password)
+    if url.startswith("https://"):
+        kwargs["use_ssl"] = True
+        kwargs["verify_certs"] = verify_certs
+        if ca_certs:
+            kwargs["ca_certs"] = ca_certs
+        if not verify_certs:
+            log.warning("TLS certificate verification is OFF for %s (OPENSEARCH_VERIFY_CERTS=false)", url)
+            kwargs["ssl_show_warn"] = False
+            warnings.filterwarnings("ignore", message="Unverified HTTPS request")
+    return OpenSearch(**kwargs)  # type: ignore[arg-type]
+
+
+def client_from_env() -> OpenSearch:
+    """A client for OPENSEARCH_URL (or the local node) with the OPENSEARCH_* auth and TLS settings."""
+    connection = ConnectionSettings()
+    return make_client(
+        effective_url(connection, NodeSettings()),
+        user=connection.user,
+        password=connection.password.get_secret_value(),
+        ca_certs=connection.ca_certs,
+        verify_certs=connection.verify_certs,
+        timeout=connection.timeout,
+    )
+
+
+@contextmanager
+def opened_client() -> Iterator[OpenSearch]:
+    """A client from the environment that is closed when the block ends."""
+    client = client_from_env()
+    try:
+        yield client
+    finally:
+        client.close()

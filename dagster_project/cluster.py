@@ -1,0 +1,35 @@
+"""Reads a cluster's health, version and installed plugins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opensearchpy import OpenSearch
+from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
+from opensearchpy.exceptions import TransportError
+
+from dagster_project.errors import NodeError
+
+
+def cluster_status(client: OpenSearch, url: str) -> dict[str, Any]:
+    """Health, version and plugins of the cluster behind `client`; NodeError when it cannot be reached."""
+    try:
+        info = client.info()
+        health = client.cluster.health()
+        plugins = client.cat.plugins(format="json")
+    except (OpenSearchConnectionError, TransportError) as exc:
+        raise NodeError(f"cluster not reachable: {exc}", where=url) from exc
+    return {
+        "url": url,
+        "cluster_name": info.get("cluster_name"),
+        "status": health.get("status"),
+        "number_of_nodes": health.get("number_of_nodes"),
+        "version": info.get("version", {}).get("number"),
+        "distribution": info.get("version", {}).get("distribution"),
+        "plugins": sorted({p["component"] for p in plugins}),
+    }
+
+
+def installed_plugins(client: OpenSearch) -> set[str]:
+    """Names of the plugins installed on the cluster's nodes."""
+    return {p["component"] for p in client.cat.plugins(format="json")}

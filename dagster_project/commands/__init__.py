@@ -1,0 +1,3 @@
+"""Sub-commands of `siem`, one module each; importing this package registers them."""
+
+from dagster_project.commands import ingest_cmd, opensearch_cmd, storage_cmd  # noqa: F401

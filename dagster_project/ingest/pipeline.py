@@ -1,0 +1,283 @@
+"""One ingestion run: stream files through a source's parser into OpenSearch, quarantine rejects, reconcile.
+
+Blocking; bulk writes go through opensearch-py's `streaming_bulk`, which retries 429s with exponential
+backoff; the client itself retries timeouts and 502/503/504. Every record read ends in exactly one of
+indexed / quarantined / duplicates, and a run whose counts do not add up raises ReconciliationError.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from opensearchpy import OpenSearch, helpers
+from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
+from opensearchpy.exceptions import TransportError
+
+from dagster_project.errors import IngestError, ReconciliationError
+from dagster_project.ingest.ids import content_hash, event_id, quarantine_id
+from dagster_project.ingest.inputs import InputFile, expand_paths, iter_inputs
+from dagster_project.settings import RetentionSettings
+from dagster_project.sources.base import Event, RawRecord, Rejected, SourceContext
+from dagster_project.sources.registry import parser_factory
+from dagster_project.storage.naming import events_index, quarantine_index
+
+log = logging.getLogger(__name__)
+
+FUTURE_TOLERANCE = timedelta(minutes=5)
+QUARANTINE_RAW_LIMIT = 65_536
+CHUNK_SIZE = 2000
+MAX_CHUNK_BYTES = 16 * 1024 * 1024
+
+
+@dataclass
+class IngestSummary:
+    """The outcome of a run; `siem ingest --json` prints exactly these keys first."""
+
+    source: str
+    files: int = 0
+    read: int = 0
+    indexed: int = 0
+    quarantined: int = 0
+    duplicates: int = 0
+    seconds: float = 0.0
+    reasons: dict[str, int] = field(default_factory=dict)
+    """Quarantine reasons (first words) with counts, for people and metadata."""
+
+    @property
+    def reconciles(self) -> bool:
+        """read == indexed + quarantined + duplicates."""
+        return self.read == self.indexed + self.quarantined + self.duplicates
+
+    def as_json(self) -> dict[str, Any]:
+        """The summary object of the CLI contract."""
+        data = asdict(self)
+        data["seconds"] = round(self.seconds, 3)
+        return data
+
+
+@dataclass(frozen=True)
+class _Pending:
+    kind: str  # "event" or "quarantine"
+    source_line: int
+    raw: str
+    file: str
+    offset: int
+
+
+ProgressCallback = Callable[[int], None]
+
+
+def ingest(
+    client: OpenSearch,
+    source: str,
+    paths: list[str | Path],
+    *,
+    retention: RetentionSettings | None = None,
+    landing_root: Path | None = None,
+    progress: ProgressCallback | None = None,
+    now: datetime | None = None,
+    refresh: bool = False,
+) -> IngestSummary:
+    """Ingest `paths` as `source`; returns the reconciled summary or raises IngestError/ReconciliationError."""
+    factory = parser_factory(source)
+    files = expand_paths(paths, within=landing_root)
+    retention = retention or RetentionSettings()
+    now = now or datetime.now(UTC)
+    oldest = now - timedelta(days=retention.retention_days)
+    newest = now + FUTURE_TOLERANCE
+    summary = IngestSummary(source=source, files=len(files))
+    run_id = uuid.uuid4().hex
+    pending: dict[str, deque[_Pending]] = defaultdict(deque)
+    reasons: dict[str, int] = defaultdict(int)
+    started = time.monotonic()
+
+    def quarantine_action(reason: str, raw: str, file: str, line: int, offset: int, stage: str) -> dict[str, Any]:
+        doc_id = quarantine_id(source, raw, reason)
+        pending[doc_id].append(_Pending("quarantine", line, raw, file, offset))
+        reasons[reason.split(":")[0][:120]] += 1
+        return {
+            "_op_type": "create",
+            "_index": quarantine_index(now.date()),
+            "_id": doc_id,
+            "_source": {
+                "@timestamp": now.isoformat().replace("+00:00", "Z"),
+                "source": source,
+                "file": file,
+                "line": line,
+                "offset": offset,
+                "reason": reason,
+                "stage": stage,
+                "raw": raw[:QUARANTINE_RAW_LIMIT],
+                "raw_truncated": len(raw) > QUARANTINE_RAW_LIMIT,
+                "run_id": run_id,
+            },
+        }
+
+    def actions() -> Iterator[dict[str, Any]]:
+        done_bytes = 0
+        for item, opened in iter_inputs(files):
+            file = str(item.path)
+            context = SourceContext(path=file, reference_time=datetime.fromtimestamp(item.mtime, UTC))
+            parser = factory(context)
+            last_report = 0
+            for record in _guarded_records(parser.records(opened.stream, file), file):
+                summary.read += 1
+                result = parser.parse(record) if record.error is None else Rejected(record.error, record.line_no, record.text)
+                if isinstance(result, Rejected):
+                    yield quarantine_action(result.reason, result.raw, file, result.line_no, record.offset, "parse")
+                elif result.timestamp > newest:
+                    yield quarantine_action(
+                        f"timestamp in the future: {result.timestamp.isoformat()}", result.original, file,
+                        record.line_no, record.offset, "validate",
+                    )
+                elif result.timestamp < oldest:
+                    yield quarantine_action(
+                        f"older than retention ({retention.retention_days} days): {result.timestamp.isoformat()}",
+                        result.original, file, record.line_no, record.offset, "validate",
+                    )
+                else:
+                    yield _event_action(source, result, file, record, now, pending)
+                if progress is not None and summary.read - last_report >= 5000:
+                    last_report = summary.read
+                    progress(done_bytes + opened.disk_position())
+            trailing = opened.trailing_error()
+            if trailing:
+                summary.read += 1
+                yield quarantine_action(trailing, "", file, -1, -1, "read")
+            done_bytes += item.size
+            if progress is not None:
+                progress(done_bytes)
+
+    try:
+        for ok, item in helpers.streaming_bulk(
+            client,
+            actions(),
+            chunk_size=CHUNK_SIZE,
+            max_chunk_bytes=MAX_CHUNK_BYTES,
+            raise_on_error=False,
+            raise_on_exception=False,
+            max_retries=6,
+            initial_backoff=1,
+            max_backoff=60,
+            request_timeout=120,
+        ):
+            (result,) = item.values()
+            doc_id = result.get("_id")
+            meta = pending[doc_id].popleft()
+            if not pending[doc_id]:
+                del pending[doc_id]
+            status = result.get("status", 0)
+            if ok:
+                if meta.kind == "event":
+                    summary.indexed += 1
+                else:
+                    summary.quarantined += 1
+                continue
+            if status == 409:
+                summary.duplicates += 1
+                continue
+            if meta.kind == "quarantine":
+                raise IngestError(f"could not write to quarantine: {result.get('error')}", where=f"{meta.file}:{meta.source_line}")
+            # The cluster refused the event (e.g. a mapping rejection): quarantine it with the cluster's reason.
+            reason = _error_reason(result.get("error"))
+            _retry_as_quarantine(client, source, meta, reason, now, run_id, summary, reasons)
+    except (OpenSearchConnectionError, TransportError) as exc:
+        raise IngestError(f"cluster unreachable or failing: {exc}", where=str(getattr(client, "transport", ""))) from exc
+    summary.seconds = time.monotonic() - started
+    summary.reasons = dict(reasons)
+    if refresh:
+        client.indices.refresh(index="siem-events-*,siem-quarantine-*", ignore_unavailable=True, allow_no_indices=True)
+    if not summary.reconciles:
+        raise ReconciliationError(
+            f"read {summary.read} != indexed {summary.indexed} + quarantined {summary.quarantined} "
+            f"+ duplicates {summary.duplicates}",
+            where=source,
+        )
+    log.info("ingested %s: %s", source, summary.as_json())
+    return summary
+
+
+def _event_action(
+    source: str, event: Event, file: str, record: RawRecord, now: datetime, pending: dict[str, deque[_Pending]]
+) -> dict[str, Any]:
+    doc = event.document()
+    doc_id = event_id(source, event.original)
+    doc["event"]["ingested"] = now.isoformat().replace("+00:00", "Z")
+    doc["siem"] = {
+        "source": source,
+        "file": file,
+        "line": record.line_no,
+        "offset": record.offset,
+        "content_hash": content_hash(event.original),
+    }
+    pending[doc_id].append(_Pending("event", record.line_no, event.original, file, record.offset))
+    return {"_op_type": "create", "_index": events_index(source, event.timestamp), "_id": doc_id, "_source": doc}
+
+
+def _guarded_records(records: Iterator[RawRecord], file: str) -> Iterator[RawRecord]:
+    """Turn an exception inside a reader into one reject, so a broken file never aborts the run."""
+    last = 0
+    try:
+        for record in records:
+            last = record.line_no
+            yield record
+    except Exception as exc:  # noqa: BLE001  (a reader bug or unreadable bytes: record it, don't crash)
+        log.warning("reader failed in %s after record %d: %s", file, last, exc)
+        yield RawRecord(last + 1, -1, "", error=f"unreadable input after record {last}: {type(exc).__name__}: {exc}")
+
+
+def _error_reason(error: Any) -> str:
+    if isinstance(error, dict):
+        reason = f"{error.get('type')}: {error.get('reason')}"
+        cause = error.get("caused_by")
+        if isinstance(cause, dict):
+            reason += f" (caused by {cause.get('type')}: {cause.get('reason')})"
+        return f"rejected by the cluster: {reason}"[:2000]
+    return f"rejected by the cluster: {error}"[:2000]
+
+
+def _retry_as_quarantine(
+    client: OpenSearch,
+    source: str,
+    meta: _Pending,
+    reason: str,
+    now: datetime,
+    run_id: str,
+    summary: IngestSummary,
+    reasons: dict[str, int],
+) -> None:
+    doc_id = quarantine_id(source, meta.raw, reason)
+    body = {
+        "@timestamp": now.isoformat().replace("+00:00", "Z"),
+        "source": source,
+        "file": meta.file,
+        "line": meta.source_line,
+        "offset": meta.offset,
+        "reason": reason,
+        "stage": "index",
+        "raw": meta.raw[:QUARANTINE_RAW_LIMIT],
+        "raw_truncated": len(meta.raw) > QUARANTINE_RAW_LIMIT,
+        "run_id": run_id,
+    }
+    try:
+        client.create(index=quarantine_index(now.date()), id=doc_id, body=body)
+        summary.quarantined += 1
+    except TransportError as exc:
+        if exc.status_code == 409:
+            summary.duplicates += 1
+        else:
+            raise IngestError(f"could not write to quarantine: {exc}", where=f"{meta.file}:{meta.source_line}") from exc
+    reasons[reason.split(":")[0][:120]] += 1
+
+
+def input_files(paths: list[str | Path]) -> list[InputFile]:
+    """The files a run over `paths` would read (for progress totals)."""
+    return expand_paths(paths)

@@ -1,0 +1,187 @@
+"""Installs the node under SIEM_HOME: unpacks the distribution, installs plugins from local zips, writes config."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pwd
+import shutil
+import subprocess
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dagster_project.errors import NodeError
+from dagster_project.node.artifacts import ArtifactNotPublished, fetch
+from dagster_project.node.manifest import Artifact, Distribution
+
+log = logging.getLogger(__name__)
+
+MARKER = ".siem-install.json"
+
+
+@dataclass
+class Layout:
+    """Where the node's files live under SIEM_HOME."""
+
+    home: Path
+    version: str
+
+    @property
+    def artifacts(self) -> Path:
+        """Downloaded zips (kept across installs)."""
+        return self.home / "artifacts"
+
+    @property
+    def node_home(self) -> Path:
+        """The unpacked distribution."""
+        return self.home / f"opensearch-{self.version}"
+
+    @property
+    def data(self) -> Path:
+        """The node's data path."""
+        return self.home / "data"
+
+    @property
+    def logs(self) -> Path:
+        """The node's log path."""
+        return self.home / "logs"
+
+    @property
+    def pid_file(self) -> Path:
+        """The pid of the node this suite started."""
+        return self.home / "node.pid"
+
+    @property
+    def state_file(self) -> Path:
+        """What the last `up` installed and started."""
+        return self.home / "node.json"
+
+
+@dataclass
+class InstallResult:
+    """Which plugins are installed and which could not be had."""
+
+    installed: list[str] = field(default_factory=list)
+    unavailable: dict[str, str] = field(default_factory=dict)
+
+
+def install(distribution: Distribution, layout: Layout, *, plugins: tuple[Artifact, ...], strict: bool) -> InstallResult:
+    """Unpack the distribution and install `plugins` idempotently.
+
+    A plugin that Maven Central does not publish is reported in `unavailable` (or raises when `strict`);
+    any other download failure raises NodeError naming the artifact.
+    """
+    zip_path = fetch(distribution.distribution, layout.artifacts)
+    if not (layout.node_home / "bin" / "opensearch").is_file():
+        _unpack(zip_path, layout)
+    marker = _read_marker(layout)
+    result = InstallResult()
+    wanted = {artifact.name for artifact in plugins}
+    for name in sorted(set(marker) - wanted):
+        _run_plugin_tool(layout, ["remove", name])
+        marker.pop(name, None)
+    for artifact in plugins:
+        try:
+            plugin_zip = fetch(artifact, layout.artifacts)
+        except ArtifactNotPublished as exc:
+            if strict:
+                raise
+            log.info("plugin %s is not available: %s", artifact.name, exc)
+            result.unavailable[artifact.name] = str(exc)
+            continue
+        if marker.get(artifact.name) != artifact.coordinates or not (layout.node_home / "plugins" / artifact.name).is_dir():
+            if (layout.node_home / "plugins" / artifact.name).exists():
+                _run_plugin_tool(layout, ["remove", artifact.name])
+            _run_plugin_tool(layout, ["install", "--batch", plugin_zip.resolve().as_uri()])
+            marker[artifact.name] = artifact.coordinates
+        result.installed.append(artifact.name)
+    (layout.node_home / MARKER).write_text(json.dumps(marker, indent=2, sort_keys=True))
+    return result
+
+
+def write_config(layout: Layout, *, port: int, extra: dict[str, object] | None = None) -> None:
+    """Write opensearch.yml for a single loopback node with data and logs under SIEM_HOME."""
+    settings: dict[str, object] = {
+        "cluster.name": "siem-local",
+        "node.name": "siem-node-1",
+        "network.host": "127.0.0.1",
+        "http.port": port,
+        "transport.port": port + 100,
+        "discovery.type": "single-node",
+        "path.data": str(layout.data),
+        "path.logs": str(layout.logs),
+        # A developer disk may be fuller than a server's; never flip indices read-only for that.
+        "cluster.routing.allocation.disk.threshold_enabled": False,
+        "action.auto_create_index": True,
+    }
+    settings.update(extra or {})
+    lines = [f"{key}: {json.dumps(value)}" for key, value in settings.items()]
+    (layout.node_home / "config" / "opensearch.yml").write_text("\n".join(lines) + "\n")
+
+
+def ensure_service_user(name: str) -> pwd.struct_passwd:
+    """The unprivileged account the node runs as when root starts it; created when missing."""
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        pass
+    useradd = shutil.which("useradd") or "/usr/sbin/useradd"
+    done = subprocess.run(
+        [useradd, "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise NodeError(f"could not create the service user: {done.stderr.strip()}", where=name)
+    return pwd.getpwnam(name)
+
+
+def chown_tree(paths: list[Path], uid: int, gid: int) -> None:
+    """Give the node's user ownership of its directories (it refuses to run as root)."""
+    for top in paths:
+        top.mkdir(parents=True, exist_ok=True)
+        os.chown(top, uid, gid)
+        for root, dirs, files in os.walk(top):
+            for entry in dirs + files:
+                os.chown(os.path.join(root, entry), uid, gid, follow_symlinks=False)
+
+
+def _unpack(zip_path: Path, layout: Layout) -> None:
+    staging = layout.home / f".unpack-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        with zipfile.ZipFile(zip_path) as archive:
+            archive.extractall(staging)
+    except zipfile.BadZipFile as exc:
+        zip_path.unlink(missing_ok=True)
+        raise NodeError("corrupt download, deleted; run again", where=str(zip_path)) from exc
+    (top,) = [p for p in staging.iterdir() if p.is_dir()]
+    for script in (top / "bin").iterdir():
+        script.chmod(0o755)
+    shutil.rmtree(layout.node_home, ignore_errors=True)
+    top.rename(layout.node_home)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _read_marker(layout: Layout) -> dict[str, str]:
+    path = layout.node_home / MARKER
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def _run_plugin_tool(layout: Layout, args: list[str]) -> None:
+    from dagster_project.node.java import java_home
+
+    env = dict(os.environ, OPENSEARCH_JAVA_HOME=str(java_home()))
+    tool = layout.node_home / "bin" / "opensearch-plugin"
+    done = subprocess.run([str(tool), *args], capture_output=True, text=True, env=env, timeout=600, check=False)
+    if done.returncode != 0:
+        raise NodeError(f"opensearch-plugin {' '.join(args)} failed: {done.stderr.strip()[-800:]}", where=str(tool))

@@ -1,0 +1,1 @@
+"""Pure log-source parsers: one module per source, registered in `registry`."""

@@ -1,0 +1,99 @@
+"""Loads the storage artefacts (component templates, index templates, ISM policies) from their JSON files."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dagster_project.errors import ArtifactError
+from dagster_project.paths import repo_dir
+
+
+@dataclass(frozen=True)
+class StorageArtifact:
+    """One JSON artefact: its kind, name (the file stem), body and where it came from."""
+
+    kind: str
+    name: str
+    body: dict[str, Any]
+    path: Path
+
+    @property
+    def version(self) -> int:
+        """The artefact's `_meta.version`."""
+        return int(self.body.get("_meta", {}).get("version", 0))
+
+    @property
+    def content_hash(self) -> str:
+        """A SHA-256 of the canonical JSON body: how bootstrap tells 'unchanged' from 'updated'."""
+        canonical = json.dumps(self.body, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+KINDS = {
+    "component_template": "component_templates",
+    "index_template": "index_templates",
+    "ism_policy": "ism_policies",
+}
+
+
+def templates_dir() -> Path:
+    """The `index_templates/` folder (the only copy of these artefacts)."""
+    return repo_dir("index_templates")
+
+
+def load_artifacts(kind: str, root: Path | None = None) -> list[StorageArtifact]:
+    """All artefacts of one kind, sorted by name; ArtifactError naming the file when one is malformed."""
+    folder = (root or templates_dir()) / KINDS[kind]
+    artifacts = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            body = json.loads(path.read_text())
+        except ValueError as exc:
+            raise ArtifactError(f"invalid JSON: {exc}", where=str(path)) from exc
+        if not isinstance(body, dict) or "version" not in body.get("_meta", {}):
+            raise ArtifactError("missing _meta.version", where=str(path))
+        artifacts.append(StorageArtifact(kind, path.stem, body, path))
+    return artifacts
+
+
+def component_template(name: str) -> StorageArtifact:
+    """One component template by name."""
+    for artifact in load_artifacts("component_template"):
+        if artifact.name == name:
+            return artifact
+    raise ArtifactError(f"no component template {name!r}", where=str(templates_dir() / "component_templates"))
+
+
+def ism_policy_with_ages(artifact: StorageArtifact, hot_days: int, retention_days: int) -> dict[str, Any]:
+    """The ISM policy body with its warm transition at `hot_days` and its delete at `retention_days`."""
+    body = copy.deepcopy(artifact.body)
+    body.pop("_meta", None)
+    for state in body["policy"]["states"]:
+        for transition in state.get("transitions", []):
+            target = transition.get("state_name")
+            if target == "warm":
+                transition["conditions"] = {"min_index_age": f"{hot_days}d"}
+            elif target == "delete":
+                transition["conditions"] = {"min_index_age": f"{retention_days}d"}
+    return body
+
+
+def merged_mappings(component_names: list[str]) -> dict[str, Any]:
+    """The mappings that composing these component templates yields (later ones override earlier)."""
+    merged: dict[str, Any] = {}
+    for name in component_names:
+        _deep_merge(merged, component_template(name).body.get("template", {}).get("mappings", {}))
+    return merged
+
+
+def _deep_merge(into: dict[str, Any], other: dict[str, Any]) -> None:
+    for key, value in other.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _deep_merge(into[key], value)
+        else:
+            into[key] = copy.deepcopy(value)

@@ -1,0 +1,109 @@
+"""Applies templates and ISM policies idempotently: each artefact is reported created, updated or unchanged."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from opensearchpy import NotFoundError, OpenSearch
+
+from dagster_project.cluster import installed_plugins
+from dagster_project.settings import RetentionSettings
+from dagster_project.storage.artifacts import StorageArtifact, ism_policy_with_ages, load_artifacts
+
+log = logging.getLogger(__name__)
+
+ISM_PLUGIN = "opensearch-index-management"
+
+
+@dataclass(frozen=True)
+class Change:
+    """What bootstrap did to one artefact."""
+
+    kind: str
+    name: str
+    action: str
+    """created | updated | unchanged | skipped"""
+    detail: str = ""
+
+
+def bootstrap(client: OpenSearch, retention: RetentionSettings) -> list[Change]:
+    """Apply every component template, index template and ISM policy; a second run reports all unchanged."""
+    changes = [_put_component(client, a) for a in load_artifacts("component_template")]
+    changes += [_put_index_template(client, a) for a in load_artifacts("index_template")]
+    has_ism = ISM_PLUGIN in installed_plugins(client)
+    for artifact in load_artifacts("ism_policy"):
+        if not has_ism:
+            changes.append(
+                Change("ism_policy", artifact.name, "skipped", f"{ISM_PLUGIN} not installed; `siem retention` enforces it")
+            )
+            continue
+        changes.append(_put_ism_policy(client, artifact, retention))
+    for change in changes:
+        log.info("%s %s: %s %s", change.kind, change.name, change.action, change.detail)
+    return changes
+
+
+def as_dicts(changes: list[Change]) -> list[dict[str, str]]:
+    """Changes as plain data for --json."""
+    return [asdict(c) for c in changes]
+
+
+def _with_hash(artifact: StorageArtifact) -> dict[str, Any]:
+    body = json.loads(json.dumps(artifact.body))
+    body.setdefault("_meta", {})["content_sha256"] = artifact.content_hash
+    return body
+
+
+def _put_component(client: OpenSearch, artifact: StorageArtifact) -> Change:
+    try:
+        existing = client.cluster.get_component_template(name=artifact.name)["component_templates"][0]
+        stored = existing["component_template"].get("_meta", {}).get("content_sha256")
+    except NotFoundError:
+        stored = None
+    if stored == artifact.content_hash:
+        return Change(artifact.kind, artifact.name, "unchanged", f"v{artifact.version}")
+    client.cluster.put_component_template(name=artifact.name, body=_with_hash(artifact))
+    return Change(artifact.kind, artifact.name, "created" if stored is None else "updated", f"v{artifact.version}")
+
+
+def _put_index_template(client: OpenSearch, artifact: StorageArtifact) -> Change:
+    try:
+        existing = client.indices.get_index_template(name=artifact.name)["index_templates"][0]
+        stored = existing["index_template"].get("_meta", {}).get("content_sha256")
+    except NotFoundError:
+        stored = None
+    if stored == artifact.content_hash:
+        return Change(artifact.kind, artifact.name, "unchanged", f"v{artifact.version}")
+    client.indices.put_index_template(name=artifact.name, body=_with_hash(artifact))
+    return Change(artifact.kind, artifact.name, "created" if stored is None else "updated", f"v{artifact.version}")
+
+
+def _comparable(policy: dict[str, Any]) -> str:
+    keep = {k: policy.get(k) for k in ("description", "default_state", "states")}
+    keep["ism_template"] = [
+        {"index_patterns": t.get("index_patterns"), "priority": t.get("priority")} for t in policy.get("ism_template") or []
+    ]
+    return json.dumps(keep, sort_keys=True)
+
+
+def _put_ism_policy(client: OpenSearch, artifact: StorageArtifact, retention: RetentionSettings) -> Change:
+    desired = ism_policy_with_ages(artifact, retention.hot_days, retention.retention_days)
+    path = f"/_plugins/_ism/policies/{artifact.name}"
+    detail = f"hot {retention.hot_days}d, delete at {retention.retention_days}d"
+    try:
+        existing = client.transport.perform_request("GET", path)
+    except NotFoundError:
+        client.transport.perform_request("PUT", path, body=desired)
+        return Change(artifact.kind, artifact.name, "created", detail)
+    if _comparable(existing["policy"]) == _comparable(desired["policy"]):
+        return Change(artifact.kind, artifact.name, "unchanged", detail)
+    client.transport.perform_request(
+        "PUT",
+        path,
+        params={"if_seq_no": existing["_seq_no"], "if_primary_term": existing["_primary_term"]},
+        body=desired,
+    )
+    return Change(artifact.kind, artifact.name, "updated", detail)
