@@ -1,14 +1,13 @@
 """The suite's one Dagster code location: assets, checks, schedules, sensors and resources."""
 
-from __future__ import annotations
-
 import dagster as dg
 
-from dagster_project.assets import cluster
+from dagster_project.assets import cluster, ingestion
 from dagster_project.resources import opensearch_from_env
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([cluster]),
+    assets=[*dg.load_assets_from_modules([cluster]), ingestion.index_templates, *ingestion.INGESTION_ASSETS],
     asset_checks=dg.load_asset_checks_from_modules([cluster]),
+    sensors=ingestion.LANDING_SENSORS,
     resources={"opensearch": opensearch_from_env()},
 )

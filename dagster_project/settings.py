@@ -90,3 +90,16 @@ class RetentionSettings(BaseSettings):
     def meets_pci_10_5_1(self) -> bool:
         """True when retention is at least 12 months with at least 3 months hot."""
         return self.retention_days >= 365 and self.hot_days >= 90
+
+
+class LandingSettings(BaseSettings):
+    """Where files wait to be ingested: SIEM_LANDING_DIR/<source>/<YYYY-MM-DD>/... (default SIEM_HOME/landing)."""
+
+    model_config = SettingsConfigDict(env_prefix="SIEM_", extra="ignore")
+
+    landing_dir: Path | None = None
+
+    @property
+    def root(self) -> Path:
+        """The landing directory."""
+        return self.landing_dir or NodeSettings().home / "landing"

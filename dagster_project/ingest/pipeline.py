@@ -24,6 +24,7 @@ from opensearchpy.exceptions import TransportError
 from dagster_project.errors import IngestError, ReconciliationError
 from dagster_project.ingest.ids import content_hash, event_id, quarantine_id
 from dagster_project.ingest.inputs import InputFile, expand_paths, iter_inputs
+from dagster_project.ingest.retrying import RetryingBulkClient
 from dagster_project.settings import RetentionSettings
 from dagster_project.sources.base import Event, RawRecord, Rejected, SourceContext
 from dagster_project.sources.registry import parser_factory
@@ -85,8 +86,13 @@ def ingest(
     progress: ProgressCallback | None = None,
     now: datetime | None = None,
     refresh: bool = False,
+    partition: str | None = None,
 ) -> IngestSummary:
-    """Ingest `paths` as `source`; returns the reconciled summary or raises IngestError/ReconciliationError."""
+    """Ingest `paths` as `source`; returns the reconciled summary or raises IngestError/ReconciliationError.
+
+    `partition` (default: today, UTC) is stored in `siem.partition`: the arrival day whose data-quality
+    checks cover these events.
+    """
     factory = parser_factory(source)
     files = expand_paths(paths, within=landing_root)
     retention = retention or RetentionSettings()
@@ -95,6 +101,7 @@ def ingest(
     newest = now + FUTURE_TOLERANCE
     summary = IngestSummary(source=source, files=len(files))
     run_id = uuid.uuid4().hex
+    partition = partition or now.strftime("%Y-%m-%d")
     pending: dict[str, deque[_Pending]] = defaultdict(deque)
     reasons: dict[str, int] = defaultdict(int)
     started = time.monotonic()
@@ -144,7 +151,7 @@ def ingest(
                         result.original, file, record.line_no, record.offset, "validate",
                     )
                 else:
-                    yield _event_action(source, result, file, record, now, pending)
+                    yield _event_action(source, result, file, record, now, pending, partition)
                 if progress is not None and summary.read - last_report >= 5000:
                     last_report = summary.read
                     progress(done_bytes + opened.disk_position())
@@ -158,12 +165,12 @@ def ingest(
 
     try:
         for ok, item in helpers.streaming_bulk(
-            client,
+            RetryingBulkClient(client),  # type: ignore[arg-type]
             actions(),
             chunk_size=CHUNK_SIZE,
             max_chunk_bytes=MAX_CHUNK_BYTES,
             raise_on_error=False,
-            raise_on_exception=False,
+            raise_on_exception=True,
             max_retries=6,
             initial_backoff=1,
             max_backoff=60,
@@ -206,7 +213,13 @@ def ingest(
 
 
 def _event_action(
-    source: str, event: Event, file: str, record: RawRecord, now: datetime, pending: dict[str, deque[_Pending]]
+    source: str,
+    event: Event,
+    file: str,
+    record: RawRecord,
+    now: datetime,
+    pending: dict[str, deque[_Pending]],
+    partition: str,
 ) -> dict[str, Any]:
     doc = event.document()
     doc_id = event_id(source, event.original)
@@ -217,6 +230,7 @@ def _event_action(
         "line": record.line_no,
         "offset": record.offset,
         "content_hash": content_hash(event.original),
+        "partition": partition,
     }
     pending[doc_id].append(_Pending("event", record.line_no, event.original, file, record.offset))
     return {"_op_type": "create", "_index": events_index(source, event.timestamp), "_id": doc_id, "_source": doc}

@@ -1,0 +1,67 @@
+"""`siem demo`: the node, templates, the bundled samples ingested, and where to look next."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+import click
+import yaml
+
+from dagster_project.cli import cli
+from dagster_project.client import opened_client
+from dagster_project.ingest.pipeline import ingest
+from dagster_project.node import lifecycle
+from dagster_project.settings import ConnectionSettings, NodeSettings, RetentionSettings, effective_url
+from dagster_project.storage.bootstrap import bootstrap
+
+DEMO_RETENTION = RetentionSettings(retention_days=20_000, hot_days=7_300)
+"""The samples date from 2005-2023: the demo keeps them by giving itself a retention that covers them."""
+
+
+def samples_dir() -> Path:
+    """SIEM_SAMPLES_DIR, else ../shared/data beside the checkout."""
+    configured = os.environ.get("SIEM_SAMPLES_DIR")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+@cli.command("demo")
+def demo_command() -> None:
+    """Bring the node up, bootstrap, ingest the bundled samples and print where things are."""
+    connection = ConnectionSettings()
+    node = NodeSettings()
+    if not connection.url:
+        result = lifecycle.up(node)
+        click.echo(f"OpenSearch {result.version}: {result.url} ({'already up' if result.already_up else f'started in {result.seconds:.0f}s'})")
+    url = effective_url(connection, node)
+    manifest = yaml.safe_load(resources.files("dagster_project").joinpath("demo_samples.yaml").read_text())
+    root = samples_dir()
+    with opened_client() as client:
+        changes = bootstrap(client, DEMO_RETENTION)
+        click.echo(f"bootstrap: {sum(c.action != 'unchanged' for c in changes)} changed, {len(changes)} artefacts")
+        click.echo(f"retention for the demo: {DEMO_RETENTION.retention_days} days (the samples are years old)")
+        for source, paths in manifest.items():
+            present = [root / p for p in paths if (root / p).exists()]
+            for missing in sorted(set(paths) - {str(p.relative_to(root)) for p in present}):
+                click.echo(f"  skipped missing sample {root / missing}", err=True)
+            if not present:
+                continue
+            summary = ingest(client, source, present, retention=DEMO_RETENTION, refresh=True)
+            click.echo(
+                f"  {source:11} read {summary.read:>6}  indexed {summary.indexed:>6}  "
+                f"quarantined {summary.quarantined:>5}  duplicates {summary.duplicates:>6}  ({summary.seconds:.1f}s)"
+            )
+        counts = client.cat.indices(index="siem-*", format="json", h="index,docs.count")
+    families: dict[str, int] = {}
+    for row in counts:
+        family = row["index"].rsplit("-", 1)[0] if row["index"][-10:-6].isdigit() else row["index"]
+        families[family] = families.get(family, 0) + int(row["docs.count"] or 0)
+    click.echo("\nWhere things are:")
+    click.echo(f"  OpenSearch          {url}  (siem opensearch status)")
+    for family, count in sorted(families.items()):
+        click.echo(f"  {family:32} {count:>8} documents")
+    click.echo("  Dagster UI          .venv/bin/dagster dev  ->  http://127.0.0.1:3000")
+    click.echo("  Search events       curl '{}/siem-events/_search?q=event.outcome:failure'".format(url))

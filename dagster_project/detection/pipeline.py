@@ -1,0 +1,298 @@
+"""The pySigma processing pipeline: Sigma field names to our ECS fields, and log source to index pattern.
+
+Rules keep the field names that are conventional for their log source (CloudTrail's raw names,
+Windows EventData names, W3C webserver names); this module is the only place that knows which ECS
+field holds each of them. Linux auth logs have no Sigma field convention (SigmaHQ's Linux rules
+search the raw message), so rules for them use our ECS names, listed here as identity mappings so
+that a misspelt field still fails compilation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from sigma.exceptions import SigmaConfigurationError, SigmaTransformationError
+from sigma.processing.conditions import IncludeFieldCondition, IsSigmaRuleCondition, LogsourceCondition
+from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
+from sigma.processing.transformations import AddConditionTransformation, FieldMappingTransformation
+from sigma.processing.transformations.base import DetectionItemTransformation, StringValueTransformation
+from sigma.rule import SigmaDetectionItem
+from sigma.types import Placeholder, SigmaRegularExpression, SigmaString, SigmaType, SpecialChars
+
+from dagster_project.errors import DetectionError
+
+
+@dataclass(frozen=True)
+class LogsourceTarget:
+    """Where the events of one Sigma log source are stored and how its field names map to ECS."""
+
+    name: str
+    """Short name; also the folder under `detectors/rules/` that holds the rules for this log source."""
+    product: str | None
+    service: str | None
+    category: str | None
+    index: str
+    """Index pattern searched for rules of this log source."""
+    fields: Mapping[str, str]
+    """Sigma field name -> ECS field name."""
+    dataset: str | None = None
+    """`event.dataset` added as a condition where several datasets share one index."""
+
+    def matches(self, product: str | None, service: str | None, category: str | None) -> bool:
+        """True when a rule's log source names this target (unset target attributes match anything)."""
+        wanted = ((self.product, product), (self.service, service), (self.category, category))
+        return all(mine is None or mine == theirs for mine, theirs in wanted)
+
+    def condition(self) -> LogsourceCondition:
+        """The pySigma rule condition selecting rules of this log source."""
+        return LogsourceCondition(category=self.category, product=self.product, service=self.service)
+
+
+def _raw(prefix: str, names: tuple[str, ...]) -> dict[str, str]:
+    return {name: f"{prefix}{name}" for name in names}
+
+
+CLOUDTRAIL_FIELDS: Mapping[str, str] = MappingProxyType(
+    {
+        "eventName": "event.action",
+        "eventSource": "event.provider",
+        "errorCode": "error.code",
+        "errorMessage": "error.message",
+        "userAgent": "user_agent.original",
+        "awsRegion": "cloud.region",
+        "recipientAccountId": "cloud.account.id",
+        **_raw(
+            "aws.cloudtrail.",
+            (
+                "eventType",
+                "sourceIPAddress",
+                "userIdentity.type",
+                "userIdentity.arn",
+                "userIdentity.userName",
+                "userIdentity.invokedBy",
+                "userIdentity.principalId",
+                "additionalEventData.MFAUsed",
+                "responseElements.ConsoleLogin",
+            ),
+        ),
+    }
+)
+
+LINUX_AUTH_FIELDS: Mapping[str, str] = MappingProxyType(
+    {
+        name: name
+        for name in (
+            "event.action",
+            "event.outcome",
+            "process.name",
+            "process.command_line",
+            "user.name",
+            "user.effective.name",
+            "user.target.name",
+            "group.name",
+            "source.ip",
+            "host.name",
+        )
+    }
+)
+
+WEBSERVER_FIELDS: Mapping[str, str] = MappingProxyType(
+    {
+        "cs-method": "http.request.method",
+        "cs-uri": "url.original",
+        "cs-uri-stem": "url.path",
+        "cs-uri-query": "url.query",
+        "sc-status": "http.response.status_code",
+        "c-ip": "source.ip",
+        "cs-user-agent": "user_agent.original",
+        "cs-referer": "http.request.referrer",
+        "cs-username": "user.name",
+        "cs-host": "destination.domain",
+    }
+)
+
+WINDOWS_FIELDS: Mapping[str, str] = MappingProxyType(
+    {
+        "EventID": "event.code",
+        "Channel": "winlog.channel",
+        "Provider_Name": "winlog.provider_name",
+        "Computer": "host.name",
+        "IpAddress": "source.ip",
+        "IpPort": "source.port",
+        "Image": "process.executable",
+        "CommandLine": "process.command_line",
+        "ParentImage": "process.parent.executable",
+        "ParentCommandLine": "process.parent.command_line",
+        "CurrentDirectory": "process.working_directory",
+        **_raw(
+            "winlog.event_data.",
+            (
+                "TargetUserName",
+                "TargetDomainName",
+                "TargetSid",
+                "SubjectUserName",
+                "SubjectUserSid",
+                "SubjectDomainName",
+                "MemberName",
+                "MemberSid",
+                "LogonType",
+                "WorkstationName",
+                "Status",
+                "SubStatus",
+                "User",
+                "OriginalFileName",
+                "IntegrityLevel",
+            ),
+        ),
+    }
+)
+
+LOGSOURCES: Mapping[str, LogsourceTarget] = MappingProxyType(
+    {
+        target.name: target
+        for target in (
+            LogsourceTarget(
+                "aws_cloudtrail", "aws", "cloudtrail", None, "siem-events-cloudtrail-*", CLOUDTRAIL_FIELDS
+            ),
+            LogsourceTarget("linux_auth", "linux", "auth", None, "siem-events-linux-auth-*", LINUX_AUTH_FIELDS),
+            LogsourceTarget("webserver", None, None, "webserver", "siem-events-web-access-*", WEBSERVER_FIELDS),
+            LogsourceTarget(
+                "windows_security",
+                "windows",
+                "security",
+                None,
+                "siem-events-windows-*",
+                WINDOWS_FIELDS,
+                dataset="windows.security",
+            ),
+            LogsourceTarget(
+                "windows_sysmon",
+                "windows",
+                "sysmon",
+                None,
+                "siem-events-windows-*",
+                WINDOWS_FIELDS,
+                dataset="windows.sysmon_operational",
+            ),
+        )
+    }
+)
+"""The registry of supported log sources, by short name."""
+
+CASE_INSENSITIVE_FIELDS: frozenset[str] = frozenset(
+    {
+        "process.executable",
+        "process.command_line",
+        "process.parent.executable",
+        "process.parent.command_line",
+        "winlog.event_data.OriginalFileName",
+        "url.original",
+        "url.path",
+        "url.query",
+        "user_agent.original",
+        "http.request.referrer",
+    }
+)
+"""ECS keyword fields matched in any letter case, as Sigma requires: they hold attacker-chosen text
+(command lines, URLs, user agents) and our keyword mappings have no lowercase normalizer."""
+
+
+def logsource_target(product: str | None, service: str | None, category: str | None) -> LogsourceTarget:
+    """The one registered target for a rule's log source, or a DetectionError naming the log source."""
+    found = [target for target in LOGSOURCES.values() if target.matches(product, service, category)]
+    if len(found) != 1:
+        described = f"product={product} service={service} category={category}"
+        reason = "no index holds" if not found else "more than one target matches"
+        raise DetectionError(f"{reason} log source {described}", where="detection.pipeline.LOGSOURCES")
+    return found[0]
+
+
+def _case_insensitive_char(char: str) -> str:
+    if char.lower() != char.upper():
+        return f"[{char.lower()}{char.upper()}]"
+    if char.isalnum() or char == "/" or ord(char) > 127:
+        # The backend escapes "/" itself, since it delimits Lucene regular expressions.
+        return char
+    return "\\" + char
+
+
+@dataclass
+class CaseInsensitiveRegexTransformation(StringValueTransformation):
+    """Turn a string value into a Lucene regular expression matching it in any letter case.
+
+    Unlike pySigma's RegexTransformation, every non-alphanumeric character is escaped, because
+    Lucene's regular expressions give `@`, `<`, `>`, `"`, `#`, `&` and `~` a meaning of their own.
+    """
+
+    def apply_string_value(self, field: str | None, val: SigmaString) -> SigmaType | None:
+        """The value as a regular expression; empty strings are left as they are."""
+        if not val.s:
+            return None
+        parts: list[str] = []
+        for part in val.s:
+            if isinstance(part, str):
+                parts.append("".join(_case_insensitive_char(char) for char in part))
+            elif part == SpecialChars.WILDCARD_MULTI:
+                parts.append(".*")
+            elif part == SpecialChars.WILDCARD_SINGLE:
+                parts.append(".")
+            elif isinstance(part, Placeholder):
+                raise SigmaConfigurationError(f"placeholder %{part.name}% must be resolved before matching")
+        return SigmaRegularExpression("".join(parts))
+
+
+@dataclass
+class UnmappedFieldFailure(DetectionItemTransformation):
+    """Fail on a detection item whose field has no ECS mapping (or that is a keyword search)."""
+
+    logsource: str
+
+    def apply_detection_item(self, detection_item: SigmaDetectionItem) -> None:
+        """Raise a SigmaTransformationError naming the field and the log source."""
+        if detection_item.field is None:
+            message = f"keyword searches are not supported for log source {self.logsource}: use a field"
+        else:
+            message = f"field {detection_item.field!r} has no ECS mapping for log source {self.logsource}"
+        raise SigmaTransformationError(message, source=detection_item.source)
+
+
+def processing_pipeline() -> ProcessingPipeline:
+    """A fresh pipeline (pySigma pipelines keep state while applied, so never share one)."""
+    items: list[ProcessingItem] = []
+    for target in LOGSOURCES.values():
+        items.append(
+            ProcessingItem(
+                FieldMappingTransformation(dict(target.fields)),
+                rule_conditions=[target.condition()],
+                identifier=f"{target.name}_ecs_fields",
+            )
+        )
+        items.append(
+            ProcessingItem(
+                UnmappedFieldFailure(target.name),
+                rule_conditions=[target.condition()],
+                field_name_conditions=[IncludeFieldCondition(sorted(set(target.fields.values())))],
+                field_name_condition_negation=True,
+                identifier=f"{target.name}_unmapped_fields",
+            )
+        )
+    items.append(
+        ProcessingItem(
+            CaseInsensitiveRegexTransformation(),
+            field_name_conditions=[IncludeFieldCondition(sorted(CASE_INSENSITIVE_FIELDS))],
+            identifier="case_insensitive_text",
+        )
+    )
+    for target in LOGSOURCES.values():
+        if target.dataset is not None:
+            items.append(
+                ProcessingItem(
+                    AddConditionTransformation({"event.dataset": target.dataset}, name="_dataset"),
+                    rule_conditions=[target.condition(), IsSigmaRuleCondition()],
+                    rule_condition_linking=all,
+                    identifier=f"{target.name}_dataset",
+                )
+            )
+    return ProcessingPipeline(items=items, name="siem-ecs")

@@ -1,0 +1,99 @@
+"""Bootstrap is idempotent, new indices get the templates, and retention counts from event time."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from opensearchpy import OpenSearch
+
+from dagster_project.cluster import installed_plugins
+from dagster_project.ingest.pipeline import ingest
+from dagster_project.settings import RetentionSettings
+from dagster_project.storage.artifacts import load_artifacts
+from dagster_project.storage.bootstrap import ISM_PLUGIN, bootstrap
+from dagster_project.storage.naming import events_index
+from dagster_project.storage.retention import enforce_retention
+
+pytestmark = pytest.mark.live
+
+DEFAULTS = RetentionSettings(retention_days=365, hot_days=90)
+
+
+def test_bootstrap_twice_reports_everything_unchanged(clean_siem: OpenSearch) -> None:
+    first = bootstrap(clean_siem, DEFAULTS)
+    applied = [c for c in first if c.action != "skipped"]
+    assert applied and all(c.action == "created" for c in applied)
+    second = bootstrap(clean_siem, DEFAULTS)
+    assert [c.action for c in second if c.action != "skipped"] == ["unchanged"] * len(applied)
+    expected = len(load_artifacts("component_template")) + len(load_artifacts("index_template"))
+    assert len([c for c in second if c.kind != "ism_policy"]) == expected
+
+
+def test_a_changed_artefact_is_updated(clean_siem: OpenSearch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bootstrap(clean_siem, DEFAULTS)
+    root = tmp_path / "index_templates"
+    from shutil import copytree
+
+    from dagster_project.storage import artifacts
+
+    copytree(artifacts.templates_dir(), root)
+    target = root / "index_templates" / "siem-quarantine.json"
+    body = json.loads(target.read_text())
+    body["priority"] = 201
+    target.write_text(json.dumps(body))
+    monkeypatch.setattr(artifacts, "templates_dir", lambda: root)
+    changes = bootstrap(clean_siem, DEFAULTS)
+    updated = [(c.kind, c.name) for c in changes if c.action == "updated"]
+    assert updated == [("index_template", "siem-quarantine")]
+
+
+def test_new_indices_get_the_templates(clean_siem: OpenSearch) -> None:
+    bootstrap(clean_siem, DEFAULTS)
+    index = events_index("linux-auth", datetime(2024, 3, 1, tzinfo=UTC))
+    clean_siem.indices.create(index=index)
+    mapping = clean_siem.indices.get_mapping(index=index)[index]["mappings"]
+    assert mapping["properties"]["source"]["properties"]["ip"]["type"] == "ip"
+    assert "siem-events" in clean_siem.indices.get_alias(index=index)[index]["aliases"]
+
+
+def test_ism_policies_attach_to_new_indices(clean_siem: OpenSearch) -> None:
+    if ISM_PLUGIN not in installed_plugins(clean_siem):
+        changes = bootstrap(clean_siem, DEFAULTS)
+        skipped = [c for c in changes if c.kind == "ism_policy"]
+        assert skipped and all(c.action == "skipped" and "siem retention" in c.detail for c in skipped)
+        return
+    bootstrap(clean_siem, DEFAULTS)
+    index = events_index("linux-auth", datetime.now(UTC))
+    clean_siem.indices.create(index=index)
+    explain = clean_siem.transport.perform_request("GET", f"/_plugins/_ism/explain/{index}")
+    assert explain[index]["index.plugins.index_state_management.policy_id"] == "siem-events-retention"
+
+
+def test_retention_counts_from_event_time_even_for_late_backfill(clean_siem: OpenSearch, tmp_path: Path) -> None:
+    bootstrap(clean_siem, DEFAULTS)
+    now = datetime.now(UTC)
+    ages = {"recent": 10, "warm": 120, "expired": 364}
+    path = tmp_path / "backfill.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps({"@timestamp": (now - timedelta(days=age)).isoformat(), "message": name}) + "\n"
+            for name, age in ages.items()
+        )
+    )
+    # All three indices are created *now* (a late backfill): ISM would count their age as zero days.
+    summary = ingest(clean_siem, "jsonl", [path], retention=DEFAULTS, refresh=True)
+    assert summary.indexed == 3
+    later = (now + timedelta(days=2)).date()
+    actions = {a.index: a.action for a in enforce_retention(clean_siem, DEFAULTS, today=later)}
+    by_age = {name: events_index("jsonl", now - timedelta(days=age)) for name, age in ages.items()}
+    assert actions[by_age["recent"]] == "kept"
+    assert actions[by_age["warm"]] == "made_read_only"
+    assert actions[by_age["expired"]] == "deleted"
+    assert not clean_siem.indices.exists(index=by_age["expired"])
+    settings = clean_siem.indices.get_settings(index=by_age["warm"])[by_age["warm"]]["settings"]["index"]
+    assert settings["blocks"]["write"] == "true"
+    again = {a.index: a.action for a in enforce_retention(clean_siem, DEFAULTS, today=later)}
+    assert again[by_age["warm"]] == "kept"
