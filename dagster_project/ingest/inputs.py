@@ -70,7 +70,7 @@ class _CappedReader(io.RawIOBase):
             return 0
         want = min(len(buffer), self._left)
         try:
-            data = self._inner.read(want)
+            data = self._inner.read1(want)  # type: ignore[attr-defined]  # read1: keep what decompressed before a break
         except (EOFError, OSError, zlib.error) as exc:
             self.error = f"corrupt or truncated gzip: {exc}"
             return 0

@@ -34,7 +34,9 @@ def enforce_retention(
 ) -> list[RetentionAction]:
     """Apply the retention schedule to every dated siem index; returns one action per index."""
     today = today or datetime.now(UTC).date()
-    settings = client.indices.get_settings(index="siem-events-*,siem-quarantine-*", name="index.blocks.write")
+    settings = client.indices.get_settings(
+        index="siem-events-*,siem-quarantine-*", flat_settings=True, allow_no_indices=True, expand_wildcards="open"
+    )
     actions: list[RetentionAction] = []
     for index in sorted(settings):
         parsed = index_day(index)
@@ -48,7 +50,7 @@ def enforce_retention(
             actions.append(RetentionAction(index, day.isoformat(), age, "deleted"))
             log.info("retention: deleted %s (event date %s, %d days old)", index, day, age)
             continue
-        read_only = settings[index].get("settings", {}).get("index", {}).get("blocks", {}).get("write") == "true"
+        read_only = settings[index].get("settings", {}).get("index.blocks.write") == "true"
         if age >= retention.hot_days and not read_only:
             if not dry_run:
                 client.indices.put_settings(index=index, body={"index.blocks.write": True})
