@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+from collections import deque
 
 
-def event_id(source: str, original: str) -> str:
-    """Id of an event: SHA-256 over the source name and the raw record, hex, 32 chars (128 bits)."""
-    return hashlib.sha256(f"{source}\x1f{original}".encode("utf-8", "surrogateescape")).hexdigest()[:32]
+def event_id(source: str, original: str, occurrence: int = 0) -> str:
+    """Id of an event: SHA-256 over the source name, the raw record and its repeat number, hex, 32 chars.
+
+    `occurrence` tells apart identical lines that really are separate events (a scanner sending the same
+    request thrice in one second); it is counted within a file, so re-reading the file gives the same ids.
+    """
+    suffix = f"\x1e{occurrence}" if occurrence else ""
+    return hashlib.sha256(f"{source}\x1f{original}{suffix}".encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
 def quarantine_id(source: str, raw: str, reason: str) -> str:
@@ -18,3 +24,27 @@ def quarantine_id(source: str, raw: str, reason: str) -> str:
 def content_hash(original: str) -> str:
     """SHA-256 of the raw record (kept in `siem.content_hash` for tamper evidence)."""
     return hashlib.sha256(original.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+class RepeatCounter:
+    """Counts how often each record was already seen among the last `window` records of a file (bounded memory)."""
+
+    def __init__(self, window: int = 10_000) -> None:
+        self._window = window
+        self._recent: deque[str] = deque()
+        self._counts: dict[str, int] = {}
+
+    def occurrence(self, original: str) -> int:
+        """0 for the first time a record is seen within the window, 1 for its first repeat, and so on."""
+        key = hashlib.blake2b(original.encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
+        seen = self._counts.get(key, 0)
+        self._counts[key] = seen + 1
+        self._recent.append(key)
+        if len(self._recent) > self._window:
+            old = self._recent.popleft()
+            left = self._counts[old] - 1
+            if left:
+                self._counts[old] = left
+            else:
+                del self._counts[old]
+        return seen

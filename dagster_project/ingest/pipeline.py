@@ -22,7 +22,7 @@ from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import TransportError
 
 from dagster_project.errors import IngestError, ReconciliationError
-from dagster_project.ingest.ids import content_hash, event_id, quarantine_id
+from dagster_project.ingest.ids import RepeatCounter, content_hash, event_id, quarantine_id
 from dagster_project.ingest.inputs import InputFile, expand_paths, iter_inputs
 from dagster_project.ingest.retrying import RetryingBulkClient
 from dagster_project.settings import RetentionSettings
@@ -134,6 +134,7 @@ def ingest(
             file = str(item.path)
             context = SourceContext(path=file, reference_time=datetime.fromtimestamp(item.mtime, UTC))
             parser = factory(context)
+            repeats = RepeatCounter()
             last_report = 0
             for record in _guarded_records(parser.records(opened.stream, file), file):
                 summary.read += 1
@@ -151,7 +152,8 @@ def ingest(
                         result.original, file, record.line_no, record.offset, "validate",
                     )
                 else:
-                    yield _event_action(source, result, file, record, now, pending, partition)
+                    occurrence = repeats.occurrence(result.original)
+                    yield _event_action(source, result, file, record, now, pending, partition, occurrence)
                 if progress is not None and summary.read - last_report >= 5000:
                     last_report = summary.read
                     progress(done_bytes + opened.disk_position())
@@ -220,9 +222,10 @@ def _event_action(
     now: datetime,
     pending: dict[str, deque[_Pending]],
     partition: str,
+    occurrence: int,
 ) -> dict[str, Any]:
     doc = event.document()
-    doc_id = event_id(source, event.original)
+    doc_id = event_id(source, event.original, occurrence)
     doc["event"]["ingested"] = now.isoformat().replace("+00:00", "Z")
     doc["siem"] = {
         "source": source,

@@ -198,3 +198,17 @@ def test_transient_bulk_failures_are_retried_and_nothing_is_lost(siem: OpenSearc
     assert flaky.calls >= 4
     assert summary.reconciles and summary.indexed == 5000 and summary.quarantined == 0
     assert siem.count(index="siem-events-linux-auth-*")["count"] == 5000
+
+
+def test_identical_lines_are_separate_events_and_reingest_still_adds_nothing(siem: OpenSearch, tmp_path: Path) -> None:
+    path = tmp_path / "access.log"
+    line = '192.168.105.83 - - [11/Jul/2018:09:32:26 +0300] "GET / HTTP/1.1" 200 11444\n'
+    path.write_text(line * 3 + line.replace("GET /", "GET /x"))
+    first = run(siem, "web-access", path)
+    assert (first.read, first.indexed, first.duplicates) == (4, 4, 0)
+    second = run(siem, "web-access", path)
+    assert (second.indexed, second.duplicates) == (0, 4)
+    rotated = tmp_path / "access.log.1"
+    rotated.write_text(path.read_text())
+    third = run(siem, "web-access", rotated)
+    assert (third.indexed, third.duplicates) == (0, 4)
