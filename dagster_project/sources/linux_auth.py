@@ -24,7 +24,22 @@ The year rule (RFC 3164 timestamps have no year)
     in order. Only RFC 3164 lines read or change this state.
 
 Recognised messages set `event.action` as listed in docs/ecs-fields.md; any other valid syslog line
-is an event with `event.action: syslog`. Lines that are not syslog at all are rejected.
+is an event with `event.action: syslog`, `event.category: []`, `event.type: [info]`. Lines that are
+not syslog at all are rejected.
+
+Field choices the contract leaves open
+    * sudo and su: `user.name` is the invoking user, `user.effective.name` the user switched to.
+    * PAM sessions: `user.name` is the session's user; the invoker of ``by alice(uid=1000)`` is in
+      `linux.auth.pam.by_user` / `by_uid`.
+    * useradd, usermod, userdel, passwd, chpasswd: the account acted on is both `user.name` (as the
+      contract says) and `user.target.name`; ``changed by 'root'`` goes to `linux.auth.changed_by`.
+      Of groupadd's three lines per group only ``new group:`` is a `group_created` event.
+    * `linux.auth.repeated` is how many more times the line happened: ``message repeated N times: [..]``
+      (the inner message is what gets recognised) and ``PAM N more authentication failures``.
+    * `linux.auth.ssh.event` keeps sshd's verb (``Accepted``, ``Failed``, ``Invalid user``,
+      ``Disconnected``, ``Received disconnect``, ``Connection closed``, ``Disconnecting``, ...).
+    * A client that is not an IP address goes to `source.address` (and `source.domain` when it is a
+      host name), never to `source.ip`.
 """
 
 from __future__ import annotations
@@ -54,12 +69,26 @@ MODULE = "linux"
 _Result = tuple[str, tuple[str, ...], tuple[str, ...], str]
 _Handler = Callable[[str, dict[str, Any]], _Result | None]
 
-_MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
+_MONTHS = {
+    "Jan": 1,
+    "Feb": 2,
+    "Mar": 3,
+    "Apr": 4,
+    "May": 5,
+    "Jun": 6,
+    "Jul": 7,
+    "Aug": 8,
+    "Sep": 9,
+    "Oct": 10,
+    "Nov": 11,
+    "Dec": 12,
+}
 _FACILITIES = (
-    "kern user mail daemon auth syslog lpr news uucp cron authpriv ftp ntp security console solaris-cron "
-    "local0 local1 local2 local3 local4 local5 local6 local7"
-).split()
-_SEVERITIES = "emergency alert critical error warning notice informational debug".split()
+    ("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp")
+    + ("ntp", "security", "console", "solaris-cron")
+    + tuple(f"local{n}" for n in range(8))
+)
+_SEVERITIES = ("emergency", "alert", "critical", "error", "warning", "notice", "informational", "debug")
 
 _RFC3164 = re.compile(
     r"(?:<(\d{1,3})>)?(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +(\d{1,2}) "
@@ -72,6 +101,7 @@ _SD_ELEMENT = r"\[(?:[^\]\"\\]|\\.|\"(?:[^\"\\]|\\.)*\")*\]"
 _RFC5424 = re.compile(
     r"<(\d{1,3})>(\d{1,2}) (\S+) (\S+) (\S+) (\S+) (\S+) (-|(?:" + _SD_ELEMENT + r")+)(?: (.*))?"
 )
+_RFC5424_START = re.compile(r"<\d{1,3}>\d{1,2} ")
 _RFC5424_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)")
 _SD_PARTS = re.compile(r"\[([^\s\]=\"]+)((?:\s+[^\s=\]\"]+=\"(?:[^\"\\]|\\.)*\")*)\s*\]")
 _SD_PARAM = re.compile(r"([^\s=\]\"]+)=\"((?:[^\"\\]|\\.)*)\"")
@@ -93,10 +123,12 @@ _SSH_CLOSE_PORT = re.compile(
     r"(?:(?:invalid user|authenticating user|user) (.*?) )?(\S+) port (\d+)(?:[: ].*)?"
 )
 _SSH_CLOSE_OLD = re.compile(
-    r"(Received disconnect from|Disconnected from|Connection closed by|Connection reset by) (\S+?)(?::? .*|:)?"
+    r"(Received disconnect from|Disconnected from|Connection closed by|Connection reset by) "
+    r"(\S+?)(?::? .*|:)?"
 )
 _SSH_DISCONNECTING = re.compile(
-    r"Disconnecting(?: (?:invalid user|authenticating user|user) (.*?) (\S+) port (\d+))?: (.*?)(?: \[preauth\])?"
+    r"Disconnecting(?: (?:invalid user|authenticating user|user) (.*?) (\S+) port (\d+))?"
+    r": (.*?)(?: \[preauth\])?"
 )
 _SSH_MAXTRIES = re.compile(
     r"maximum authentication attempts exceeded for (invalid user )?(.*?) from (\S+) port (\d+)"
@@ -120,8 +152,6 @@ _SU_BY = re.compile(r"(Successful su|FAILED su) for (\S+) by (\S+)")
 _SU_TO = re.compile(r"(FAILED SU )?\(to (\S+)\) (\S+) on (\S+)")
 _CRON_CMD = re.compile(r"\((\S+?)\) CMD \((.*)\)")
 
-_NEW_USER = re.compile(r"new user: (.*)")
-_NEW_GROUP = re.compile(r"new group: (.*)")
 _COMMA_KV = re.compile(r"(\w+)=([^,]*)")
 _FAILED_ADDING = re.compile(r"failed adding user '(.*)', data deleted")
 _GROUP_MEMBER = re.compile(r"(add|delete) '(.*?)' (?:to|from) (?:shadow )?group '(.*)'")
@@ -188,10 +218,11 @@ def _auth(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _user(doc: dict[str, Any], name: str | None) -> dict[str, Any]:
-    """The `user` object of a document, with `user.name` set when `name` is not empty."""
+    """Set `user.name` and return the `user` object; an empty name (sshd logs them) sets nothing."""
+    if not name:
+        return {}
     user: dict[str, Any] = doc.setdefault("user", {})
-    if name:
-        user["name"] = name
+    user["name"] = name
     return user
 
 
@@ -241,8 +272,6 @@ def _sshd(msg: str, doc: dict[str, Any]) -> _Result | None:
             ssh["invalid_user"] = True
         _auth(doc)["ssh"] = ssh
         return ("ssh_disconnect", _AUTH, _INFO, "failure")
-    if first == "PAM ":
-        return _pam_more(msg, doc, "sshd")
     if "POSSIBLE BREAK-IN ATTEMPT" in msg:
         m = _SSH_REVERSE.fullmatch(msg)
         if m is not None:
@@ -548,7 +577,7 @@ def _program(tag: str) -> tuple[str | None, str | None, str | None]:
     if tag.startswith("/"):
         executable = tag
         name = tag.rsplit("/", 1)[1] or tag
-    return name, executable, module
+    return name or None, executable, module
 
 
 def _priority(text: str | None) -> dict[str, Any] | str:
@@ -583,9 +612,7 @@ def _structured_data(text: str) -> dict[str, dict[str, str]]:
     """RFC 5424 STRUCTURED-DATA as {sd-id: {param: value}}."""
     result: dict[str, dict[str, str]] = {}
     for sd_id, params in _SD_PARTS.findall(text):
-        result[sd_id] = {
-            key: _SD_UNESCAPE.sub(r"\1", value) for key, value in _SD_PARAM.findall(params)
-        }
+        result[sd_id] = {key: _SD_UNESCAPE.sub(r"\1", value) for key, value in _SD_PARAM.findall(params)}
     return result
 
 
@@ -650,16 +677,18 @@ class LinuxAuthParser:
         m = _RFC5424.fullmatch(text)
         if m is not None:
             return _rfc5424(m)
+        if _RFC5424_START.match(text):
+            return "malformed RFC 5424 header or structured data"
         m = _ISO.fullmatch(text)
         if m is not None:
             pri, stamp, host, content = m.groups()
             syslog = _priority(pri)
             if isinstance(syslog, str):
                 return syslog
-            timestamp = _iso_time(stamp)
-            if timestamp is None:
+            iso_time = _iso_time(stamp)
+            if iso_time is None:
                 return "invalid ISO 8601 timestamp"
-            return timestamp, _tagged(host, content or "", syslog)
+            return iso_time, _tagged(host, content or "", syslog)
         return _NOT_SYSLOG
 
 
@@ -744,15 +773,10 @@ def _event(
             repeated = int(m.group(1))
             body = m.group(2)
 
+    # Handlers match their whole message before they write a field, so a None leaves `doc` untouched.
     result = _classify(program, module, body, doc)
     if result is None:
         result = _SYSLOG
-        # Drop whatever a handler may have started before it gave up on the line.
-        for key in ("user", "source", "group", "linux"):
-            doc.pop(key, None)
-        if "process" in doc:
-            doc["process"].pop("command_line", None)
-            doc["process"].pop("working_directory", None)
     elif repeated is not None:
         _auth(doc)["repeated"] = repeated
     action, category, kind, outcome = result
@@ -784,6 +808,8 @@ def _classify(program: str | None, module: str | None, body: str, doc: dict[str,
             return None
         pam_module, service, kind, rest = m.groups()
         return _pam(pam_module, service, kind, rest, doc)
+    if body.startswith("PAM "):
+        return _pam_more(body, doc, program)
     handler = _HANDLERS.get(program)
     if handler is None:
         return None

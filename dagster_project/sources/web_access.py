@@ -1,0 +1,267 @@
+"""Apache / nginx / Tomcat access logs as ECS events, `event.dataset: apache.access`.
+
+Accepted formats, told apart per line by the number of fields before ``[time]``:
+    * common: ``%h %l %u %t "%r" %>s %b``
+    * combined: common + ``"%{Referer}i" "%{User-agent}i"`` (what nginx writes by default too)
+    * vhost_combined: ``%v:%p`` + combined
+Trailing fields after these (e.g. a response time) are accepted and ignored.
+
+Values are kept as logged: Apache's escapes (``\\"``, ``\\xhh``) in the request, referrer and user
+agent are not undone. A ``-`` field is treated as absent, except bytes: ``-`` (Apache's ``%b`` for no
+body) is 0. The time ``[10/Oct/2000:13:55:36 -0700]`` carries its offset and is converted to UTC.
+
+A request line that is not ``METHOD TARGET [HTTP/x.y]`` (``"-"``, TLS handshakes sent to an HTTP port,
+scanner junk) still makes an event: the raw request goes to `apache.access.request_line` and the
+method and URL fields stay empty. Only a line whose overall structure is broken, whose time is not a
+valid date, or whose client field is neither an IP address nor a host name is rejected.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
+from ipaddress import IPv6Address, ip_address
+from typing import Any, BinaryIO
+
+from dagster_project.sources.base import (
+    Event,
+    RawRecord,
+    Rejected,
+    SourceContext,
+    SourceParser,
+    iter_lines,
+)
+
+NAME = "web-access"
+DATASET = "apache.access"
+MODULE = "apache"
+
+_LINE = re.compile(
+    r"(?:(\S+) )?(\S+) (\S+) (\S+) \[([^\]]*)\] "
+    r"\"(.*?)\" (\d{3}|-) (\d+|-)"
+    r"(?: \"(.*?)\" \"(.*?)\")?"
+    r"(?: .*)?"
+)
+_TIME = re.compile(r"(\d\d)/([A-Z][a-z]{2})/(\d{4}):(\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))? ([+-])(\d\d)(\d\d)")
+_REQUEST = re.compile(r"([!#$%&'*+.^_`|~0-9A-Za-z-]+) (?:(.+?) HTTP/(\d+(?:\.\d+)?)|(\S+)) *")
+_ABSOLUTE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)(.*)")
+_PORT = re.compile(r"(.*):(\d{1,5})")
+_IP_LIKE = re.compile(r"[\d.]+|.*:.*")
+_HOSTNAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252}[A-Za-z0-9_.])?")
+_MONTHS = {
+    "Jan": 1,
+    "Feb": 2,
+    "Mar": 3,
+    "Apr": 4,
+    "May": 5,
+    "Jun": 6,
+    "Jul": 7,
+    "Aug": 8,
+    "Sep": 9,
+    "Oct": 10,
+    "Nov": 11,
+    "Dec": 12,
+}
+
+_NOT_ACCESS_LOG = "not an Apache/nginx access log line (common, combined or vhost_combined)"
+
+
+@lru_cache(maxsize=8192)
+def _ip(value: str) -> str | None:
+    """The canonical text of an IP address, or None when `value` is not one (or has a zone id)."""
+    try:
+        address = ip_address(value)
+    except ValueError:
+        return None
+    if isinstance(address, IPv6Address) and address.scope_id:
+        return None
+    return str(address)
+
+
+@lru_cache(maxsize=4096)
+def _time(text: str) -> datetime | None:
+    """`10/Oct/2000:13:55:36 -0700` as a UTC datetime, or None when it is not a valid time."""
+    m = _TIME.fullmatch(text)
+    if m is None:
+        return None
+    day, mon, year, hh, mm, ss, frac, sign, off_h, off_m = m.groups()
+    month = _MONTHS.get(mon)
+    if month is None:
+        return None
+    offset = timedelta(hours=int(off_h), minutes=int(off_m))
+    if offset >= timedelta(hours=24):
+        return None
+    micro = int(frac.ljust(6, "0")) if frac else 0
+    try:
+        local = datetime(
+            int(year),
+            month,
+            int(day),
+            int(hh),
+            int(mm),
+            int(ss),
+            micro,
+            tzinfo=timezone(-offset if sign == "-" else offset),
+        )
+    except ValueError:
+        return None
+    return local.astimezone(UTC)
+
+
+def _host_port(value: str) -> tuple[str, int | None]:
+    """Split `host:port` (also `[v6]:port`); the port is None when absent or out of range."""
+    m = _PORT.fullmatch(value)
+    if m is not None and (value.startswith("[") or ":" not in m.group(1)):
+        host, port = m.groups()
+        number = int(port)
+        return host.strip("[]"), number if number <= 65535 else None
+    return value.strip("[]"), None
+
+
+def _url(target: str) -> dict[str, Any]:
+    """ECS `url.*` for a request target: origin form (`/p?q`) or absolute form (`http://h/p?q`)."""
+    url: dict[str, Any] = {"original": target}
+    rest = target
+    if not target.startswith("/"):
+        m = _ABSOLUTE.fullmatch(target)
+        if m is None:
+            # Authority form (CONNECT host:443), asterisk form (OPTIONS *) or junk: no path.
+            return url
+        scheme, authority, rest = m.groups()
+        url["scheme"] = scheme.lower()
+        userinfo, has_userinfo, hostport = authority.rpartition("@")
+        if has_userinfo and userinfo:
+            # Only the user name: a password in the URL is not copied into another field.
+            url["username"] = userinfo.partition(":")[0]
+        host, port = _host_port(hostport)
+        if host:
+            url["domain"] = host
+        if port is not None:
+            url["port"] = port
+        if not rest:
+            return url
+    path, has_query, query = rest.partition("?")
+    if path:
+        url["path"] = path
+    if has_query:
+        url["query"] = query
+    return url
+
+
+class WebAccessParser:
+    """Parses access log lines; stateless, so one instance may serve any number of files."""
+
+    name = NAME
+
+    def __init__(self, context: SourceContext) -> None:
+        self._context = context
+
+    def records(self, stream: BinaryIO, path: str) -> Iterator[RawRecord]:
+        """Split a (decompressed) binary stream into lines."""
+        return iter_lines(stream)
+
+    def parse(self, record: RawRecord) -> Event | Rejected:
+        """Turn one access log line into an ECS event, or a reject with a reason; never raises."""
+        if record.error is not None:
+            return Rejected(record.error, record.line_no, record.text)
+        try:
+            result = _parse(record.text)
+        except Exception as exc:  # a parser bug must quarantine the line, not stop the run
+            return Rejected(f"internal error in web-access parser: {exc!r}", record.line_no, record.text)
+        if isinstance(result, str):
+            return Rejected(result, record.line_no, record.text)
+        timestamp, fields = result
+        return Event(timestamp=timestamp, original=record.text, fields=fields)
+
+
+def _parse(text: str) -> tuple[datetime, dict[str, Any]] | str:
+    """The event time and ECS fields of an access log line, or a reject reason."""
+    m = _LINE.fullmatch(text)
+    if m is None:
+        return _NOT_ACCESS_LOG
+    vhost, client, ident, auth_user, stamp, request, status, size, referrer, agent = m.groups()
+    timestamp = _time(stamp)
+    if timestamp is None:
+        return "invalid timestamp in [time] field"
+
+    doc: dict[str, Any] = {"message": text}
+    related_ip: list[str] = []
+    hosts: list[str] = []
+    if client != "-":
+        ip = _ip(client)
+        if ip is not None:
+            doc["source"] = {"ip": ip}
+            related_ip.append(ip)
+        elif _IP_LIKE.fullmatch(client):
+            return "invalid IP in client field"
+        elif _HOSTNAME.fullmatch(client):
+            doc["source"] = {"address": client, "domain": client}
+            hosts.append(client)
+        else:
+            return "client field is neither an IP address nor a host name"
+
+    if vhost is not None:
+        server, port = _host_port(vhost)
+        destination: dict[str, Any] = {"domain": server}
+        if port is not None:
+            destination["port"] = port
+        doc["destination"] = destination
+        if server not in hosts:
+            hosts.append(server)
+
+    http: dict[str, Any] = {}
+    http_request: dict[str, Any] = {}
+    r = _REQUEST.fullmatch(request)
+    if r is not None:
+        method, target, version, bare_target = r.groups()
+        http_request["method"] = method
+        if version is not None:
+            http["version"] = version
+        doc["url"] = _url(target if target is not None else bare_target)
+    else:
+        doc["apache"] = {"access": {"request_line": request}}
+    if referrer is not None and referrer != "-":
+        http_request["referrer"] = referrer
+    if http_request:
+        http["request"] = http_request
+    response: dict[str, Any] = {"body": {"bytes": 0 if size == "-" else int(size)}}
+    if status == "-":
+        outcome = "unknown"
+    else:
+        code = int(status)
+        response["status_code"] = code
+        outcome = "failure" if code >= 400 else "success"
+    http["response"] = response
+    doc["http"] = http
+    if agent is not None and agent != "-":
+        doc["user_agent"] = {"original": agent}
+
+    related: dict[str, list[str]] = {}
+    if auth_user != "-":
+        doc["user"] = {"name": auth_user}
+        related["user"] = [auth_user]
+    if ident != "-":
+        doc.setdefault("apache", {}).setdefault("access", {})["identity"] = ident
+    if related_ip:
+        related["ip"] = related_ip
+    if hosts:
+        related["hosts"] = hosts
+    if related:
+        doc["related"] = related
+    doc["event"] = {
+        "kind": "event",
+        "category": ["web"],
+        "type": ["access"],
+        "action": "access",
+        "outcome": outcome,
+        "dataset": DATASET,
+        "module": MODULE,
+    }
+    return timestamp, doc
+
+
+def make_parser(context: SourceContext) -> SourceParser:
+    """A web-access parser (stateless; the context is not needed to parse)."""
+    return WebAccessParser(context)
