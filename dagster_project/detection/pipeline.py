@@ -19,7 +19,14 @@ from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations import AddConditionTransformation, FieldMappingTransformation
 from sigma.processing.transformations.base import DetectionItemTransformation, StringValueTransformation
 from sigma.rule import SigmaDetectionItem
-from sigma.types import Placeholder, SigmaRegularExpression, SigmaString, SigmaType, SpecialChars
+from sigma.types import (
+    Placeholder,
+    SigmaExpansion,
+    SigmaRegularExpression,
+    SigmaString,
+    SigmaType,
+    SpecialChars,
+)
 
 from dagster_project.errors import DetectionError
 
@@ -156,8 +163,12 @@ LOGSOURCES: Mapping[str, LogsourceTarget] = MappingProxyType(
             LogsourceTarget(
                 "aws_cloudtrail", "aws", "cloudtrail", None, "siem-events-cloudtrail-*", CLOUDTRAIL_FIELDS
             ),
-            LogsourceTarget("linux_auth", "linux", "auth", None, "siem-events-linux-auth-*", LINUX_AUTH_FIELDS),
-            LogsourceTarget("webserver", None, None, "webserver", "siem-events-web-access-*", WEBSERVER_FIELDS),
+            LogsourceTarget(
+                "linux_auth", "linux", "auth", None, "siem-events-linux-auth-*", LINUX_AUTH_FIELDS
+            ),
+            LogsourceTarget(
+                "webserver", None, None, "webserver", "siem-events-web-access-*", WEBSERVER_FIELDS
+            ),
             LogsourceTarget(
                 "windows_security",
                 "windows",
@@ -226,21 +237,38 @@ class CaseInsensitiveRegexTransformation(StringValueTransformation):
     Lucene's regular expressions give `@`, `<`, `>`, `"`, `#`, `&` and `~` a meaning of their own.
     """
 
+    def apply_value(self, field: str | None, val: SigmaType) -> SigmaType | list[SigmaType] | None:
+        """Strings become regular expressions; an expansion (e.g. `windash`) becomes one alternation.
+
+        The alternation keeps an expansion's values OR-linked whatever links the item's values, and
+        sidesteps the Lucene backend, which cannot convert expansions of regular expressions.
+        """
+        if isinstance(val, SigmaExpansion):
+            if not all(isinstance(value, SigmaString) and value.s for value in val.values):
+                return None
+            alternatives = "|".join(_regex(value) for value in val.values if isinstance(value, SigmaString))
+            return SigmaRegularExpression(f"({alternatives})")
+        return super().apply_value(field, val)
+
     def apply_string_value(self, field: str | None, val: SigmaString) -> SigmaType | None:
         """The value as a regular expression; empty strings are left as they are."""
         if not val.s:
             return None
-        parts: list[str] = []
-        for part in val.s:
-            if isinstance(part, str):
-                parts.append("".join(_case_insensitive_char(char) for char in part))
-            elif part == SpecialChars.WILDCARD_MULTI:
-                parts.append(".*")
-            elif part == SpecialChars.WILDCARD_SINGLE:
-                parts.append(".")
-            elif isinstance(part, Placeholder):
-                raise SigmaConfigurationError(f"placeholder %{part.name}% must be resolved before matching")
-        return SigmaRegularExpression("".join(parts))
+        return SigmaRegularExpression(_regex(val))
+
+
+def _regex(val: SigmaString) -> str:
+    parts: list[str] = []
+    for part in val.s:
+        if isinstance(part, str):
+            parts.append("".join(_case_insensitive_char(char) for char in part))
+        elif part == SpecialChars.WILDCARD_MULTI:
+            parts.append(".*")
+        elif part == SpecialChars.WILDCARD_SINGLE:
+            parts.append(".")
+        elif isinstance(part, Placeholder):
+            raise SigmaConfigurationError(f"placeholder %{part.name}% must be resolved before matching")
+    return "".join(parts)
 
 
 @dataclass
@@ -258,13 +286,17 @@ class UnmappedFieldFailure(DetectionItemTransformation):
         raise SigmaTransformationError(message, source=detection_item.source)
 
 
+def _mapping(fields: Mapping[str, str]) -> dict[str | None, str | list[str]]:
+    return {name: ecs for name, ecs in fields.items()}
+
+
 def processing_pipeline() -> ProcessingPipeline:
     """A fresh pipeline (pySigma pipelines keep state while applied, so never share one)."""
     items: list[ProcessingItem] = []
     for target in LOGSOURCES.values():
         items.append(
             ProcessingItem(
-                FieldMappingTransformation(dict(target.fields)),
+                FieldMappingTransformation(_mapping(target.fields)),
                 rule_conditions=[target.condition()],
                 identifier=f"{target.name}_ecs_fields",
             )

@@ -16,6 +16,7 @@ import yaml
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError, SigmaRuleLocation
+from sigma.filters import SigmaFilter
 from sigma.rule import SigmaRule
 
 from dagster_project.detection.pipeline import LogsourceTarget, logsource_target
@@ -118,6 +119,7 @@ def _yaml_documents(source: RuleSource) -> list[tuple[int, Any]]:
     try:
         while loader.check_node():
             node = loader.get_node()
+            assert node is not None  # check_node() said there is one
             documents.append((node.start_mark.line + 1, loader.construct_document(node)))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -243,7 +245,9 @@ def _dependencies(doc: _Document, by_name: Mapping[str, tuple[_File, _Document]]
     return paths
 
 
-def _build_rule(file: _File, by_name: Mapping[str, tuple[_File, _Document]], files: Mapping[Path, _File]) -> Rule:
+def _build_rule(
+    file: _File, by_name: Mapping[str, tuple[_File, _Document]], files: Mapping[Path, _File]
+) -> Rule:
     top = file.top
     sigma = top.sigma
     where = f"{file.source.path}:{top.line}"
@@ -333,7 +337,9 @@ def load_rules(root: Path | None = None) -> tuple[Rule, ...]:
 
 def resolved_collection(rule: Rule) -> tuple[SigmaCollection, SigmaObject]:
     """A fresh pySigma collection of the rule's sources, references resolved, and the rule within it."""
-    objects = [sigma for source in rule.sources for _, sigma in parse_sigma(source)]
+    objects: list[SigmaRule | SigmaCorrelationRule | SigmaFilter] = [
+        sigma for source in rule.sources for _, sigma in parse_sigma(source)
+    ]
     try:
         collection = SigmaCollection(objects)
     except SigmaError as exc:

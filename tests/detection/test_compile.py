@@ -1,0 +1,138 @@
+"""Golden tests for rule compilation (rule in, exact query out) and its failure modes.
+
+Regenerate the expected files after an intended change with SIEM_UPDATE_GOLDEN=1, then review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from dagster_project.detection.compile import CompiledRule, compile_rule
+from dagster_project.detection.rules import Rule, load_rules, scan_rules
+from dagster_project.errors import DetectionError
+
+GOLDEN = Path(__file__).parent / "golden"
+GOLDEN_RULES = (
+    "aws_cloudtrail_root_account_usage",
+    "aws_cloudtrail_unauthorized_api_calls",
+    "lnx_sshd_brute_force",
+    "lnx_sshd_login_after_brute_force",
+    "web_path_traversal",
+    "win_security_failed_logon_burst",
+    "win_sysmon_powershell_encoded_command",
+)
+
+
+def _rules_by_stem() -> dict[str, Rule]:
+    return {rule.path.stem: rule for rule in load_rules()}
+
+
+def _golden_document(compiled: CompiledRule) -> dict[str, object]:
+    return {"index": compiled.index, "fields": list(compiled.fields), "body": compiled.body()}
+
+
+@pytest.mark.parametrize("stem", GOLDEN_RULES)
+def test_rule_compiles_to_its_golden_query(stem: str) -> None:
+    """The compiled index, fields and search body equal the reviewed JSON in tests/detection/golden/."""
+    compiled = compile_rule(_rules_by_stem()[stem])
+    path = GOLDEN / f"{stem}.json"
+    actual = _golden_document(compiled)
+    if os.environ.get("SIEM_UPDATE_GOLDEN") == "1":
+        path.write_text(json.dumps(actual, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert actual == json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_compilation_is_deterministic() -> None:
+    """Compiling every rule twice gives equal results (no state leaks between compilations)."""
+    rules = load_rules()
+    first = [compile_rule(rule) for rule in rules]
+    second = [compile_rule(rule) for rule in reversed(rules)]
+    assert first == list(reversed(second))
+
+
+def test_body_adds_a_time_range_in_filter_context() -> None:
+    """`body(start, end)` limits the search to [start, end) without touching the compiled query."""
+    from datetime import UTC, datetime
+
+    compiled = compile_rule(_rules_by_stem()["lnx_user_created"])
+    start, end = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
+    body = compiled.body(start, end)
+    assert body["query"]["bool"]["filter"][1] == {
+        "range": {"@timestamp": {"gte": "2026-01-01T00:00:00+00:00", "lt": "2026-01-02T00:00:00+00:00"}}
+    }
+    assert body["query"]["bool"]["filter"][0] == compiled.query
+    assert "aggs" not in body
+
+
+RULE_HEAD = """title: Test rule
+id: {id}
+status: test
+description: A rule written by a test.
+level: low
+"""
+
+
+def _compile_text(tmp_path: Path, text: str) -> CompiledRule:
+    path = tmp_path / "rules" / "test" / "rule.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    ruleset = scan_rules(tmp_path / "rules")
+    assert ruleset.errors == ()
+    return compile_rule(ruleset.rules[0])
+
+
+def test_unmapped_field_fails_with_file_and_line(tmp_path: Path) -> None:
+    """A Sigma field the pipeline does not map for the log source is an error naming the rule file."""
+    text = RULE_HEAD.format(id="0b5f0c4e-6d55-4f5e-9d8a-3f0f1f4b9c01") + (
+        "logsource: {product: aws, service: cloudtrail}\n"
+        "detection:\n  selection:\n    requestParameters.bucketName: secret\n  condition: selection\n"
+    )
+    with pytest.raises(DetectionError) as caught:
+        _compile_text(tmp_path, text)
+    assert (
+        "'requestParameters.bucketName' has no ECS mapping for log source aws_cloudtrail"
+        in caught.value.message
+    )
+    assert caught.value.where is not None and caught.value.where.endswith("rule.yml:1")
+
+
+def test_keyword_search_is_refused(tmp_path: Path) -> None:
+    """Unbound keywords would search every field; rules must name the field."""
+    text = RULE_HEAD.format(id="0b5f0c4e-6d55-4f5e-9d8a-3f0f1f4b9c02") + (
+        "logsource: {category: webserver}\ndetection:\n  keywords:\n    - sqlmap\n  condition: keywords\n"
+    )
+    with pytest.raises(DetectionError, match="keyword searches are not supported"):
+        _compile_text(tmp_path, text)
+
+
+def test_unsupported_correlation_type_is_refused(tmp_path: Path) -> None:
+    """value_count has no DSL translation here yet: a clear error, not a wrong query."""
+    text = (
+        RULE_HEAD.format(id="0b5f0c4e-6d55-4f5e-9d8a-3f0f1f4b9c03")
+        + "name: base\nlogsource: {category: webserver}\n"
+        + "detection:\n  selection:\n    sc-status: 404\n  condition: selection\n---\n"
+        + RULE_HEAD.format(id="0b5f0c4e-6d55-4f5e-9d8a-3f0f1f4b9c04")
+        + "name: spread\ncorrelation:\n  type: value_count\n  rules: [base]\n  group-by: [c-ip]\n"
+        + "  timespan: 5m\n  condition: {gte: 10, field: cs-uri-stem}\n"
+    )
+    with pytest.raises(DetectionError, match="correlation type value_count is not supported") as caught:
+        _compile_text(tmp_path, text)
+    assert caught.value.where is not None and caught.value.where.endswith("rule.yml:13")
+
+
+def test_group_by_field_must_be_mapped(tmp_path: Path) -> None:
+    """A group-by field unknown to the log source fails compilation."""
+    text = (
+        RULE_HEAD.format(id="0b5f0c4e-6d55-4f5e-9d8a-3f0f1f4b9c05")
+        + "name: base\nlogsource: {category: webserver}\n"
+        + "detection:\n  selection:\n    sc-status: 404\n  condition: selection\n---\n"
+        + RULE_HEAD.format(id="0b5f0c4e-6d55-4f5e-9d8a-3f0f1f4b9c06")
+        + "name: burst\ncorrelation:\n  type: event_count\n  rules: [base]\n  group-by: [clientip]\n"
+        + "  timespan: 5m\n  condition: {gte: 10}\n"
+    )
+    with pytest.raises(DetectionError, match=r"group-by fields \['clientip'\] have no ECS mapping"):
+        _compile_text(tmp_path, text)

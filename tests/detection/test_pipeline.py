@@ -1,0 +1,72 @@
+"""The processing pipeline: log source registry and case-insensitive matching of free-text fields."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sigma.types import SigmaExpansion, SigmaRegularExpression, SigmaString
+
+from dagster_project.detection.pipeline import (
+    LOGSOURCES,
+    CaseInsensitiveRegexTransformation,
+    logsource_target,
+)
+from dagster_project.errors import DetectionError
+
+
+@pytest.mark.parametrize(
+    ("product", "service", "category", "index"),
+    [
+        ("aws", "cloudtrail", None, "siem-events-cloudtrail-*"),
+        ("linux", "auth", None, "siem-events-linux-auth-*"),
+        (None, None, "webserver", "siem-events-web-access-*"),
+        ("apache", None, "webserver", "siem-events-web-access-*"),
+        ("windows", "security", None, "siem-events-windows-*"),
+        ("windows", "sysmon", None, "siem-events-windows-*"),
+    ],
+)
+def test_logsource_maps_to_its_index(
+    product: str | None, service: str | None, category: str | None, index: str
+) -> None:
+    """Each supported log source resolves to the index pattern its events are written to."""
+    assert logsource_target(product, service, category).index == index
+
+
+def test_unknown_logsource_is_an_error() -> None:
+    """A log source without an index is refused, naming the log source."""
+    with pytest.raises(DetectionError, match="no index holds log source product=windows service=powershell"):
+        logsource_target("windows", "powershell", None)
+
+
+def test_windows_services_share_an_index_but_not_a_dataset() -> None:
+    """Security and Sysmon events live in one index, told apart by event.dataset."""
+    assert LOGSOURCES["windows_security"].index == LOGSOURCES["windows_sysmon"].index
+    assert LOGSOURCES["windows_security"].dataset == "windows.security"
+    assert LOGSOURCES["windows_sysmon"].dataset == "windows.sysmon_operational"
+
+
+def _regex(value: SigmaString) -> str:
+    result = CaseInsensitiveRegexTransformation().apply_value("process.command_line", value)
+    assert isinstance(result, SigmaRegularExpression)
+    return str(result.regexp)
+
+
+def test_string_becomes_a_case_insensitive_regex() -> None:
+    """Letters match either case; wildcards become `.*`; Lucene operators are escaped."""
+    pattern = _regex(SigmaString("*\\mshta.exe <x@y>*"))
+    assert pattern == r".*\\[mM][sS][hH][tT][aA]\.[eE][xX][eE]\ \<[xX]\@[yY]\>.*"
+    assert re.fullmatch(pattern, r"C:\WINDOWS\System32\MSHTA.EXE <X@Y> trailing")
+
+
+def test_slash_is_left_for_the_backend_to_escape() -> None:
+    """The Lucene backend escapes `/` (its regex delimiter); escaping it here too would break it."""
+    assert _regex(SigmaString("http://")) == r"[hH][tT][tT][pP]\://"
+
+
+def test_expansion_becomes_one_alternation() -> None:
+    """A windash expansion stays OR-linked as a single regular expression."""
+    expansion = SigmaExpansion([SigmaString("* -e *"), SigmaString("* /e *")])
+    result = CaseInsensitiveRegexTransformation().apply_value("process.command_line", expansion)
+    assert isinstance(result, SigmaRegularExpression)
+    assert str(result.regexp) == r"(.*\ \-[eE]\ .*|.*\ /[eE]\ .*)"
