@@ -43,10 +43,11 @@ def demo_command() -> None:
         changes = bootstrap(client, DEMO_RETENTION)
         click.echo(f"bootstrap: {sum(c.action != 'unchanged' for c in changes)} changed, {len(changes)} artefacts")
         click.echo(f"retention for the demo: {DEMO_RETENTION.retention_days} days (the samples are years old)")
-        for source, paths in manifest.items():
-            present = [root / p for p in paths if (root / p).exists()]
-            for missing in sorted(set(paths) - {str(p.relative_to(root)) for p in present}):
-                click.echo(f"  skipped missing sample {root / missing}", err=True)
+        for source, patterns in manifest.items():
+            present = sorted({path for pattern in patterns for path in root.glob(pattern) if path.is_file()})
+            for pattern in patterns:
+                if not any(root.glob(pattern)):
+                    click.echo(f"  no sample matches {root / pattern}", err=True)
             if not present:
                 continue
             summary = ingest(client, source, present, retention=DEMO_RETENTION, refresh=True)
