@@ -2,11 +2,17 @@
 
 import dagster as dg
 
-from dagster_project.assets import cluster, ingestion
+from dagster_project.assets import cluster, detection, ingestion
 from dagster_project.resources import opensearch_from_env
 
 defs = dg.Definitions(
-    assets=[*dg.load_assets_from_modules([cluster]), ingestion.index_templates, *ingestion.INGESTION_ASSETS],
+    assets=[
+        *dg.load_assets_from_modules([cluster]),
+        ingestion.index_templates,
+        *ingestion.INGESTION_ASSETS,
+        detection.findings,
+    ],
+    schedules=[detection.daily_detection_schedule],
     asset_checks=dg.load_asset_checks_from_modules([cluster]),
     sensors=ingestion.LANDING_SENSORS,
     resources={"opensearch": opensearch_from_env()},

@@ -1,0 +1,80 @@
+"""Delivers newly created alerts through the configured channels (webhook, email); failures are reported, not hidden."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from opensearchpy import OpenSearch
+
+from dagster_project.detection.alerts import AlertChange, mark_notified
+from dagster_project.notify.email import send_email
+from dagster_project.notify.settings import SmtpSettings, WebhookSettings
+from dagster_project.notify.webhook import DeliveryError, Webhook
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DeliveryReport:
+    """How many new alerts went out per channel, and what failed."""
+
+    webhook: int = 0
+    email: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+def alert_payload(change: AlertChange, events_url: str = "") -> dict[str, object]:
+    """The JSON body a webhook receives for one alert (with links back to the events when a URL is known)."""
+    alert = dict(change.document["alert"])
+    payload: dict[str, object] = {"type": "siem.alert", "alert": alert}
+    if events_url:
+        ids = ",".join(alert.get("event_ids", [])[:20])
+        payload["links"] = {"events": f"{events_url}/siem-events/_search?q=_id:({ids.replace(',', ' OR ')})"}
+    return payload
+
+
+def notify(
+    client: OpenSearch,
+    changes: list[AlertChange],
+    *,
+    webhook: WebhookSettings | None = None,
+    smtp: SmtpSettings | None = None,
+    events_url: str = "",
+) -> DeliveryReport:
+    """Send every newly created alert to each configured channel; record the channels on the alert."""
+    webhook = webhook or WebhookSettings()
+    smtp = smtp or SmtpSettings()
+    report = DeliveryReport()
+    new = [c for c in changes if c.created]
+    if not new:
+        return report
+    hook = Webhook(webhook) if webhook.url else None
+    try:
+        for change in new:
+            channels: list[str] = []
+            alert = change.document["alert"]
+            if hook is not None:
+                try:
+                    hook.post(alert_payload(change, events_url))
+                    channels.append("webhook")
+                    report.webhook += 1
+                except DeliveryError as exc:
+                    report.failures.append(str(exc))
+            if smtp.host and smtp.alert_recipients:
+                subject = f"[SIEM {alert['severity']}] {alert['rule_title']} ({alert['entity']})"
+                body = "\n".join(f"{k}: {v}" for k, v in alert.items() if k not in ("finding_ids",))
+                try:
+                    send_email(smtp, smtp.alert_recipients, subject, body)
+                    channels.append("email")
+                    report.email += 1
+                except DeliveryError as exc:
+                    report.failures.append(str(exc))
+            if channels:
+                mark_notified(client, change.id, channels)
+    finally:
+        if hook is not None:
+            hook.close()
+    for failure in report.failures:
+        log.error("alert delivery failed: %s", failure)
+    return report

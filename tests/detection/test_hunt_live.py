@@ -1,0 +1,184 @@
+"""Retro-hunts against the real node: known attacks in the shared samples are found, re-runs add nothing,
+alerts are deduplicated and delivered through a real webhook server and a real SMTP server."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email import message_from_bytes
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from opensearchpy import OpenSearch
+
+from dagster_project.detection.alerts import AlertSettings, raise_alerts, set_state
+from dagster_project.detection.hunt import FINDINGS_INDEX, hunt, select_rules
+from dagster_project.detection.notifications import notify
+from dagster_project.ingest.pipeline import ingest
+from dagster_project.notify.settings import SmtpSettings, WebhookSettings
+from dagster_project.settings import RetentionSettings
+from dagster_project.storage.bootstrap import bootstrap
+
+pytestmark = pytest.mark.live
+
+RETENTION = RetentionSettings(retention_days=20_000, hot_days=90)
+EVER = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2030, 1, 1, tzinfo=UTC))
+
+
+@pytest.fixture
+def stratus(clean_siem: OpenSearch, shared_data: Path) -> OpenSearch:
+    """The Stratus Red Team CloudTrail run, ingested."""
+    bootstrap(clean_siem, RETENTION)
+    files = sorted((shared_data / "cloudtrail" / "invictus_stratus").glob("2*_CloudTrail_*.json"))
+    summary = ingest(clean_siem, "cloudtrail", files, retention=RETENTION, refresh=True)
+    assert summary.indexed == 1405
+    return clean_siem
+
+
+def _rule(title: str) -> list[Any]:
+    chosen = [pair for pair in select_rules() if pair[0].title == title]
+    assert chosen, f"no rule titled {title!r}"
+    return chosen
+
+
+def _event_field(client: OpenSearch, finding_ids: list[str], field: str) -> set[str]:
+    events = client.mget(index="siem-events", body={"ids": finding_ids})["docs"]
+    values = set()
+    for doc in events:
+        node: Any = doc["_source"]
+        for key in field.split("."):
+            node = node[key]
+        values.add(node)
+    return values
+
+
+def _finding_event_ids(client: OpenSearch, rule_id: str) -> list[str]:
+    hits = client.search(index=FINDINGS_INDEX, body={"size": 1000, "query": {"term": {"rule.id": rule_id}}})["hits"]["hits"]
+    return [e for h in hits for e in h["_source"]["finding"]["event_ids"]]
+
+
+def test_cloudtrail_tampering_is_found_and_a_rerun_adds_nothing(stratus: OpenSearch, shared_data: Path) -> None:
+    expected = json.loads((shared_data / "cloudtrail" / "_expected_sigma_hits.json").read_text())
+    tampering = {h["eventID"] for h in expected["rules"]["aws_cloudtrail_disable_logging"]["hits"]}
+    rules = _rule("AWS CloudTrail Configuration Changed")
+    first = hunt(stratus, *EVER, rules=rules)
+    rule_id = rules[0][0].id
+    found = _event_field(stratus, _finding_event_ids(stratus, rule_id), "aws.cloudtrail.eventID")
+    assert tampering <= found
+    count = stratus.count(index=FINDINGS_INDEX)["count"]
+    second = hunt(stratus, *EVER, rules=rules)
+    assert second.findings == first.findings
+    assert stratus.count(index=FINDINGS_INDEX)["count"] == count
+
+
+def test_organization_and_iam_changes_match_the_labelled_events(stratus: OpenSearch, shared_data: Path) -> None:
+    expected = json.loads((shared_data / "cloudtrail" / "_expected_sigma_hits.json").read_text())
+    leave = {h["eventID"] for h in expected["rules"]["(no SigmaHQ rule) organizations LeaveOrganization"]["hits"]}
+    rules = _rule("AWS Organizations Changed")
+    hunt(stratus, *EVER, rules=rules)
+    assert _event_field(stratus, _finding_event_ids(stratus, rules[0][0].id), "aws.cloudtrail.eventID") == leave
+
+
+def test_ssh_brute_force_count_rule_finds_the_known_attackers(clean_siem: OpenSearch, shared_data: Path) -> None:
+    bootstrap(clean_siem, RETENTION)
+    path = shared_data / "linux_auth" / "elastic_auth" / "auth.part1.log"
+    ingest(clean_siem, "linux-auth", [path], retention=RETENTION, refresh=True)
+    summary = json.loads((shared_data / "linux_auth" / "elastic_auth" / "auth.part1.summary.json").read_text())
+    rules = _rule("SSH Brute Force From One Source")
+    result = hunt(clean_siem, *EVER, rules=rules)
+    assert result.findings > 0
+    hits = clean_siem.search(index=FINDINGS_INDEX, body={"size": 1000, "query": {"term": {"rule.id": rules[0][0].id}}})
+    attackers = {h["_source"]["finding"]["group"]["source.ip"] for h in hits["hits"]["hits"]}
+    assert set(summary["sources_with_>=10_failed_passwords"]) <= attackers
+    for hit in hits["hits"]["hits"]:
+        finding = hit["_source"]["finding"]
+        assert finding["event_count"] >= 5 and finding["event_ids"]
+
+
+def test_detect_cli_json_has_one_entry_per_rule(stratus: OpenSearch) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "dagster_project", "detect", "--from", "2023-07-10", "--to", "2023-07-10", "--json", "--no-alerts"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert (data["from"], data["to"]) == ("2023-07-10", "2023-07-10")
+    assert len(data["rules"]) == len(select_rules())
+    assert {"id", "title", "level", "tags", "findings"} <= set(data["rules"][0])
+    assert data["findings"] == sum(r["findings"] for r in data["rules"]) > 0
+    assert any(r["findings"] == 0 for r in data["rules"])
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:  # noqa: N802
+        length = int(self.headers["content-length"])
+        _Hook.received.append({"auth": self.headers.get("authorization"), "body": json.loads(self.rfile.read(length))})
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class _Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def channels() -> Iterator[tuple[WebhookSettings, SmtpSettings, list[dict[str, Any]], _Mailbox]]:
+    _Hook.received = []
+    server = HTTPServer(("127.0.0.1", 0), _Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    mailbox = _Mailbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    webhook = WebhookSettings(url=f"http://127.0.0.1:{server.server_port}/hooks/siem", token="s3cret")
+    smtp = SmtpSettings(host="127.0.0.1", port=port, alert_to="soc@example.org")
+    yield webhook, smtp, _Hook.received, mailbox
+    controller.stop()
+    server.shutdown()
+
+
+def test_alerts_are_deduplicated_delivered_and_keep_their_state(stratus: OpenSearch, channels: Any) -> None:
+    webhook, smtp, received, mailbox = channels
+    hunt(stratus, *EVER)
+    settings = AlertSettings(min_level="high", window_minutes=60)
+    changes = raise_alerts(stratus, *EVER, settings)
+    new = [c for c in changes if c.created]
+    assert new, "the Stratus run has high-severity findings"
+    report = notify(stratus, changes, webhook=webhook, smtp=smtp)
+    assert report.failures == []
+    assert report.webhook == len(new) == len(received) == report.email == len(mailbox.messages)
+    assert received[0]["auth"] == "Bearer s3cret"
+    assert received[0]["body"]["alert"]["state"] == "active" and received[0]["body"]["alert"]["event_ids"]
+    assert mailbox.messages[0]["To"] == "soc@example.org" and "[SIEM high]" in mailbox.messages[0]["Subject"]
+    acknowledged = set_state(stratus, new[0].id, "acknowledged", by="analyst1")
+    assert acknowledged["state"] == "acknowledged"
+    hunt(stratus, *EVER)
+    again = raise_alerts(stratus, *EVER, settings)
+    assert not any(c.created for c in again)
+    assert notify(stratus, again, webhook=webhook, smtp=smtp).webhook == 0
+    assert len(received) == len(new)
+    state = stratus.get(index="siem-alerts", id=new[0].id)["_source"]["alert"]
+    assert state["state"] == "acknowledged" and state["acknowledged_by"] == "analyst1" and state["notified"] == ["webhook", "email"]
