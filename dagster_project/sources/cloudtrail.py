@@ -1,0 +1,317 @@
+"""AWS CloudTrail: S3 delivery files (`{"Records": [...]}`), JSON lines of records and OTRF NDJSON."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, BinaryIO
+
+from dagster_project.sources.base import Event, RawRecord, Rejected, SourceContext, SourceParser
+from dagster_project.sources.jsonl import compact_json, iter_json_records, load_json_object, parse_timestamp
+
+NAME = "cloudtrail"
+
+_DROPPED_KEYS = frozenset({"@timestamp", "@version"})
+"""Keys a shipper (Logstash) added; they are not CloudTrail fields."""
+
+_OBJECT_KEYS = (
+    "userIdentity",
+    "responseElements",
+    "additionalEventData",
+    "serviceEventDetails",
+    "tlsDetails",
+)
+"""CloudTrail fields mapped as objects: any other JSON type there would fail indexing."""
+
+PROMOTED_REQUEST_PARAMETERS = (
+    "userName",
+    "roleArn",
+    "roleName",
+    "roleSessionName",
+    "groupName",
+    "policyArn",
+    "bucketName",
+    "arn",
+    "attribute",
+    "name",
+)
+"""`requestParameters` keys copied as keywords to `aws.cloudtrail.request_parameters.*` (rules need them)."""
+
+_AUTH_EVENTS: dict[str, tuple[str, ...]] = {
+    "ConsoleLogin": ("start",),
+    "AssumeRole": ("start",),
+    "AssumeRoleWithSAML": ("start",),
+    "AssumeRoleWithWebIdentity": ("start",),
+    "GetSessionToken": ("start",),
+    "GetFederationToken": ("start",),
+    "SwitchRole": ("start",),
+    "ExitRole": ("end",),
+    "RenewRole": ("start",),
+    "CheckMfa": ("info",),
+    "GetSigninToken": ("info",),
+    "CreateToken": ("start",),
+    "Federate": ("start",),
+}
+_IAM_SOURCES = frozenset(
+    {"iam.amazonaws.com", "sso.amazonaws.com", "identitystore.amazonaws.com", "rolesanywhere.amazonaws.com"}
+)
+_VERB = re.compile(r"^[A-Z][a-z]+")
+_CREATION = frozenset({"Create", "Run", "Start", "Launch", "Allocate", "Register", "Import", "Copy", "Issue"})
+_DELETION = frozenset(
+    {"Delete", "Terminate", "Remove", "Deregister", "Release", "Revoke", "Leave", "Disassociate"}
+)
+_CHANGE = frozenset(
+    {
+        "Put", "Update", "Modify", "Set", "Attach", "Detach", "Add", "Authorize", "Stop", "Enable",
+        "Disable", "Change", "Reset", "Associate", "Replace", "Tag", "Untag", "Upload", "Restore",
+        "Deactivate", "Activate", "Accept", "Reject", "Apply", "Cancel", "Send", "Invoke", "Rotate",
+        "Share", "Unshare", "Reboot", "Assign", "Unassign", "End", "Edit", "Publish", "Increase",
+        "Decrease", "Move", "Rename", "Suspend", "Resume",
+    }
+)  # fmt: skip
+
+
+@lru_cache(maxsize=8192)
+def classify(event_source: str, event_name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """ECS `event.category` and `event.type` for a CloudTrail call, from its service and verb."""
+    if event_name in _AUTH_EVENTS:
+        return ("authentication",), _AUTH_EVENTS[event_name]
+    match = _VERB.match(event_name)
+    verb = match.group(0) if match else ""
+    if verb in _CREATION:
+        kind = "creation"
+    elif verb in _DELETION:
+        kind = "deletion"
+    elif verb in _CHANGE:
+        kind = "change"
+    else:
+        kind = "info"
+    if event_source in _IAM_SOURCES:
+        types: list[str] = []
+        if "User" in event_name or "LoginProfile" in event_name or "AccessKey" in event_name:
+            types.append("user")
+        if "Group" in event_name:
+            types.append("group")
+        if "Policy" in event_name or "Role" in event_name:
+            types.append("admin")
+        types.append(kind)
+        return ("iam",), tuple(types)
+    if kind == "info":
+        return ("configuration",), ("access",)
+    return ("configuration",), (kind,)
+
+
+@lru_cache(maxsize=4096)
+def _ip(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
+def _looks_like_domain(value: str) -> bool:
+    return "." in value and " " not in value and len(value) <= 253
+
+
+def user_name(identity: dict[str, Any]) -> str | None:
+    """`userIdentity.userName`, else the last part of its ARN (`root`, a user, or a role session)."""
+    name = identity.get("userName")
+    if isinstance(name, str) and name:
+        return name
+    arn = identity.get("arn")
+    if isinstance(arn, str) and arn:
+        tail = arn.rsplit("/", 1)[-1] if "/" in arn else arn.rsplit(":", 1)[-1]
+        return tail or None
+    return None
+
+
+def _str(raw: dict[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def _related(*values: str | None) -> list[str]:
+    out: list[str] = []
+    for value in values:
+        if value and value not in out:
+            out.append(value)
+    return out
+
+
+class CloudTrailParser:
+    """Parser for CloudTrail records: ECS fields plus the raw record under `aws.cloudtrail`."""
+
+    name = NAME
+
+    def __init__(self, context: SourceContext) -> None:
+        self._context = context
+
+    def records(self, stream: BinaryIO, path: str) -> Iterator[RawRecord]:
+        """Stream records from a delivery file, a JSON array, or JSON lines (decided by peeking)."""
+        return iter_json_records(stream, envelope_key="Records")
+
+    def parse(self, record: RawRecord) -> Event | Rejected:
+        """Map one CloudTrail record to ECS, or reject it with a reason."""
+        if record.error is not None:
+            return Rejected(record.error, record.line_no, record.text)
+        try:
+            return self._parse(record)
+        except Exception as exc:  # parse must never raise: an unforeseen shape becomes a reject
+            return Rejected(f"unexpected {type(exc).__name__}: {exc}", record.line_no, record.text)
+
+    def _parse(self, record: RawRecord) -> Event | Rejected:
+        raw = load_json_object(record.text)
+        if isinstance(raw, str):
+            return Rejected(raw, record.line_no, record.text)
+        problem = _not_a_record(raw)
+        if problem:
+            return Rejected(problem, record.line_no, record.text)
+        timestamp = _timestamp(raw)
+        if isinstance(timestamp, str):
+            return Rejected(timestamp, record.line_no, record.text)
+        return Event(timestamp=timestamp, original=record.text, fields=to_ecs(raw))
+
+
+def _not_a_record(raw: dict[str, Any]) -> str | None:
+    if "digestStartTime" in raw or "digestS3Object" in raw:
+        return "a CloudTrail digest file, not an event record"
+    records = raw.get("Records")
+    if isinstance(records, list):
+        return f"a CloudTrail delivery envelope with {len(records)} records given as one record"
+    name = raw.get("eventName")
+    if not isinstance(name, str) or not name:
+        return "missing eventName (not a CloudTrail record)"
+    return None
+
+
+def _timestamp(raw: dict[str, Any]) -> datetime | str:
+    for key in ("eventTime", "@timestamp"):
+        if key in raw:
+            value = raw[key]
+            parsed = parse_timestamp(value) if isinstance(value, str) else None
+            if parsed is None:
+                return f"unparseable {key} {value!r}"[:300]
+            return parsed
+    return "missing eventTime (and no @timestamp)"
+
+
+def to_ecs(raw: dict[str, Any]) -> dict[str, Any]:
+    """The ECS fields of one CloudTrail record (without `@timestamp`/`event.original`)."""
+    trail: dict[str, Any] = {k: v for k, v in raw.items() if k not in _DROPPED_KEYS}
+    tags: list[str] = []
+    for key in _OBJECT_KEYS:
+        value = trail.get(key)
+        if value is not None and not isinstance(value, dict):
+            # Kept in event.original; an object-mapped field holding a scalar would fail the bulk.
+            del trail[key]
+            tags.append(f"cloudtrail_{key}_not_an_object")
+    resources = trail.get("resources")
+    if resources is not None and not (
+        isinstance(resources, list) and all(isinstance(r, dict) for r in resources)
+    ):
+        del trail["resources"]
+        tags.append("cloudtrail_resources_not_a_list_of_objects")
+    params = raw.get("requestParameters")
+    if params is not None:
+        trail["requestParameters"] = compact_json(params)
+        if isinstance(params, dict):
+            promoted = {k: params[k] for k in PROMOTED_REQUEST_PARAMETERS if isinstance(params.get(k), str)}
+            if promoted:
+                trail["request_parameters"] = promoted
+
+    identity = trail.get("userIdentity") or {}
+    response = trail.get("responseElements") or {}
+    event_name: str = raw["eventName"]
+    event_source = _str(raw, "eventSource")
+    category, types = classify(event_source or "", event_name)
+    error_code = raw.get("errorCode")
+    error_message = raw.get("errorMessage")
+    failed = bool(error_code) or response.get("ConsoleLogin") == "Failure"
+
+    event: dict[str, Any] = {
+        "kind": "event",
+        "category": list(category),
+        "type": list(types),
+        "action": event_name,
+        "outcome": "failure" if failed else "success",
+        "dataset": "aws.cloudtrail",
+        "module": "aws",
+    }
+    if event_source:
+        event["provider"] = event_source
+    event_id = _str(raw, "eventID")
+    if event_id:
+        event["id"] = event_id
+
+    fields: dict[str, Any] = {"event": event}
+    cloud: dict[str, Any] = {"provider": "aws"}
+    region = _str(raw, "awsRegion")
+    if region:
+        cloud["region"] = region
+    account = _str(raw, "recipientAccountId") or _str(identity, "accountId")
+    if account:
+        cloud["account"] = {"id": account}
+    fields["cloud"] = cloud
+
+    address = _str(raw, "sourceIPAddress")
+    ip = _ip(address) if address else None
+    if address:
+        source: dict[str, Any] = {"address": address}
+        if ip:
+            source["ip"] = ip
+        elif _looks_like_domain(address):
+            source["domain"] = address
+        fields["source"] = source
+    agent = _str(raw, "userAgent")
+    if agent:
+        fields["user_agent"] = {"original": agent}
+
+    user: dict[str, Any] = {}
+    name = user_name(identity)
+    if name:
+        user["name"] = name
+    principal = _str(identity, "principalId")
+    if principal:
+        user["id"] = principal
+    target = trail.get("request_parameters", {}).get("userName")
+    if target:
+        user["target"] = {"name": target}
+    if user:
+        fields["user"] = user
+
+    if error_code or error_message:
+        error: dict[str, Any] = {}
+        if error_code:
+            error["code"] = str(error_code)
+        if error_message:
+            error["message"] = str(error_message)
+        fields["error"] = error
+
+    related: dict[str, Any] = {}
+    if ip:
+        related["ip"] = [ip]
+    related_users = _related(name, target)
+    if related_users:
+        related["user"] = related_users
+    if related:
+        fields["related"] = related
+
+    who = name or _str(identity, "invokedBy") or _str(identity, "type") or "unknown identity"
+    message = f"{event_name} on {event_source or 'unknown service'} by {who}"
+    if address:
+        message += f" from {address}"
+    if failed:
+        message += f" failed: {error_code or error_message or response.get('ConsoleLogin')}"
+    fields["message"] = message
+    if tags:
+        fields["tags"] = tags
+    fields["aws"] = {"cloudtrail": trail}
+    return fields
+
+
+def make_parser(context: SourceContext) -> SourceParser:
+    """Build the CloudTrail parser."""
+    return CloudTrailParser(context)
