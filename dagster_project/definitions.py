@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from dagster_project.assets import cluster, detection, ingestion
+from dagster_project.assets import cluster, detection, ingestion, integrity
 from dagster_project.resources import opensearch_from_env
 
 defs = dg.Definitions(
@@ -11,9 +11,10 @@ defs = dg.Definitions(
         ingestion.index_templates,
         *ingestion.INGESTION_ASSETS,
         detection.findings,
+        integrity.integrity_digest,
     ],
-    schedules=[detection.daily_detection_schedule],
-    asset_checks=dg.load_asset_checks_from_modules([cluster]),
+    schedules=[detection.daily_detection_schedule, integrity.hourly_signing_schedule],
+    asset_checks=[*dg.load_asset_checks_from_modules([cluster]), integrity.integrity_verifies],
     sensors=ingestion.LANDING_SENSORS,
     resources={"opensearch": opensearch_from_env()},
 )

@@ -25,6 +25,8 @@ from dagster_project.errors import IngestError, ReconciliationError
 from dagster_project.ingest.ids import RepeatCounter, content_hash, event_id, quarantine_id
 from dagster_project.ingest.inputs import InputFile, expand_paths, iter_inputs
 from dagster_project.ingest.retrying import RetryingBulkClient
+from dagster_project.integrity.chain import BatchRecorder
+from dagster_project.integrity.hashing import document_hash
 from dagster_project.settings import RetentionSettings
 from dagster_project.sources.base import Event, RawRecord, Rejected, SourceContext
 from dagster_project.sources.registry import parser_factory
@@ -71,6 +73,8 @@ class _Pending:
     raw: str
     file: str
     offset: int
+    index: str = ""
+    doc_hash: str = ""
 
 
 ProgressCallback = Callable[[int], None]
@@ -105,6 +109,7 @@ def ingest(
     pending: dict[str, deque[_Pending]] = defaultdict(deque)
     reasons: dict[str, int] = defaultdict(int)
     started = time.monotonic()
+    recorder = BatchRecorder(client, source, run_id)
 
     def quarantine_action(reason: str, raw: str, file: str, line: int, offset: int, stage: str) -> dict[str, Any]:
         doc_id = quarantine_id(source, raw, reason)
@@ -187,6 +192,7 @@ def ingest(
             if ok:
                 if meta.kind == "event":
                     summary.indexed += 1
+                    recorder.add(meta.index, doc_id, meta.doc_hash)
                 else:
                     summary.quarantined += 1
                 continue
@@ -198,6 +204,7 @@ def ingest(
             # The cluster refused the event (e.g. a mapping rejection): quarantine it with the cluster's reason.
             reason = _error_reason(result.get("error"))
             _retry_as_quarantine(client, source, meta, reason, now, run_id, summary, reasons)
+        recorder.flush()
     except (OpenSearchConnectionError, TransportError) as exc:
         raise IngestError(f"cluster unreachable or failing: {exc}", where=str(getattr(client, "transport", ""))) from exc
     summary.seconds = time.monotonic() - started
@@ -235,8 +242,11 @@ def _event_action(
         "content_hash": content_hash(event.original),
         "partition": partition,
     }
-    pending[doc_id].append(_Pending("event", record.line_no, event.original, file, record.offset))
-    return {"_op_type": "create", "_index": events_index(source, event.timestamp), "_id": doc_id, "_source": doc}
+    index = events_index(source, event.timestamp)
+    pending[doc_id].append(
+        _Pending("event", record.line_no, event.original, file, record.offset, index, document_hash(doc))
+    )
+    return {"_op_type": "create", "_index": index, "_id": doc_id, "_source": doc}
 
 
 def _guarded_records(records: Iterator[RawRecord], file: str) -> Iterator[RawRecord]:

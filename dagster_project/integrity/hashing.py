@@ -1,0 +1,25 @@
+"""Canonical hashes: of a document as indexed, and of an integrity record chained to its predecessor."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from typing import Any
+
+GENESIS = "0" * 64
+"""The `prev_hash` of a source's first record."""
+
+
+def document_hash(source: dict[str, Any]) -> str:
+    """SHA-256 of a document's canonical JSON (sorted keys, no spaces): what verification recomputes."""
+    canonical = json.dumps(source, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def record_hash(source: str, seq: int, prev_hash: str, entries: Iterable[tuple[str, str, str]]) -> str:
+    """SHA-256 over the source, sequence number, previous hash and the ordered (index, id, document hash) entries."""
+    digest = hashlib.sha256(f"{source}\n{seq}\n{prev_hash}\n".encode())
+    for index, doc_id, doc_hash in entries:
+        digest.update(f"{index}\t{doc_id}\t{doc_hash}\n".encode())
+    return digest.hexdigest()

@@ -1,0 +1,61 @@
+"""Signs a digest over the chain heads of every source with Ed25519, once per period (default: hourly)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from opensearchpy import OpenSearch
+from opensearchpy.exceptions import ConflictError, NotFoundError
+
+from dagster_project.integrity.chain import INTEGRITY_INDEX, chain_head
+from dagster_project.integrity.keys import key_id
+
+DIGESTS_INDEX = "siem-integrity-digests"
+
+
+def digest_of(heads: dict[str, dict[str, Any]], signed_at: str) -> str:
+    """SHA-256 over the canonical JSON of the heads and the signing time."""
+    canonical = json.dumps({"heads": heads, "signed_at": signed_at}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def current_heads(client: OpenSearch) -> dict[str, dict[str, Any]]:
+    """{source: {"seq", "hash"}} for every source that has records."""
+    try:
+        response = client.search(
+            index=INTEGRITY_INDEX, body={"size": 0, "aggs": {"sources": {"terms": {"field": "source", "size": 1000}}}}
+        )
+    except NotFoundError:
+        return {}
+    heads = {}
+    for bucket in response["aggregations"]["sources"]["buckets"]:
+        seq, head = chain_head(client, bucket["key"])
+        heads[bucket["key"]] = {"seq": seq, "hash": head}
+    return heads
+
+
+def sign_heads(client: OpenSearch, key: Ed25519PrivateKey, *, now: datetime | None = None, period: str = "%Y-%m-%dT%H") -> dict[str, Any]:
+    """Sign the current heads; one digest per period (a second call in the same period returns the stored one)."""
+    now = now or datetime.now(UTC)
+    client.indices.refresh(index=INTEGRITY_INDEX, ignore_unavailable=True)
+    heads = current_heads(client)
+    signed_at = now.isoformat()
+    digest = digest_of(heads, signed_at)
+    document = {
+        "@timestamp": signed_at,
+        "heads": heads,
+        "digest": digest,
+        "signature": key.sign(bytes.fromhex(digest)).hex(),
+        "key_id": key_id(key.public_key()),
+        "algorithm": "Ed25519",
+    }
+    identifier = now.strftime(period)
+    try:
+        client.create(index=DIGESTS_INDEX, id=identifier, body=document, refresh=True)
+    except ConflictError:
+        return client.get(index=DIGESTS_INDEX, id=identifier)["_source"]
+    return document

@@ -1,0 +1,154 @@
+"""`siem verify`: recompute the chains from the indexed documents; report modified, deleted, injected documents,
+broken chains and bad signatures for records sealed in a date range (ingestion time, UTC)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from opensearchpy import NotFoundError, OpenSearch, helpers
+
+from dagster_project.integrity.chain import INTEGRITY_INDEX
+from dagster_project.integrity.hashing import GENESIS, document_hash, record_hash
+from dagster_project.integrity.keys import key_id
+from dagster_project.integrity.signing import DIGESTS_INDEX, digest_of
+
+MGET_BATCH = 500
+SEAL_SLACK = timedelta(hours=1)
+"""Records and digests are sealed shortly after their documents are written; look this far past the range."""
+
+
+@dataclass
+class VerifyReport:
+    """The outcome; `ok` only when every list is empty."""
+
+    checked: int = 0
+    modified: list[dict[str, str]] = field(default_factory=list)
+    deleted: list[dict[str, str]] = field(default_factory=list)
+    injected: list[dict[str, str]] = field(default_factory=list)
+    bad_signatures: list[dict[str, str]] = field(default_factory=list)
+    broken_chain: list[dict[str, Any]] = field(default_factory=list)
+    records: int = 0
+    digests: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was found wrong."""
+        return not (self.modified or self.deleted or self.injected or self.bad_signatures or self.broken_chain)
+
+    def as_json(self) -> dict[str, Any]:
+        """The `--json` object: the contract's keys first, then the extensions."""
+        data = asdict(self)
+        return {"ok": self.ok, **data}
+
+
+def _range(start: datetime, end: datetime) -> dict[str, Any]:
+    return {"range": {"@timestamp": {"gte": start.isoformat(), "lt": end.isoformat()}}}
+
+
+def _records(client: OpenSearch, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+    if not client.indices.exists(index=INTEGRITY_INDEX):
+        return
+    client.indices.refresh(index=INTEGRITY_INDEX)
+    yield from (
+        hit["_source"]
+        for hit in helpers.scan(
+            client,
+            index=INTEGRITY_INDEX,
+            query={"query": _range(start, end), "sort": [{"source": "asc"}, {"seq": "asc"}]},
+            preserve_order=True,
+            size=200,
+        )
+    )
+
+
+def _previous_hash(client: OpenSearch, source: str, seq: int) -> str | None:
+    if seq == 1:
+        return GENESIS
+    try:
+        return client.get(index=INTEGRITY_INDEX, id=f"{source}:{seq - 1}")["_source"]["hash"]
+    except NotFoundError:
+        return None
+
+
+def verify(client: OpenSearch, start: datetime, end: datetime, public_key: Ed25519PublicKey | None) -> VerifyReport:
+    """Check every record sealed in [start, end) and every event ingested in it; digests when a key is given."""
+    report = VerifyReport()
+    recorded: set[str] = set()
+    last: dict[str, tuple[int, str]] = {}
+    batch: list[tuple[str, str, str]] = []
+    for record in _records(client, start, end + SEAL_SLACK):
+        report.records += 1
+        source, seq = record["source"], int(record["seq"])
+        entries = [(e["index"], e["id"], e["hash"]) for e in record["entries"]]
+        expected_prev = last[source][1] if source in last and last[source][0] == seq - 1 else _previous_hash(client, source, seq)
+        if expected_prev is None:
+            report.broken_chain.append({"source": source, "seq": seq, "reason": f"record {source}:{seq - 1} is missing"})
+        elif record["prev_hash"] != expected_prev:
+            report.broken_chain.append({"source": source, "seq": seq, "reason": "prev_hash does not match the previous record"})
+        if record_hash(source, seq, record["prev_hash"], entries) != record["hash"]:
+            report.broken_chain.append({"source": source, "seq": seq, "reason": "record content does not match its hash"})
+        last[source] = (seq, record["hash"])
+        for entry in entries:
+            recorded.add(entry[1])
+            batch.append(entry)
+            if len(batch) >= MGET_BATCH:
+                _check_documents(client, batch, report)
+                batch = []
+    _check_documents(client, batch, report)
+    _find_injected(client, start, end, recorded, report)
+    if public_key is not None:
+        _check_digests(client, start, end + SEAL_SLACK, public_key, report)
+    return report
+
+
+def _check_documents(client: OpenSearch, entries: list[tuple[str, str, str]], report: VerifyReport) -> None:
+    if not entries:
+        return
+    docs = client.mget(body={"docs": [{"_index": index, "_id": doc_id} for index, doc_id, _ in entries]})["docs"]
+    for (index, doc_id, expected), doc in zip(entries, docs, strict=True):
+        report.checked += 1
+        if not doc.get("found"):
+            report.deleted.append({"index": index, "id": doc_id})
+        elif document_hash(doc["_source"]) != expected:
+            report.modified.append({"index": index, "id": doc_id})
+
+
+def _find_injected(client: OpenSearch, start: datetime, end: datetime, recorded: set[str], report: VerifyReport) -> None:
+    query = {"query": {"range": {"event.ingested": {"gte": start.isoformat(), "lt": end.isoformat()}}}, "_source": False}
+    for hit in helpers.scan(client, index="siem-events-*", query=query, size=2000, ignore_unavailable=True):
+        if hit["_id"] not in recorded:
+            report.injected.append({"index": hit["_index"], "id": hit["_id"]})
+
+
+def _check_digests(client: OpenSearch, start: datetime, end: datetime, key: Ed25519PublicKey, report: VerifyReport) -> None:
+    if not client.indices.exists(index=DIGESTS_INDEX):
+        return
+    client.indices.refresh(index=DIGESTS_INDEX)
+    expected_key = key_id(key)
+    for hit in helpers.scan(client, index=DIGESTS_INDEX, query={"query": _range(start, end)}):
+        report.digests += 1
+        digest = hit["_source"]
+        where = {"digest": hit["_id"]}
+        if digest.get("key_id") != expected_key:
+            report.bad_signatures.append({**where, "reason": "signed with another key"})
+            continue
+        if digest_of(digest["heads"], digest["@timestamp"]) != digest["digest"]:
+            report.bad_signatures.append({**where, "reason": "heads do not match the signed digest"})
+            continue
+        try:
+            key.verify(bytes.fromhex(digest["signature"]), bytes.fromhex(digest["digest"]))
+        except (InvalidSignature, ValueError):
+            report.bad_signatures.append({**where, "reason": "signature does not verify"})
+            continue
+        for source, head in digest["heads"].items():
+            try:
+                stored = client.get(index=INTEGRITY_INDEX, id=f"{source}:{head['seq']}")["_source"]["hash"]
+            except NotFoundError:
+                stored = None
+            if stored != head["hash"]:
+                report.bad_signatures.append({**where, "reason": f"signed head {source}:{head['seq']} no longer matches"})
