@@ -56,6 +56,7 @@ class _CappedReader(io.RawIOBase):
 
     def __init__(self, inner: BinaryIO, cap: int) -> None:
         self._inner = inner
+        self.cap = cap
         self._left = cap
         self.capped = False
         self.error: str | None = None
@@ -102,7 +103,7 @@ class OpenedInput:
         if self.capped_reader.error:
             return self.capped_reader.error
         if self.capped_reader.capped:
-            return f"decompressed size exceeds {MAX_DECOMPRESSED_BYTES} bytes (possible gzip bomb); rest not read"
+            return f"decompressed size exceeds the {self.capped_reader.cap}-byte cap (possible gzip bomb); rest not read"
         return None
 
     def close(self) -> None:
@@ -111,13 +112,14 @@ class OpenedInput:
         self.raw.close()
 
 
-def open_input(path: Path, *, max_decompressed: int = MAX_DECOMPRESSED_BYTES) -> OpenedInput:
+def open_input(path: Path, *, max_decompressed: int | None = None) -> OpenedInput:
     """Open a file for streaming; `.gz` (by name or magic bytes) is decompressed on the fly, capped."""
+    cap = MAX_DECOMPRESSED_BYTES if max_decompressed is None else max_decompressed
     raw = path.open("rb")
     magic = raw.read(2)
     raw.seek(0)
     if path.suffix == ".gz" or magic == b"\x1f\x8b":
-        capped = _CappedReader(gzip.GzipFile(fileobj=raw, mode="rb"), max_decompressed)  # type: ignore[arg-type]
+        capped = _CappedReader(gzip.GzipFile(fileobj=raw, mode="rb"), cap)  # type: ignore[arg-type]
         return OpenedInput(io.BufferedReader(capped, buffer_size=1 << 16), raw, capped)  # type: ignore[arg-type]
     return OpenedInput(raw, raw, None)
 
