@@ -182,3 +182,23 @@ def test_alerts_are_deduplicated_delivered_and_keep_their_state(stratus: OpenSea
     assert len(received) == len(new)
     state = stratus.get(index="siem-alerts", id=new[0].id)["_source"]["alert"]
     assert state["state"] == "acknowledged" and state["acknowledged_by"] == "analyst1" and state["notified"] == ["webhook", "email"]
+
+
+def test_findings_partition_materialises_and_backfill_is_idempotent(stratus: OpenSearch, opensearch_url: str) -> None:
+    import dagster as dg
+
+    from dagster_project.assets.detection import findings
+    from dagster_project.resources import OpenSearchResource
+
+    resources = {"opensearch": OpenSearchResource(url=opensearch_url)}
+    first = dg.materialize([findings], partition_key="2023-07-10", resources=resources)
+    assert first.success
+    (materialization,) = first.asset_materializations_for_node("findings")
+    found = materialization.metadata["findings"].value
+    assert found > 0 and materialization.metadata["findings_by_rule"].value
+    count = stratus.count(index=FINDINGS_INDEX)["count"]
+    again = dg.materialize([findings], partition_key="2023-07-10", resources=resources)
+    assert again.asset_materializations_for_node("findings")[0].metadata["findings"].value == found
+    assert stratus.count(index=FINDINGS_INDEX)["count"] == count
+    empty = dg.materialize([findings], partition_key="2023-07-09", resources=resources)
+    assert empty.asset_materializations_for_node("findings")[0].metadata["findings"].value == 0
