@@ -43,7 +43,7 @@ def findings(context: dg.AssetExecutionContext, opensearch: OpenSearchResource) 
 
 
 daily_detection_schedule = dg.build_schedule_from_partitioned_job(
-    dg.define_asset_job("daily_detection", selection=[findings], partitions_def=EVENT_DAYS),
+    dg.define_asset_job("daily_detection", selection=[findings]),
     hour_of_day=0,
     minute_of_hour=30,
 )

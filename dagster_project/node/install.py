@@ -27,11 +27,13 @@ class Layout:
 
     home: Path
     version: str
+    cache: Path | None = None
+    """Where downloads go when not home/artifacts (the secure node shares the plain node's)."""
 
     @property
     def artifacts(self) -> Path:
         """Downloaded zips (kept across installs)."""
-        return self.home / "artifacts"
+        return self.cache or self.home / "artifacts"
 
     @property
     def node_home(self) -> Path:
