@@ -27,13 +27,11 @@ class Layout:
 
     home: Path
     version: str
-    cache: Path | None = None
-    """Where downloads go when not home/artifacts (the secure node shares the plain node's)."""
 
     @property
     def artifacts(self) -> Path:
         """Downloaded zips (kept across installs)."""
-        return self.cache or self.home / "artifacts"
+        return self.home / "artifacts"
 
     @property
     def node_home(self) -> Path:

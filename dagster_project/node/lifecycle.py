@@ -1,18 +1,11 @@
-"""Starts, stops and reports on the local node: `siem opensearch up [--secure] | down | status`.
-
-The plain node lives in SIEM_HOME on SIEM_OPENSEARCH_PORT; the secure one (`--secure`: the security
-plugin, TLS, users, roles, audit log) in SIEM_HOME/secure on SIEM_OPENSEARCH_SECURE_PORT. They share the
-downloaded artifacts and nothing else, so one never changes the other's plugins or data.
-"""
+"""Starts, stops and reports on the local node: `siem opensearch up | down | status`."""
 
 from __future__ import annotations
 
 import json
 import os
-import pwd
 import signal
 import socket
-import ssl
 import subprocess
 import time
 import urllib.error
@@ -30,10 +23,7 @@ from dagster_project.node.install import (
 )
 from dagster_project.node.java import java_home
 from dagster_project.node.manifest import load_distribution
-from dagster_project.security import node as secure_node
-from dagster_project.security.certificates import CertificatePaths
-from dagster_project.security.config import node_settings as secure_node_settings
-from dagster_project.settings import LOCAL_HOST, NodeSettings
+from dagster_project.settings import NodeSettings
 
 LOG_TAIL_LINES = 40
 
@@ -48,140 +38,65 @@ class UpResult:
     version: str
     installed_plugins: list[str] = field(default_factory=list)
     unavailable_plugins: dict[str, str] = field(default_factory=dict)
-    secure: bool = False
-    ca_certs: str = ""
 
 
-@dataclass(frozen=True)
-class Target:
-    """One node this suite runs: its layout, port and URL, and whether it is the secure one."""
-
-    layout: Layout
-    port: int
-    url: str
-    secure: bool
-
-    @property
-    def certificates(self) -> CertificatePaths:
-        """The secure node's certificate store."""
-        return CertificatePaths(secure_node.certificate_dir(self.layout.home))
-
-    def probe_context(self) -> ssl.SSLContext | None:
-        """How health probes authenticate: the admin client certificate (secure node) or nothing."""
-        return secure_node.admin_context(self.certificates) if self.secure else None
-
-
-def layout_for(settings: NodeSettings, *, secure: bool = False) -> Layout:
+def layout_for(settings: NodeSettings) -> Layout:
     """The node's file layout for these settings and the pinned version."""
-    return target_for(settings, secure=secure).layout
+    return Layout(settings.home, load_distribution().version)
 
 
-def target_for(settings: NodeSettings, *, secure: bool = False) -> Target:
-    """The plain node (SIEM_HOME, SIEM_OPENSEARCH_PORT) or the secure one (SIEM_HOME/secure, its own port)."""
-    version = load_distribution().version
-    if not secure:
-        return Target(Layout(settings.home, version), settings.opensearch_port, settings.url, False)
-    port = secure_node.SecureNodeSettings().opensearch_secure_port
-    layout = Layout(secure_node.secure_home(settings.home), version, cache=settings.home / "artifacts")
-    return Target(layout, port, f"https://{LOCAL_HOST}:{port}", True)
-
-
-def up(settings: NodeSettings, *, strict: bool = False, secure: bool = False) -> UpResult:
+def up(settings: NodeSettings, *, strict: bool = False) -> UpResult:
     """Install (downloading what is missing) and start the local node; a no-op when it is already up.
 
     Blocks until the cluster is yellow or `opensearch_start_timeout` passes. Raises NodeError with an
     actionable message: Java missing/too old, port taken by another process, a failed download
     (naming the artifact), or a node that does not become healthy (with the tail of its log).
-    With `secure`, starts the secure node instead (see the module docstring): ConfigurationError before
-    anything else when SIEM_ADMIN_PASSWORD is unset or any SIEM_*_PASSWORD is weak; an already running
-    secure node gets changed users or roles through securityadmin.sh.
     """
     started = time.monotonic()
     distribution = load_distribution()
-    target = target_for(settings, secure=secure)
-    layout = target.layout
-    creds = secure_node.checked_credentials() if secure else []
+    layout = layout_for(settings)
     state = _read_state(layout)
-    if running_pid(layout) is not None and _healthy(target.url, target.probe_context()):
-        if secure:
-            _, digest = secure_node.prepare(layout.home, layout.node_home, creds)
-            _give_to_service_user(settings, layout, only=[layout.node_home / "config"])
-            _apply_security(target, creds, digest, fresh=False, jdk=java_home())
-            state["security_config_sha256"] = digest
-            layout.state_file.write_text(json.dumps(state, indent=2))
+    if running_pid(layout) is not None and _healthy(settings.url):
         return UpResult(
-            url=target.url,
+            url=settings.url,
             already_up=True,
             seconds=time.monotonic() - started,
             version=distribution.version,
             installed_plugins=state.get("installed_plugins", []),
             unavailable_plugins=state.get("unavailable_plugins", {}),
-            secure=secure,
-            ca_certs=str(target.certificates.ca) if secure else "",
         )
-    if _port_in_use(target.port):
-        variable = "SIEM_OPENSEARCH_SECURE_PORT" if secure else "SIEM_OPENSEARCH_PORT"
+    if _port_in_use(settings.opensearch_port):
         raise NodeError(
-            f"port {target.port} is taken by another process (not a node this suite started); "
-            f"stop it, or set {variable}, or point OPENSEARCH_URL at that cluster",
-            where=f"127.0.0.1:{target.port}",
+            f"port {settings.opensearch_port} is taken by another process (not a node this suite started); "
+            "stop it, or set SIEM_OPENSEARCH_PORT, or point OPENSEARCH_URL at that cluster",
+            where=f"127.0.0.1:{settings.opensearch_port}",
         )
     jdk = java_home()
     layout.home.mkdir(parents=True, exist_ok=True)
-    plugins = distribution.plugins + (distribution.secure_plugins if secure else ())
-    result = install(distribution, layout, plugins=plugins, strict=strict)
-    extra: dict[str, object] | None = None
-    if secure:
-        if secure_node.SECURITY_PLUGIN not in result.installed:
-            reason = result.unavailable.get(secure_node.SECURITY_PLUGIN, "not in distribution.json")
-            raise NodeError(f"--secure needs this plugin: {reason}", where=secure_node.SECURITY_PLUGIN)
-        fresh = not layout.data.is_dir() or not any(layout.data.iterdir())
-        certs, digest = secure_node.prepare(layout.home, layout.node_home, creds)
-        extra = secure_node_settings()
-    write_config(layout, port=target.port, extra=extra)
+    result = install(distribution, layout, plugins=distribution.plugins, strict=strict)
+    write_config(layout, port=settings.opensearch_port)
     _start(settings, layout, jdk)
-    _wait_healthy(settings, target)
+    _wait_healthy(settings, layout)
     state = {
         "version": distribution.version,
-        "url": target.url,
+        "url": settings.url,
         "installed_plugins": result.installed,
         "unavailable_plugins": result.unavailable,
     }
-    if secure:
-        _apply_security(target, creds, digest, fresh=fresh, jdk=jdk)
-        state.update(secure=True, ca_certs=str(certs.ca), security_config_sha256=digest)
     layout.state_file.write_text(json.dumps(state, indent=2))
     return UpResult(
-        url=target.url,
+        url=settings.url,
         already_up=False,
         seconds=time.monotonic() - started,
         version=distribution.version,
         installed_plugins=result.installed,
         unavailable_plugins=result.unavailable,
-        secure=secure,
-        ca_certs=str(certs.ca) if secure else "",
     )
 
 
-def _apply_security(
-    target: Target, creds: list[secure_node.Credential], digest: str, *, fresh: bool, jdk: Path
-) -> None:
-    secure_node.apply_config(
-        url=target.url,
-        port=target.port,
-        node_home=target.layout.node_home,
-        certs=target.certificates,
-        creds=creds,
-        digest=digest,
-        recorded_digest=_read_state(target.layout).get("security_config_sha256"),
-        fresh=fresh,
-        jdk=jdk,
-    )
-
-
-def down(settings: NodeSettings, *, timeout: float = 60.0, secure: bool = False) -> bool:
+def down(settings: NodeSettings, *, timeout: float = 60.0) -> bool:
     """Stop the node this suite started (by its pid, and only that); False when none was running."""
-    layout = layout_for(settings, secure=secure)
+    layout = layout_for(settings)
     pid = running_pid(layout)
     if pid is None:
         layout.pid_file.unlink(missing_ok=True)
@@ -213,9 +128,9 @@ def running_pid(layout: Layout) -> int | None:
     return pid if str(layout.node_home) in cmdline else None
 
 
-def state(settings: NodeSettings, *, secure: bool = False) -> dict[str, object]:
+def state(settings: NodeSettings) -> dict[str, object]:
     """What the last `up` recorded (installed and unavailable plugins)."""
-    return _read_state(layout_for(settings, secure=secure))
+    return _read_state(layout_for(settings))
 
 
 def _read_state(layout: Layout) -> dict:  # type: ignore[type-arg]
@@ -236,8 +151,11 @@ def _start(settings: NodeSettings, layout: Layout, jdk: Path) -> None:
         "HOME": str(layout.home),
     }
     user_kwargs: dict[str, int] = {}
-    account = _give_to_service_user(settings, layout)
-    if account is not None:
+    if os.geteuid() == 0:
+        account = ensure_service_user(settings.opensearch_user)
+        chown_tree([layout.node_home, layout.data, layout.logs], account.pw_uid, account.pw_gid)
+        os.chown(layout.home, 0, 0)
+        layout.home.chmod(0o755)
         user_kwargs = {"user": account.pw_uid, "group": account.pw_gid}
     startup_log = layout.logs / "startup.out"
     pid_tmp = layout.logs / "node.pid"
@@ -263,25 +181,10 @@ def _start(settings: NodeSettings, layout: Layout, jdk: Path) -> None:
     layout.pid_file.write_text(pid_tmp.read_text().strip() + "\n")
 
 
-def _give_to_service_user(
-    settings: NodeSettings, layout: Layout, *, only: list[Path] | None = None
-) -> pwd.struct_passwd | None:
-    """When root runs the suite: the service account, owning the node's files (or `only`); None otherwise."""
-    if os.geteuid() != 0:
-        return None
-    account = ensure_service_user(settings.opensearch_user)
-    chown_tree(only or [layout.node_home, layout.data, layout.logs], account.pw_uid, account.pw_gid)
-    os.chown(layout.home, 0, 0)
-    layout.home.chmod(0o755)
-    return account
-
-
-def _wait_healthy(settings: NodeSettings, target: Target) -> None:
-    layout = target.layout
+def _wait_healthy(settings: NodeSettings, layout: Layout) -> None:
     deadline = time.monotonic() + settings.opensearch_start_timeout
-    context = target.probe_context()
     while time.monotonic() < deadline:
-        if _healthy(target.url, context):
+        if _healthy(settings.url):
             return
         if running_pid(layout) is None:
             raise NodeError(f"the node exited while starting:\n{_tail(layout)}", where=str(layout.logs))
@@ -289,14 +192,13 @@ def _wait_healthy(settings: NodeSettings, target: Target) -> None:
     raise NodeError(
         f"the node did not become healthy (yellow) within {settings.opensearch_start_timeout:.0f}s "
         f"(SIEM_OPENSEARCH_START_TIMEOUT):\n{_tail(layout)}",
-        where=target.url,
+        where=settings.url,
     )
 
 
-def _healthy(url: str, context: ssl.SSLContext | None = None) -> bool:
-    health = f"{url}/_cluster/health?wait_for_status=yellow&timeout=1s"
+def _healthy(url: str) -> bool:
     try:
-        with urllib.request.urlopen(health, timeout=5, context=context) as response:
+        with urllib.request.urlopen(f"{url}/_cluster/health?wait_for_status=yellow&timeout=1s", timeout=5) as response:
             body = json.loads(response.read())
     except (urllib.error.URLError, OSError, ValueError):
         return False
