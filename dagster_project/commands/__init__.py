@@ -6,5 +6,6 @@ from dagster_project.commands import (  # noqa: F401
     ingest_cmd,
     integrity_cmd,
     opensearch_cmd,
+    report_cmd,
     storage_cmd,
 )

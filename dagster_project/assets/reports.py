@@ -1,0 +1,165 @@
+"""Compliance report assets: one per (framework, cadence), partitioned by period; a schedule per cadence."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import dagster as dg
+from dagster._core.definitions.partitions.partitioned_schedule import (
+    UnresolvedPartitionedAssetScheduleDefinition,
+)
+
+from dagster_project.reports.deliver import ReportSettings, SmtpSettings, recipients_for
+from dagster_project.reports.frameworks import Cadence, load_frameworks
+from dagster_project.reports.model import STATUS_LABELS, Period
+from dagster_project.reports.produce import Delivery, produce_report
+from dagster_project.resources import OpenSearchResource
+from dagster_project.settings import RetentionSettings
+
+if TYPE_CHECKING:  # what build_schedule_from_partitioned_job returns for asset jobs; not exported by dagster
+    from dagster._core.definitions.partitions.partitioned_schedule import (
+        UnresolvedPartitionedAssetScheduleDefinition,
+    )
+
+START = "2024-01-01"
+PARTITIONS: dict[str, dg.TimeWindowPartitionsDefinition] = {
+    "daily": dg.DailyPartitionsDefinition(start_date=START, timezone="UTC"),
+    "weekly": dg.WeeklyPartitionsDefinition(start_date=START, timezone="UTC", day_offset=1),
+    "monthly": dg.MonthlyPartitionsDefinition(start_date=START, timezone="UTC"),
+}
+SCHEDULE_TIMES: dict[str, tuple[int, int, int | None, int | None]] = {
+    "daily": (30, 1, None, None),
+    "weekly": (0, 2, 1, None),
+    "monthly": (0, 3, None, 1),
+}
+"""(minute, hour, day of week, day of month), UTC: each schedule runs after its period has ended and
+materialises that last complete partition."""
+
+
+class ReportConfig(dg.Config):
+    """Run configuration for a report partition."""
+
+    out_dir: str = ""
+    """Overrides SIEM_REPORTS_DIR for this run."""
+    deliver: bool = True
+    """E-mail the PDF to the framework's officers (when SIEM_SMTP_HOST is set)."""
+
+
+def asset_name(framework: str, cadence: str) -> str:
+    """`pci_dss_daily_report`."""
+    return f"{framework.replace('-', '_')}_{cadence}_report"
+
+
+def period_of(context: dg.AssetExecutionContext, cadence: str) -> Period:
+    """The partition's time window as a report period."""
+    window = context.partition_time_window
+    start = datetime.fromtimestamp(window.start.timestamp(), UTC)
+    end = datetime.fromtimestamp(window.end.timestamp(), UTC)
+    labels = {
+        "daily": f"{start:%Y-%m-%d}",
+        "weekly": f"week of {start:%Y-%m-%d}",
+        "monthly": f"{start:%B %Y}",
+    }
+    return Period(start=start, end=end, label=labels[cadence])
+
+
+def build_report_asset(framework_name: str, title: str, cadence: Cadence) -> dg.AssetsDefinition:
+    """The partitioned report asset of one framework at one cadence."""
+
+    @dg.asset(
+        name=asset_name(framework_name, cadence),
+        group_name="reports",
+        partitions_def=PARTITIONS[cadence],
+        kinds={"opensearch", "pdf"},
+        description=f"{title} compliance report ({cadence}): HTML, PDF, CSV evidence and manifest.",
+        metadata={
+            "framework": framework_name,
+            "cadence": cadence,
+            "file": f"reports/frameworks/{framework_name}.yaml",
+        },
+    )
+    def _report(
+        context: dg.AssetExecutionContext, config: ReportConfig, opensearch: OpenSearchResource
+    ) -> dg.MaterializeResult:
+        framework = load_frameworks()[framework_name]
+        period = period_of(context, cadence)
+        root = Path(config.out_dir) if config.out_dir else ReportSettings().root
+        out_dir = root / framework_name / cadence / context.partition_key
+        smtp = SmtpSettings()
+        recipients = recipients_for(framework_name) if config.deliver else ()
+        if recipients and not smtp.host:
+            context.log.warning("not e-mailing %s: SIEM_SMTP_HOST is not set", ", ".join(recipients))
+            recipients = ()
+        with opensearch.client() as client:
+            produced = produce_report(
+                client,
+                framework,
+                period,
+                out_dir,
+                retention=RetentionSettings(),
+                delivery=Delivery(recipients=recipients, smtp=smtp),
+            )
+        data = produced.data
+        counts = data.status_counts()
+        context.log.info("%s %s: %s", framework_name, period.label, counts)
+        rows = "\n".join(f"| {c.id} | {c.title} | {STATUS_LABELS[c.status]} |" for c in data.controls)
+        return dg.MaterializeResult(
+            metadata={
+                "summary": dg.MetadataValue.md(
+                    f"**{data.framework.title}**, {period.label}: {data.scope.events_total:,} events; "
+                    f"{counts['evidence_present']} evidence present, {counts['gap']} gap(s), "
+                    f"{counts['not_applicable']} not applicable.\n\n"
+                    f"| control | title | status |\n|---|---|---|\n{rows}"
+                ),
+                "events": dg.MetadataValue.int(data.scope.events_total),
+                "controls": dg.MetadataValue.int(len(data.controls)),
+                "gaps": dg.MetadataValue.int(counts["gap"]),
+                "not_applicable": dg.MetadataValue.int(counts["not_applicable"]),
+                "status": dg.MetadataValue.json({c.id: c.status for c in data.controls}),
+                "pdf": dg.MetadataValue.path(str(produced.files["report.pdf"])),
+                "html": dg.MetadataValue.path(str(produced.files["report.html"])),
+                "manifest": dg.MetadataValue.path(str(produced.manifest)),
+                "folder": dg.MetadataValue.path(str(out_dir)),
+                "evidence_files": dg.MetadataValue.int(
+                    sum(n.startswith("evidence/") for n in produced.files)
+                ),
+                "delivered_to": dg.MetadataValue.json(list(produced.delivered_to)),
+                "record_id": produced.record_id,
+            }
+        )
+
+    return _report
+
+
+def build_report_schedule(
+    cadence: Cadence, assets: list[dg.AssetsDefinition]
+) -> "dg.ScheduleDefinition | UnresolvedPartitionedAssetScheduleDefinition":
+    """A schedule that materialises the last complete period of every report asset of a cadence."""
+    job = dg.define_asset_job(
+        name=f"{cadence}_compliance_reports",
+        selection=dg.AssetSelection.assets(*assets),
+        partitions_def=PARTITIONS[cadence],
+        description=f"Every {cadence} compliance report.",
+    )
+    minute, hour, weekday, monthday = SCHEDULE_TIMES[cadence]
+    return dg.build_schedule_from_partitioned_job(
+        job,
+        name=f"{cadence}_compliance_reports_schedule",
+        minute_of_hour=minute,
+        hour_of_day=hour,
+        day_of_week=weekday,
+        day_of_month=monthday,
+    )
+
+
+_FRAMEWORKS = load_frameworks()
+REPORT_ASSETS: list[dg.AssetsDefinition] = [
+    build_report_asset(name, framework.title, cadence)
+    for name, framework in _FRAMEWORKS.items()
+    for cadence in framework.cadences
+]
+REPORT_SCHEDULES: "list[dg.ScheduleDefinition | UnresolvedPartitionedAssetScheduleDefinition]" = [
+    build_report_schedule(cadence, [a for a in REPORT_ASSETS if a.partitions_def == PARTITIONS[cadence]])
+    for cadence in ("daily", "weekly", "monthly")
+    if any(a.partitions_def == PARTITIONS[cadence] for a in REPORT_ASSETS)
+]

@@ -1,0 +1,1 @@
+"""Compliance reports: frameworks as YAML files, evidence from aggregations, HTML/PDF/CSV, delivery."""
