@@ -11,6 +11,7 @@ COPY index_templates ./index_templates
 COPY dashboards ./dashboards
 COPY detectors ./detectors
 COPY reports ./reports
+COPY security ./security
 RUN pip install --no-cache-dir .
 ENV DAGSTER_HOME=/opt/dagster/home
 RUN mkdir -p $DAGSTER_HOME /var/siem/landing /var/siem/reports && chown -R siem $DAGSTER_HOME /var/siem

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from dagster_project.assets import cluster, detection, ingestion, integrity, reports
+from dagster_project.assets import cluster, dashboards, detection, ingestion, integrity, quality, reports
 from dagster_project.resources import opensearch_from_env
 
 defs = dg.Definitions(
@@ -14,14 +14,20 @@ defs = dg.Definitions(
         detection.recent_findings,
         integrity.integrity_digest,
         *reports.REPORT_ASSETS,
+        *dashboards.DASHBOARD_ASSETS,
     ],
     schedules=[
         detection.daily_detection_schedule,
         detection.recent_detection_schedule,
         integrity.hourly_signing_schedule,
         *reports.REPORT_SCHEDULES,
+        *quality.QUALITY_SCHEDULES,
     ],
-    asset_checks=[*dg.load_asset_checks_from_modules([cluster]), integrity.integrity_verifies],
+    asset_checks=[
+        *dg.load_asset_checks_from_modules([cluster]),
+        integrity.integrity_verifies,
+        *quality.QUALITY_CHECKS,
+    ],
     sensors=ingestion.LANDING_SENSORS,
     resources={"opensearch": opensearch_from_env()},
 )

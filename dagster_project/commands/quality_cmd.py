@@ -52,20 +52,19 @@ def quality_command(source: str | None, day: str | None, as_json: bool) -> None:
             ) from exc
         for name in sources:
             results.extend(check_partition(client, name, partition))
-    blocking = [r for r in results if r.blocks]
-    failed = [r for r in results if not r.passed]
+    blocking = [f"{r.source}/{r.check}" for r in results if r.blocks]
+    failed = [f"{r.source}/{r.check}" for r in results if not r.passed]
     data = {
         "partition": partition,
         "sources": sources,
         "passed": not blocking,
-        "blocking_failures": [f"{r.source}/{r.check}" for r in blocking],
-        "failures": [f"{r.source}/{r.check}" for r in failed],
+        "blocking_failures": blocking,
+        "failures": failed,
         "results": [r.as_json() for r in results],
     }
-    summary = (
-        f"{partition}: {len(results)} checks, {len(failed)} failed, {len(blocking)} blocking"
-        f"{' (' + ', '.join(data['blocking_failures']) + ')' if blocking else ''}"
-    )
+    summary = f"{partition}: {len(results)} checks, {len(failed)} failed, {len(blocking)} blocking"
+    if blocking:
+        summary += f" ({', '.join(blocking)})"
     emit(data, as_json, "\n".join([*(_line(r) for r in results), summary]))
     if blocking:
         sys.exit(1)

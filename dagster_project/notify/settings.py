@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,16 +19,19 @@ class WebhookSettings(BaseSettings):
 
 
 class SmtpSettings(BaseSettings):
-    """SIEM_SMTP_HOST (empty = no email), port, user, password, sender, STARTTLS/TLS, alert recipients."""
+    """SIEM_SMTP_HOST (empty = no email), _PORT, _USER, _PASSWORD, _FROM, _STARTTLS, _SSL, _TIMEOUT, _ALERT_TO.
 
-    model_config = SettingsConfigDict(env_prefix="SIEM_SMTP_", extra="ignore")
+    One set of settings for every e-mail the suite sends (alerts and reports).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SIEM_SMTP_", extra="ignore", populate_by_name=True)
 
     host: str = ""
-    port: int = 25
+    port: int = 587
     user: str = ""
     password: SecretStr = SecretStr("")
-    sender: str = "siem@localhost"
-    starttls: bool = False
+    sender: str = Field(default="siem@localhost", validation_alias=AliasChoices("SIEM_SMTP_FROM", "sender"))
+    starttls: bool = True
     ssl: bool = False
     alert_to: str = ""
     """Comma-separated recipients of alert emails."""

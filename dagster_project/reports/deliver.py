@@ -10,37 +10,23 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import smtplib
-import ssl
 from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 import yaml
-from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dagster_project.errors import ReportError
+from dagster_project.notify.email import send_message
+from dagster_project.notify.settings import SmtpSettings
+from dagster_project.notify.webhook import DeliveryError
 from dagster_project.paths import repo_dir
 from dagster_project.settings import NodeSettings
 
 log = logging.getLogger(__name__)
 RECIPIENTS_ENV_PREFIX = "SIEM_REPORT_RECIPIENTS_"
-
-
-class SmtpSettings(BaseSettings):
-    """SIEM_SMTP_HOST, _PORT, _USER, _PASSWORD, _FROM, _STARTTLS, _TIMEOUT."""
-
-    model_config = SettingsConfigDict(env_prefix="SIEM_SMTP_", extra="ignore", populate_by_name=True)
-
-    host: str = ""
-    port: int = 587
-    user: str = ""
-    password: SecretStr = SecretStr("")
-    sender: str = Field(default="", validation_alias="SIEM_SMTP_FROM")
-    starttls: bool = True
-    timeout: float = 30.0
 
 
 class ReportSettings(BaseSettings):
@@ -99,27 +85,13 @@ def build_message(
 
 
 def send_email(settings: SmtpSettings, message: EmailMessage) -> None:
-    """Send over SMTP (STARTTLS when configured, login when a user is set); ReportError on any failure.
-
-    Blocks for at most `timeout` seconds per network operation; does not retry.
-    """
+    """Send a report e-mail through the suite's SMTP sender; ReportError on any failure (no secret shown)."""
     if not settings.host:
         raise ReportError("SIEM_SMTP_HOST is not set: cannot e-mail the report", where="SIEM_SMTP_HOST")
-    where = f"smtp://{settings.host}:{settings.port}"
     try:
-        with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:
-            smtp.ehlo()
-            if settings.starttls:
-                smtp.starttls(context=ssl.create_default_context())
-                smtp.ehlo()
-            if settings.user:
-                smtp.login(settings.user, settings.password.get_secret_value())
-            refused = smtp.send_message(message)
-    except (smtplib.SMTPException, OSError) as exc:
-        raise ReportError(f"sending failed: {type(exc).__name__}: {exc}", where=where) from exc
-    if refused:
-        raise ReportError(f"recipients refused: {', '.join(sorted(refused))}", where=where)
-    log.info("report e-mailed to %d recipient(s) via %s", len(message["To"].split(",")), where)
+        send_message(settings, message)
+    except DeliveryError as exc:
+        raise ReportError(exc.message, where=exc.where) from exc
 
 
 def copy_to_directory(source: Path, target: Path) -> Path:

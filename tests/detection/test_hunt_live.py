@@ -154,7 +154,7 @@ def channels() -> Iterator[tuple[WebhookSettings, SmtpSettings, list[dict[str, A
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()
     webhook = WebhookSettings(url=f"http://127.0.0.1:{server.server_port}/hooks/siem", token="s3cret")
-    smtp = SmtpSettings(host="127.0.0.1", port=port, alert_to="soc@example.org")
+    smtp = SmtpSettings(host="127.0.0.1", port=port, alert_to="soc@example.org", starttls=False)
     yield webhook, smtp, _Hook.received, mailbox
     controller.stop()
     server.shutdown()

@@ -1,0 +1,1 @@
+"""Data quality: suites derived from the templates, run as aggregations and GX on a sample, in siem-dq."""

@@ -1,0 +1,62 @@
+"""Writes check results to `siem-dq`: one document per (source, partition, check), overwritten on re-run."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from opensearchpy import OpenSearch, helpers
+
+from dagster_project.errors import IngestError
+from dagster_project.quality.model import CheckResult
+from dagster_project.quality.scope import iso
+
+DQ_INDEX = "siem-dq"
+
+
+def dq_id(source: str, partition: str, check: str) -> str:
+    """The document id of a result: SHA-256 over (source, partition, check), hex, 32 chars."""
+    return hashlib.sha256(f"{source}\x1f{partition}\x1f{check}".encode()).hexdigest()[:32]
+
+
+def dq_document(result: CheckResult, checked_at: datetime) -> dict[str, Any]:
+    """The siem-dq document of a result (fields as in index_templates/component_templates/siem-dq.json)."""
+    return {
+        "@timestamp": iso(checked_at),
+        "source": result.source,
+        "partition": result.partition,
+        "check": result.check,
+        "passed": result.passed,
+        "severity": result.severity.value,
+        "blocking": result.blocking,
+        "total": result.total,
+        "failing": result.failing,
+        "ratio": result.ratio,
+        "observed": {**result.observed, "method": result.method.value},
+        "description": result.description[:2048],
+    }
+
+
+def write_results(
+    client: OpenSearch, results: Iterable[CheckResult], checked_at: datetime, *, refresh: bool = False
+) -> int:
+    """Index the results (the `index` op overwrites an earlier run's); IngestError listing what failed.
+
+    Blocking; opensearch-py's `bulk` helper sends one request per 500 results and the client retries
+    timeouts and 429/502/503/504.
+    """
+    actions = [
+        {
+            "_op_type": "index",
+            "_index": DQ_INDEX,
+            "_id": dq_id(r.source, r.partition, r.check),
+            "_source": dq_document(r, checked_at),
+        }
+        for r in results
+    ]
+    written, errors = helpers.bulk(client, actions, raise_on_error=False, refresh=refresh)
+    if errors:
+        raise IngestError(f"{len(errors)} data-quality results not written: {errors[:3]}", where=DQ_INDEX)
+    return int(written)

@@ -1,0 +1,33 @@
+"""The Dagster asset: imports the saved objects when OPENSEARCH_DASHBOARDS_URL is set, else skips."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from dagster_project.assets.dashboards import DASHBOARD_ASSETS, dashboard_saved_objects
+from dagster_project.dashboards.objects import load_saved_objects
+from dagster_project.resources import OpenSearchResource
+from tests.dashboards.fake_dashboards import FakeDashboards, running
+
+
+def test_the_asset_imports_every_object(monkeypatch: pytest.MonkeyPatch) -> None:
+    with running(FakeDashboards()) as dashboards:
+        monkeypatch.setenv("OPENSEARCH_DASHBOARDS_URL", dashboards.url)
+        result = dg.materialize(
+            DASHBOARD_ASSETS, resources={"opensearch": OpenSearchResource(user="analyst", password="pw")}
+        )
+    assert result.success
+    (materialization,) = result.asset_materializations_for_node("dashboard_saved_objects")
+    assert materialization.metadata["imported"].value == len(load_saved_objects())
+    assert materialization.metadata["url"].value == dashboards.url
+    assert "SIEM: SOC overview" in materialization.metadata["dashboards"].value
+    (request,) = dashboards.received
+    assert request.headers["authorization"].startswith("Basic ")
+
+
+def test_without_a_dashboards_url_the_asset_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENSEARCH_DASHBOARDS_URL", raising=False)
+    result = dg.materialize([dashboard_saved_objects], resources={"opensearch": OpenSearchResource()})
+    assert result.success
+    assert result.asset_materializations_for_node("dashboard_saved_objects") == []
