@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
@@ -14,6 +15,13 @@ from dagster_project.client import opened_client
 from dagster_project.ingest.pipeline import ingest
 from dagster_project.node import lifecycle
 from dagster_project.settings import ConnectionSettings, NodeSettings, RetentionSettings, effective_url
+from dagster_project.detection.alerts import raise_alerts
+from dagster_project.detection.hunt import hunt
+from dagster_project.detection.notifications import notify
+from dagster_project.quality.runner import check_partition
+from dagster_project.reports.frameworks import load_framework
+from dagster_project.reports.model import Period
+from dagster_project.reports.produce import produce_report
 from dagster_project.storage.bootstrap import bootstrap
 
 DEMO_RETENTION = RetentionSettings(retention_days=20_000, hot_days=7_300)
@@ -39,6 +47,8 @@ def demo_command() -> None:
     url = effective_url(connection, node)
     manifest = yaml.safe_load(resources.files("dagster_project").joinpath("demo_samples.yaml").read_text())
     root = samples_dir()
+    partition = datetime.now(UTC).strftime("%Y-%m-%d")
+    out_dir = Path(os.environ.get("SIEM_DEMO_OUT", "demo-output")).resolve()
     with opened_client() as client:
         changes = bootstrap(client, DEMO_RETENTION)
         click.echo(f"bootstrap: {sum(c.action != 'unchanged' for c in changes)} changed, {len(changes)} artefacts")
@@ -50,11 +60,40 @@ def demo_command() -> None:
                     click.echo(f"  no sample matches {root / pattern}", err=True)
             if not present:
                 continue
-            summary = ingest(client, source, present, retention=DEMO_RETENTION, refresh=True)
+            summary = ingest(client, source, present, retention=DEMO_RETENTION, refresh=True, partition=partition)
             click.echo(
                 f"  {source:11} read {summary.read:>6}  indexed {summary.indexed:>6}  "
                 f"quarantined {summary.quarantined:>5}  duplicates {summary.duplicates:>6}  ({summary.seconds:.1f}s)"
             )
+        click.echo("data quality (today's partition):")
+        for source in manifest:
+            results = check_partition(client, source, partition, retention=DEMO_RETENTION, refresh=True)
+            failed = [r.check for r in results if not r.passed]
+            click.echo(f"  {source:11} {len(results) - len(failed)}/{len(results)} checks passed {failed or ''}")
+        result = hunt(client, datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(days=1))
+        alerts = raise_alerts(client, datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(days=1))
+        delivery = notify(client, alerts, events_url=effective_url(connection, node))
+        click.echo(f"detection: {result.findings} findings from {sum(r.findings > 0 for r in result.rules)} rules")
+        for rule in sorted(result.rules, key=lambda r: -r.findings)[:8]:
+            if rule.findings:
+                click.echo(f"  {rule.findings:>5}  {rule.level:13} {rule.title}")
+        click.echo(
+            f"alerts: {len(alerts)} ({sum(a.created for a in alerts)} new; delivered: webhook {delivery.webhook}, "
+            f"email {delivery.email})"
+        )
+        first, last = _event_span(client)
+        produced = produce_report(
+            client,
+            load_framework("pci-dss"),
+            Period.from_dates(first, last),
+            out_dir / "pci-dss",
+            retention=DEMO_RETENTION,
+        )
+        counts_by_status = produced.data.status_counts()
+        click.echo(
+            f"PCI DSS report {first:%Y-%m-%d}..{last:%Y-%m-%d}: {counts_by_status['evidence_present']} controls with "
+            f"evidence, {counts_by_status['gap']} gaps -> {produced.files['report.pdf']}"
+        )
         counts = client.cat.indices(index="siem-*", format="json", h="index,docs.count")
     families: dict[str, int] = {}
     for row in counts:
@@ -64,5 +103,18 @@ def demo_command() -> None:
     click.echo(f"  OpenSearch          {url}  (siem opensearch status)")
     for family, count in sorted(families.items()):
         click.echo(f"  {family:32} {count:>8} documents")
+    click.echo(f"  Reports             {out_dir}")
     click.echo("  Dagster UI          .venv/bin/dagster dev  ->  http://127.0.0.1:3000")
+    click.echo("  Dashboards          docs/dashboards.md (siem dashboards deploy with OPENSEARCH_DASHBOARDS_URL)")
     click.echo("  Search events       curl '{}/siem-events/_search?q=event.outcome:failure'".format(url))
+
+
+def _event_span(client) -> tuple[datetime, datetime]:  # type: ignore[no-untyped-def]
+    """First and last event day in the suite's indices."""
+    aggs = client.search(
+        index="siem-events-*",
+        body={"size": 0, "aggs": {"first": {"min": {"field": "@timestamp"}}, "last": {"max": {"field": "@timestamp"}}}},
+    )["aggregations"]
+    first = datetime.fromtimestamp(aggs["first"]["value"] / 1000, UTC)
+    last = datetime.fromtimestamp(aggs["last"]["value"] / 1000, UTC)
+    return first, last
