@@ -9,6 +9,8 @@ from contextlib import contextmanager
 
 from opensearchpy import OpenSearch
 
+from dagster_project.serializer import OrjsonSerializer
+
 from dagster_project.settings import ConnectionSettings, NodeSettings, effective_url
 
 log = logging.getLogger(__name__)
@@ -22,6 +24,7 @@ def make_client(
     ca_certs: str = "",
     verify_certs: bool = True,
     timeout: float = 30.0,
+    http_compress: bool = False,
 ) -> OpenSearch:
     """A client for one cluster; retries on timeouts and 429/502/503/504, verifies TLS unless told not to."""
     kwargs: dict[str, object] = {
@@ -30,7 +33,9 @@ def make_client(
         "max_retries": 3,
         "retry_on_timeout": True,
         "retry_on_status": (429, 502, 503, 504),
-        "http_compress": True,
+        # Compression costs more CPU than it saves on loopback or a LAN; turn it on for slow links.
+        "http_compress": http_compress,
+        "serializer": OrjsonSerializer(),
     }
     if user:
         kwargs["http_auth"] = (user, password)
@@ -56,6 +61,7 @@ def client_from_env() -> OpenSearch:
         ca_certs=connection.ca_certs,
         verify_certs=connection.verify_certs,
         timeout=connection.timeout,
+        http_compress=connection.http_compress,
     )
 
 

@@ -34,6 +34,7 @@ class ConnectionSettings(BaseSettings):
     ca_certs: str = ""
     verify_certs: bool = True
     timeout: float = 30.0
+    http_compress: bool = False
 
     @field_validator("url")
     @classmethod

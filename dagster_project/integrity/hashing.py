@@ -7,14 +7,19 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
+
 GENESIS = "0" * 64
 """The `prev_hash` of a source's first record."""
 
 
 def document_hash(source: dict[str, Any]) -> str:
     """SHA-256 of a document's canonical JSON (sorted keys, no spaces): what verification recomputes."""
-    canonical = json.dumps(source, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode("utf-8", "surrogateescape")).hexdigest()
+    try:
+        canonical = orjson.dumps(source, option=orjson.OPT_SORT_KEYS, default=str)
+    except TypeError:  # lone surrogates and the like: the stdlib encoder escapes them
+        canonical = json.dumps(source, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def record_hash(source: str, seq: int, prev_hash: str, entries: Iterable[tuple[str, str, str]]) -> str:
