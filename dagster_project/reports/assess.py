@@ -69,17 +69,13 @@ def _events(r: EventsResult) -> Statement:
             text=r.none + (" (such events are expected)" if r.expect == "present" else ""),
             gap=r.expect == "present",
         )
-    return Statement(
-        text=f"{r.title}: {r.total:,} events in the period ({r.previous_total:,} in the previous period)"
-    )
+    return Statement(text=f"{r.title}: {r.total:,} events in the period ({r.previous_total:,} in the previous period)")
 
 
 def _detectors(r: DetectorsResult) -> Statement:
     mapped = ", ".join(r.tags) + (f", {r.tag_prefix}*" if r.tag_prefix else "")
     if len(r.rules) < r.min_rules:
-        return Statement(
-            text=f"no detection rule is tagged {mapped} (at least {r.min_rules} needed)", gap=True
-        )
+        return Statement(text=f"no detection rule is tagged {mapped} (at least {r.min_rules} needed)", gap=True)
     return Statement(
         text=f"{len(r.rules)} detection rule{'s' * (len(r.rules) != 1)} mapped ({mapped}); "
         f"{r.findings_total:,} finding{'s' * (r.findings_total != 1)} in the period"
@@ -101,9 +97,7 @@ def _data_quality(r: DataQualityResult) -> list[Statement]:
             )
     checks = sum(s.checks for s in r.sources)
     passed = sum(s.passed for s in r.sources)
-    out.append(
-        Statement(text=f"data quality: {passed} of {checks} checks passed across {len(r.sources)} sources")
-    )
+    out.append(Statement(text=f"data quality: {passed} of {checks} checks passed across {len(r.sources)} sources"))
     return out
 
 
@@ -111,9 +105,7 @@ def _retention(r: RetentionResult) -> list[Statement]:
     out = []
     if r.min_days is not None and r.retention_days < r.min_days:
         out.append(
-            Statement(
-                text=f"retention is {r.retention_days} days, fewer than the {r.min_days} required", gap=True
-            )
+            Statement(text=f"retention is {r.retention_days} days, fewer than the {r.min_days} required", gap=True)
         )
     if r.min_hot_days is not None and r.hot_days < r.min_hot_days:
         out.append(
@@ -150,10 +142,24 @@ def _integrity(r: IntegrityResult) -> list[Statement]:
             )
         )
     out.append(
-        Statement(
-            text=f"{r.events_with_hash:,} of {r.events_in_period:,} events in the period carry a content hash"
-        )
+        Statement(text=f"{r.events_with_hash:,} of {r.events_in_period:,} events in the period carry a content hash")
     )
+    v = r.verification
+    if v is not None:
+        signatures = "signatures not checked (no key)"
+        if v.signatures_checked:
+            signatures = f"{v.digests} signed digests verified"
+        if v.ok:
+            text = (
+                f"integrity verification: {v.checked:,} documents in {v.records} chained records checked, "
+                f"none modified, deleted or injected; {signatures}"
+            )
+        else:
+            text = (
+                f"integrity verification FAILED: {v.modified} modified, {v.deleted} deleted, {v.injected} injected, "
+                f"{v.bad_signatures} bad signatures, {v.broken_chain} broken chain links"
+            )
+        out.append(Statement(text=text, gap=not v.ok))
     return out
 
 
@@ -187,8 +193,7 @@ def _breach_clock(r: BreachClockResult) -> Statement:
         )
     running = sum(c.hours_left >= 0 for c in r.candidates)
     return Statement(
-        text=f"{r.total} breach candidates; {running} still within the {r.clock_hours} h clock, "
-        "the rest reviewed"
+        text=f"{r.total} breach candidates; {running} still within the {r.clock_hours} h clock, the rest reviewed"
     )
 
 
@@ -199,8 +204,7 @@ def _field_completeness(r: FieldCompletenessResult) -> list[Statement]:
     if low:
         return [
             Statement(
-                text=f"{row.field} is present in {row.ratio:.1%} of {row.source} events, "
-                f"below {r.min_ratio:.0%}",
+                text=f"{row.field} is present in {row.ratio:.1%} of {row.source} events, below {r.min_ratio:.0%}",
                 gap=True,
             )
             for row in low

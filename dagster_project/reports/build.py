@@ -113,9 +113,7 @@ def build_report(
             integrity=context.once(
                 "integrity", lambda: queries.run_integrity(client, retention.hot_days, period, generated_at)
             ),
-            data_quality=context.once(
-                ("dq", (), True), lambda: queries.run_data_quality(client, period, (), True)
-            ),
+            data_quality=context.once(("dq", (), True), lambda: queries.run_data_quality(client, period, (), True)),
         ),
         rule_errors=catalog.errors,
     )
@@ -179,13 +177,9 @@ def _evidence(context: _Context, control: Control, item: Evidence) -> EvidenceRe
             lambda: queries.run_integrity(client, context.retention.hot_days, period, context.as_of),
         )
     if isinstance(item, AlertReviewEvidence):
-        return context.once(
-            ("alerts", item), lambda: queries.run_alert_review(client, item, period, context.as_of)
-        )
+        return context.once(("alerts", item), lambda: queries.run_alert_review(client, item, period, context.as_of))
     if isinstance(item, BreachClockEvidence):
-        return context.once(
-            ("breach", item), lambda: queries.run_breach_clock(client, item, period, context.as_of)
-        )
+        return context.once(("breach", item), lambda: queries.run_breach_clock(client, item, period, context.as_of))
     assert isinstance(item, FieldCompletenessEvidence)
     sources = control.applies_to
     return FieldCompletenessResult(

@@ -31,18 +31,14 @@ def load_catalog(root: Path | None = None) -> RuleCatalog:
     return RuleCatalog(rules=refs, errors=tuple(str(e) for e in ruleset.errors))
 
 
-def rules_for(
-    catalog: RuleCatalog, tags: Sequence[str], tag_prefix: str | None = None
-) -> tuple[RuleRef, ...]:
+def rules_for(catalog: RuleCatalog, tags: Sequence[str], tag_prefix: str | None = None) -> tuple[RuleRef, ...]:
     """Rules carrying any of `tags` (case-insensitive) or a tag starting with `tag_prefix`."""
     wanted = {t.lower() for t in tags}
     prefix = tag_prefix.lower() if tag_prefix else None
     return tuple(
         rule
         for rule in catalog.rules
-        if any(
-            t.lower() in wanted or (prefix is not None and t.lower().startswith(prefix)) for t in rule.tags
-        )
+        if any(t.lower() in wanted or (prefix is not None and t.lower().startswith(prefix)) for t in rule.tags)
     )
 
 

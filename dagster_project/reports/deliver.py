@@ -60,9 +60,7 @@ def recipients_for(
         return ()
     data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
     if not isinstance(data, dict):
-        raise ReportError(
-            "the recipients file must map framework names to lists of addresses", where=str(file)
-        )
+        raise ReportError("the recipients file must map framework names to lists of addresses", where=str(file))
     listed = data.get(framework) or []
     if not isinstance(listed, list) or not all(isinstance(a, str) and "@" in a for a in listed):
         raise ReportError(f"{framework}: expected a list of e-mail addresses", where=str(file))

@@ -228,9 +228,7 @@ class Control(_Frozen):
             raise ValueError(f"control {self.id}: event evidence ids must be unique")
         for item in self.evidence:
             if isinstance(item, DetectorsEvidence) and not (item.tags or item.tag_prefix or self.tags):
-                raise ValueError(
-                    f"control {self.id}: detectors evidence needs tags (on it or on the control)"
-                )
+                raise ValueError(f"control {self.id}: detectors evidence needs tags (on it or on the control)")
         return self
 
 
@@ -318,9 +316,7 @@ def parse_framework(text: str, path: Path) -> Framework:
         dotted = ".".join(str(p) for p in loc)
         raise ReportError(f"{dotted}: {first['msg']}", where=f"{path}:{_line_of(node, loc)}") from exc
     if framework.name != path.stem:
-        raise ReportError(
-            f"name {framework.name!r} differs from the file name {path.stem!r}", where=f"{path}:1"
-        )
+        raise ReportError(f"name {framework.name!r} differs from the file name {path.stem!r}", where=f"{path}:1")
     return framework
 
 

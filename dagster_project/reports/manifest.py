@@ -33,9 +33,7 @@ def build_manifest(root: Path, files: Iterable[Path], meta: Mapping[str, Any]) -
 def write_manifest(root: Path, files: Iterable[Path], meta: Mapping[str, Any]) -> Path:
     """Write `root/manifest.json` for `files` and return its path."""
     path = root / MANIFEST
-    path.write_text(
-        json.dumps(build_manifest(root, files, meta), indent=2, sort_keys=False) + "\n", encoding="utf-8"
-    )
+    path.write_text(json.dumps(build_manifest(root, files, meta), indent=2, sort_keys=False) + "\n", encoding="utf-8")
     return path
 
 

@@ -45,12 +45,8 @@ class Period(_Data):
     def from_dates(cls, first: datetime, last_inclusive: datetime, label: str | None = None) -> Period:
         """The period from the start of `first` to the end of `last_inclusive` (UTC days)."""
         start = datetime(first.year, first.month, first.day, tzinfo=UTC)
-        end = datetime(last_inclusive.year, last_inclusive.month, last_inclusive.day, tzinfo=UTC) + timedelta(
-            days=1
-        )
-        return cls(
-            start=start, end=end, label=label or f"{start:%Y-%m-%d} to {end - timedelta(days=1):%Y-%m-%d}"
-        )
+        end = datetime(last_inclusive.year, last_inclusive.month, last_inclusive.day, tzinfo=UTC) + timedelta(days=1)
+        return cls(start=start, end=end, label=label or f"{start:%Y-%m-%d} to {end - timedelta(days=1):%Y-%m-%d}")
 
 
 class Count(_Data):
@@ -178,6 +174,21 @@ class RetentionResult(_Data):
     """The earliest event timestamp on the cluster, None when there are no events."""
 
 
+class VerificationSummary(_Data):
+    """The outcome of recomputing the integrity chains for the period."""
+
+    ok: bool
+    checked: int
+    records: int
+    modified: int
+    deleted: int
+    injected: int
+    bad_signatures: int
+    broken_chain: int
+    digests: int
+    signatures_checked: bool
+
+
 class IntegrityResult(_Data):
     """Write protection and content hashing of event indices."""
 
@@ -190,6 +201,8 @@ class IntegrityResult(_Data):
     writable_past_hot_total: int
     events_in_period: int
     events_with_hash: int
+    verification: VerificationSummary | None = None
+    """`siem verify` over the integrity records sealed in the period (PCI 10.3.4); None when not run."""
 
 
 class AlertRow(_Data):

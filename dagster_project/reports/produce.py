@@ -108,9 +108,7 @@ def produce_report(
     copied: Path | None = None
     if delivery is not None:
         if delivery.recipients:
-            send_email(
-                delivery.smtp or SmtpSettings(), _message(data, delivery, files["report.pdf"].read_bytes())
-            )
+            send_email(delivery.smtp or SmtpSettings(), _message(data, delivery, files["report.pdf"].read_bytes()))
             delivered = delivery.recipients
         if delivery.directory is not None:
             copied = copy_to_directory(out_dir, delivery.directory)
@@ -144,9 +142,7 @@ def _message(data: ReportData, delivery: Delivery, pdf: bytes) -> EmailMessage:
         f"Controls: {len(data.controls)} ({tally}).",
     ]
     if data.gaps:
-        lines += ["", "Controls with gaps:"] + [
-            f"- {c.id} {c.title}: {'; '.join(c.reasons)}" for c in data.gaps
-        ]
+        lines += ["", "Controls with gaps:"] + [f"- {c.id} {c.title}: {'; '.join(c.reasons)}" for c in data.gaps]
     lines += [
         "",
         "The full report, with evidence, is attached as PDF.",

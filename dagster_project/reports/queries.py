@@ -15,6 +15,9 @@ from typing import Any
 from opensearchpy import NotFoundError, OpenSearch
 
 from dagster_project.cluster import installed_plugins
+from dagster_project.errors import SiemError
+from dagster_project.integrity import keys
+from dagster_project.integrity.verify import verify
 from dagster_project.reports.frameworks import (
     MAX_SAMPLES,
     AlertReviewEvidence,
@@ -41,6 +44,7 @@ from dagster_project.reports.model import (
     SampleEvent,
     Scope,
     TopTable,
+    VerificationSummary,
 )
 from dagster_project.settings import RetentionSettings
 from dagster_project.storage.artifacts import ism_policy_with_ages, load_artifacts
@@ -87,9 +91,7 @@ def field_test(field: str, test: FieldTest) -> dict[str, Any]:
         if test.wildcard is not None:
             return {"wildcard": {field: {"value": test.wildcard}}}
         bounds = {
-            k: v
-            for k, v in (("gte", test.gte), ("gt", test.gt), ("lte", test.lte), ("lt", test.lt))
-            if v is not None
+            k: v for k, v in (("gte", test.gte), ("gt", test.gt), ("lte", test.lte), ("lt", test.lt)) if v is not None
         }
         return {"range": {field: bounds}}
     if isinstance(test, tuple):
@@ -129,9 +131,7 @@ def describe_clause(clause: Clause) -> str:
                 ops = (("gte", ">="), ("gt", ">"), ("lte", "<="), ("lt", "<"))
                 parts.append(
                     " and ".join(
-                        f"{field} {sign} {getattr(test, k)}"
-                        for k, sign in ops
-                        if getattr(test, k) is not None
+                        f"{field} {sign} {getattr(test, k)}" for k, sign in ops if getattr(test, k) is not None
                     )
                 )
         elif isinstance(test, tuple):
@@ -163,8 +163,7 @@ def events_body(evidence: EventsEvidence, period: Period) -> dict[str, Any]:
     """
     previous = period.previous()
     current_aggs: dict[str, Any] = {
-        f"top_{i}": {"terms": {"field": field, "size": evidence.top_size}}
-        for i, field in enumerate(evidence.top)
+        f"top_{i}": {"terms": {"field": field, "size": evidence.top_size}} for i, field in enumerate(evidence.top)
     }
     if evidence.trend:
         current_aggs["trend"] = {
@@ -184,9 +183,7 @@ def events_body(evidence: EventsEvidence, period: Period) -> dict[str, Any]:
         "_source": sorted(set(SAMPLE_FIELDS) | set(evidence.top)),
         "sort": [{"@timestamp": {"order": "desc"}}],
         "query": {
-            "bool": {
-                "filter": [time_range("@timestamp", previous.start, period.end), *evidence_filter(evidence)]
-            }
+            "bool": {"filter": [time_range("@timestamp", previous.start, period.end), *evidence_filter(evidence)]}
         },
         "post_filter": time_range("@timestamp", period.start, period.end),
         "aggs": {
@@ -222,9 +219,7 @@ def run_events(
     tops = tuple(
         TopTable(
             field=field,
-            rows=tuple(
-                Count(key=_key(b), count=b["doc_count"]) for b in inner.get(f"top_{i}", {}).get("buckets", [])
-            ),
+            rows=tuple(Count(key=_key(b), count=b["doc_count"]) for b in inner.get(f"top_{i}", {}).get("buckets", [])),
             other=inner.get(f"top_{i}", {}).get("sum_other_doc_count", 0),
         )
         for i, field in enumerate(evidence.top)
@@ -352,9 +347,7 @@ def findings_for_tags_body(tags: Sequence[str], tag_prefix: str | None, period: 
         "size": 0,
         "track_total_hits": True,
         "query": {
-            "bool": {
-                "filter": [time_range("@timestamp", period.start, period.end), tag_filter(tags, tag_prefix)]
-            }
+            "bool": {"filter": [time_range("@timestamp", period.start, period.end), tag_filter(tags, tag_prefix)]}
         },
         "aggs": {
             "levels": {"terms": {"field": "rule.level", "size": 10}},
@@ -386,9 +379,7 @@ def data_quality_body(period: Period, sources: Sequence[str]) -> dict[str, Any]:
                 "aggs": {
                     "passed": {"filter": {"term": {"passed": True}}},
                     "blocking_failed": {
-                        "filter": {
-                            "bool": {"filter": [{"term": {"passed": False}}, {"term": {"blocking": True}}]}
-                        }
+                        "filter": {"bool": {"filter": [{"term": {"passed": False}}, {"term": {"blocking": True}}]}}
                     },
                     "rows": {"sum": {"field": "total"}},
                     "failing": {"sum": {"field": "failing"}},
@@ -486,6 +477,7 @@ def run_integrity(client: OpenSearch, hot_days: int, period: Period, as_of: date
     }
     response = _search(client, EVENTS_ALL, body)
     return IntegrityResult(
+        verification=run_verification(client, period),
         indices=dated,
         read_only=read_only,
         hot_days=hot_days,
@@ -493,6 +485,27 @@ def run_integrity(client: OpenSearch, hot_days: int, period: Period, as_of: date
         writable_past_hot_total=len(late),
         events_in_period=_total(response),
         events_with_hash=_aggs(response).get("hashed", {}).get("doc_count", 0),
+    )
+
+
+def run_verification(client: OpenSearch, period: Period) -> VerificationSummary:
+    """Recompute the integrity chains sealed in the period; signatures are checked when a key is configured."""
+    try:
+        public_key = keys.public_key_from_env()
+    except (SiemError, OSError, ValueError):
+        public_key = None
+    report = verify(client, period.start, period.end, public_key)
+    return VerificationSummary(
+        ok=report.ok,
+        checked=report.checked,
+        records=report.records,
+        modified=len(report.modified),
+        deleted=len(report.deleted),
+        injected=len(report.injected),
+        bad_signatures=len(report.bad_signatures),
+        broken_chain=len(report.broken_chain),
+        digests=report.digests,
+        signatures_checked=public_key is not None,
     )
 
 
@@ -650,9 +663,7 @@ def run_field_completeness(
     for bucket in aggs.get("sources", {}).get("buckets", []):
         for field in fields:
             present = bucket["fields"]["buckets"][field]["doc_count"]
-            rows.append(
-                FieldRatio(source=_key(bucket), field=field, present=present, total=bucket["doc_count"])
-            )
+            rows.append(FieldRatio(source=_key(bucket), field=field, present=present, total=bucket["doc_count"]))
     return tuple(rows)
 
 
@@ -720,9 +731,7 @@ def _key(bucket: Mapping[str, Any]) -> str:
 def _sample(hit: Mapping[str, Any]) -> SampleEvent:
     source = hit.get("_source", {})
     flat = {k: _flat_value(v) for k, v in _flatten(source).items() if k != "@timestamp"}
-    return SampleEvent(
-        id=hit["_id"], index=hit["_index"], timestamp=str(source.get("@timestamp", "")), fields=flat
-    )
+    return SampleEvent(id=hit["_id"], index=hit["_index"], timestamp=str(source.get("@timestamp", "")), fields=flat)
 
 
 def _flatten(node: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

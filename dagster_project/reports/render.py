@@ -238,18 +238,13 @@ def _control_tables(control: ControlReport, result: object) -> list[Table]:
             for top in result.tops
         ]
         if result.trend:
-            out.append(
-                Table(csv_name(cid, result.id, "trend"), ("bucket", "events"), _count_rows(result.trend))
-            )
+            out.append(Table(csv_name(cid, result.id, "trend"), ("bucket", "events"), _count_rows(result.trend)))
         columns = sample_columns(result)
         out.append(
             Table(
                 csv_name(cid, result.id, "samples"),
                 ("id", "index", "@timestamp", *columns),
-                tuple(
-                    (s.id, s.index, s.timestamp, *(s.fields.get(c, "") for c in columns))
-                    for s in result.samples
-                ),
+                tuple((s.id, s.index, s.timestamp, *(s.fields.get(c, "") for c in columns)) for s in result.samples),
             )
         )
         return out
@@ -260,9 +255,7 @@ def _control_tables(control: ControlReport, result: object) -> list[Table]:
                 ("rule_id", "title", "level", "tags", "path"),
                 tuple((r.id, r.title, r.level, " ".join(r.tags), r.path) for r in result.rules),
             ),
-            Table(
-                csv_name(cid, "findings-by-rule"), ("rule", "findings"), _count_rows(result.findings_by_rule)
-            ),
+            Table(csv_name(cid, "findings-by-rule"), ("rule", "findings"), _count_rows(result.findings_by_rule)),
         ]
     if isinstance(result, DataQualityResult):
         return [
@@ -292,9 +285,7 @@ def _control_tables(control: ControlReport, result: object) -> list[Table]:
             Table(
                 csv_name(cid, "oldest-open-alerts"),
                 ("alert_id", "rule", "severity", "first_seen", "age_hours"),
-                tuple(
-                    (a.id, a.rule, a.severity, a.first_seen, f"{a.age_hours:.1f}") for a in result.oldest_open
-                ),
+                tuple((a.id, a.rule, a.severity, a.first_seen, f"{a.age_hours:.1f}") for a in result.oldest_open),
             ),
         ]
     if isinstance(result, BreachClockResult):
@@ -321,9 +312,7 @@ def _control_tables(control: ControlReport, result: object) -> list[Table]:
             Table(
                 csv_name(cid, "field-completeness"),
                 ("source", "field", "present", "events", "ratio"),
-                tuple(
-                    (r.source, r.field, str(r.present), str(r.total), f"{r.ratio:.4f}") for r in result.rows
-                ),
+                tuple((r.source, r.field, str(r.present), str(r.total), f"{r.ratio:.4f}") for r in result.rows),
             )
         ]
     return []
@@ -371,4 +360,18 @@ def _integrity_rows(r: IntegrityResult) -> tuple[tuple[str, ...], ...]:
         ("writable_past_hot", str(r.writable_past_hot_total)),
         ("events_in_period", str(r.events_in_period)),
         ("events_with_content_hash", str(r.events_with_hash)),
+        *(
+            (
+                ("verification_ok", str(r.verification.ok).lower()),
+                ("verified_documents", str(r.verification.checked)),
+                ("modified", str(r.verification.modified)),
+                ("deleted", str(r.verification.deleted)),
+                ("injected", str(r.verification.injected)),
+                ("bad_signatures", str(r.verification.bad_signatures)),
+                ("broken_chain_links", str(r.verification.broken_chain)),
+                ("signatures_checked", str(r.verification.signatures_checked).lower()),
+            )
+            if r.verification is not None
+            else ()
+        ),
     )

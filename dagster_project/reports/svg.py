@@ -47,9 +47,7 @@ def bar_chart(
             f"<title>{escape(point.key)}: {point.count:,}</title></rect>"
         )
         if i % every == 0:
-            parts.append(
-                _text(left + i * step + step / 2, top + plot_h + 14, short_label(point.key), anchor="middle")
-            )
+            parts.append(_text(left + i * step + step / 2, top + plot_h + 14, short_label(point.key), anchor="middle"))
     if peak == 0:
         parts.append(_text(left + plot_w / 2, top + plot_h / 2, "no events in the period", anchor="middle"))
     parts.append("</svg>")

@@ -44,7 +44,9 @@ def signed(clean_siem: OpenSearch, tmp_path: Path) -> tuple[OpenSearch, Ed25519P
 
 
 def _some_event(client: OpenSearch) -> dict:
-    return client.search(index="siem-events-linux-auth-*", body={"size": 1, "sort": [{"siem.line": "asc"}]})["hits"]["hits"][0]
+    return client.search(index="siem-events-linux-auth-*", body={"size": 1, "sort": [{"siem.line": "asc"}]})["hits"][
+        "hits"
+    ][0]
 
 
 def test_untampered_range_verifies_clean(signed: tuple[OpenSearch, Ed25519PrivateKey]) -> None:
@@ -86,7 +88,9 @@ def test_an_injected_document_is_caught(signed: tuple[OpenSearch, Ed25519Private
     assert report.modified == report.deleted == [] and not report.ok
 
 
-def test_a_rewritten_chain_record_breaks_the_chain_and_the_signature(signed: tuple[OpenSearch, Ed25519PrivateKey]) -> None:
+def test_a_rewritten_chain_record_breaks_the_chain_and_the_signature(
+    signed: tuple[OpenSearch, Ed25519PrivateKey],
+) -> None:
     client, key = signed
     hit = _some_event(client)
     client.delete(index=hit["_index"], id=hit["_id"], refresh=True)
@@ -104,7 +108,9 @@ def test_a_rewritten_chain_record_breaks_the_chain_and_the_signature(signed: tup
 def test_bad_signatures_are_caught(signed: tuple[OpenSearch, Ed25519PrivateKey]) -> None:
     client, key = signed
     (digest,) = client.search(index=DIGESTS_INDEX)["hits"]["hits"]
-    forged = dict(digest["_source"], signature=Ed25519PrivateKey.generate().sign(bytes.fromhex(digest["_source"]["digest"])).hex())
+    forged = dict(
+        digest["_source"], signature=Ed25519PrivateKey.generate().sign(bytes.fromhex(digest["_source"]["digest"])).hex()
+    )
     client.index(index=DIGESTS_INDEX, id=digest["_id"], body=forged, refresh=True)
     report = verify(client, *RANGE, key.public_key())
     assert report.bad_signatures == [{"digest": digest["_id"], "reason": "signature does not verify"}]
@@ -116,15 +122,59 @@ def test_verify_cli_json_and_exit_code(signed: tuple[OpenSearch, Ed25519PrivateK
     client, key = signed
     private_path, _ = keys.generate(tmp_path / "keys")
     env = dict(os.environ, SIEM_SIGNING_KEY_FILE=str(private_path))
-    sign = subprocess.run([sys.executable, "-m", "dagster_project", "integrity", "sign", "--json"], env=env, capture_output=True, text=True, check=False)
+    sign = subprocess.run(
+        [sys.executable, "-m", "dagster_project", "integrity", "sign", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert sign.returncode == 0, sign.stderr
-    args = [sys.executable, "-m", "dagster_project", "verify", "--from", RANGE[0].date().isoformat(), "--to", TODAY.date().isoformat(), "--json"]
+    args = [
+        sys.executable,
+        "-m",
+        "dagster_project",
+        "verify",
+        "--from",
+        RANGE[0].date().isoformat(),
+        "--to",
+        TODAY.date().isoformat(),
+        "--json",
+    ]
     done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
     data = json.loads(done.stdout)
     # The fixture's digest was signed with another key: the CLI's key sees it as foreign.
     assert done.returncode == 1 and data["ok"] is False
     assert {"ok", "checked", "modified", "deleted", "injected", "bad_signatures"} <= set(data)
-    client.delete(index=DIGESTS_INDEX, id=client.search(index=DIGESTS_INDEX, body={"query": {"term": {"key_id": keys.key_id(key.public_key())}}})["hits"]["hits"][0]["_id"], refresh=True)
+    client.delete(
+        index=DIGESTS_INDEX,
+        id=client.search(index=DIGESTS_INDEX, body={"query": {"term": {"key_id": keys.key_id(key.public_key())}}})[
+            "hits"
+        ]["hits"][0]["_id"],
+        refresh=True,
+    )
     clean = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
     assert clean.returncode == 0, clean.stdout
     assert json.loads(clean.stdout)["checked"] == 4500
+
+
+def test_the_pci_report_states_the_verification_result(signed: tuple[OpenSearch, Ed25519PrivateKey], tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    from dagster_project.reports.frameworks import load_framework
+    from dagster_project.reports.model import Period
+    from dagster_project.reports.produce import produce_report
+
+    client, _key = signed
+    period = Period.from_dates(TODAY - timedelta(days=1), TODAY)
+
+    def pdf_text(name: str) -> str:
+        produced = produce_report(client, load_framework("pci-dss"), period, tmp_path / name, retention=RETENTION)
+        return " ".join(" ".join(page.extract_text().split()) for page in PdfReader(produced.files["report.pdf"]).pages)
+
+    clean = pdf_text("clean")
+    assert "Integrity verification: 4,500 documents in 3 chained records checked, none modified, deleted or injected" in clean
+    hit = _some_event(client)
+    client.delete(index=hit["_index"], id=hit["_id"], refresh=True)
+    tampered = pdf_text("tampered")
+    assert "Integrity verification FAILED: 0 modified, 1 deleted, 0 injected" in tampered
