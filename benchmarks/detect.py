@@ -39,7 +39,8 @@ def synth_access_log(path: Path, count: int) -> None:
             status = 404 if i % 11 == 0 else 200
             agent = AGENTS[i % len(AGENTS)] if i % 9 == 0 else AGENTS[0]
             out.write(
-                f'198.51.{a % 250}.{b % 250} - - [{ts:%d/%b/%Y:%H:%M:%S} +0000] "GET {PATHS[i % len(PATHS)]}&n={i} HTTP/1.1" '
+                f"198.51.{a % 250}.{b % 250} - - [{ts:%d/%b/%Y:%H:%M:%S} +0000] "
+                f'"GET {PATHS[i % len(PATHS)]}&n={i} HTTP/1.1" '
                 f'{status} {b} "-" "{agent}"\n'
             )
 
@@ -62,7 +63,9 @@ def main() -> None:
     client.indices.forcemerge(index="siem-events-*", max_num_segments=1, request_timeout=600)
     start = time.perf_counter()
     client.count(index="siem-events-*")
-    client.search(index="siem-events-*", body={"size": 0, "aggs": {"by": {"terms": {"field": "source.ip", "size": 100}}}})
+    client.search(
+        index="siem-events-*", body={"size": 0, "aggs": {"by": {"terms": {"field": "source.ip", "size": 100}}}}
+    )
     baseline = time.perf_counter() - start
     rules = select_rules()
     start = time.perf_counter()

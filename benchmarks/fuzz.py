@@ -24,16 +24,32 @@ def main() -> None:
     env = dict(os.environ, SIEM_FUZZ_EXAMPLES=str(args.examples))
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         "tests/ingest/test_hostile_input.py::test_every_source_turns_any_bytes_into_events_or_rejects"],
-        cwd=REPO, env=env, capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/ingest/test_hostile_input.py::test_every_source_turns_any_bytes_into_events_or_rejects",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    print(json.dumps({
-        "examples_per_source": args.examples,
-        "minutes": round((time.monotonic() - started) / 60, 2),
-        "passed": done.returncode == 0,
-        "summary": done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-500:],
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "examples_per_source": args.examples,
+                "minutes": round((time.monotonic() - started) / 60, 2),
+                "passed": done.returncode == 0,
+                "summary": done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-500:],
+            },
+            indent=2,
+        )
+    )
     sys.exit(done.returncode)
 
 

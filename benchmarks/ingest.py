@@ -42,13 +42,14 @@ def sample_records(source: str, path: Path, limit: int = 20_000) -> tuple[list[R
     """Raw records of a real sample, read once through the source's own reader."""
     context = SourceContext(path=str(path), reference_time=datetime(2024, 1, 1, tzinfo=UTC))
     parser = parser_factory(source)(context)
-    files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("_")) if path.is_dir() else [path]
+    files = (
+        sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("_")) if path.is_dir() else [path]
+    )
     records: list[RawRecord] = []
     for file in files:
         if source == "windows" and not file.name.endswith((".jsonl", ".jsonl.gz")):
             continue
-        raw = gzip.open(file, "rb") if file.suffix == ".gz" else file.open("rb")
-        with raw:
+        with gzip.open(file, "rb") if file.suffix == ".gz" else file.open("rb") as raw:
             records.extend(parser.records(raw, str(file)))  # type: ignore[arg-type]
         if len(records) >= limit:
             break
@@ -81,11 +82,14 @@ def synth_auth_log(path: Path, count: int) -> None:
             ts = base + timedelta(seconds=i // 20)
             a, b = divmod(i, 65_000)
             if i % 5 == 0:
-                line = f"sshd[{1000 + b}]: Accepted publickey for deploy{a % 50} from 10.{a % 250}.{b // 256 % 250}.{b % 250} port {b} ssh2"
+                ip = f"10.{a % 250}.{b // 256 % 250}.{b % 250}"
+                line = f"sshd[{1000 + b}]: Accepted publickey for deploy{a % 50} from {ip} port {b} ssh2"
             elif i % 7 == 0:
-                line = f"sudo:    admin{a % 9} : TTY=pts/{b % 9} ; PWD=/home/admin ; USER=root ; COMMAND=/usr/bin/systemctl restart app{b}"
+                command = f"/usr/bin/systemctl restart app{b}"
+                line = f"sudo:    admin{a % 9} : TTY=pts/{b % 9} ; PWD=/home/admin ; USER=root ; COMMAND={command}"
             else:
-                line = f"sshd[{1000 + b}]: Failed password for invalid user guest{b} from 203.0.{a % 250}.{b % 250} port {b} ssh2"
+                ip = f"203.0.{a % 250}.{b % 250}"
+                line = f"sshd[{1000 + b}]: Failed password for invalid user guest{b} from {ip} port {b} ssh2"
             out.write(f"{ts:%b} {ts.day:2d} {ts:%H:%M:%S} web-{a % 30:02d} {line}\n")
 
 
@@ -109,7 +113,12 @@ def e2e_vs_raw(client, path: Path) -> dict[str, float]:  # type: ignore[no-untyp
             event = parser.parse(record)
             assert isinstance(event, Event)
             doc = event.document()
-            action = {"create": {"_index": f"siem-events-linux-auth-{event.timestamp:%Y.%m.%d}", "_id": event_id("linux-auth", event.original)}}
+            action = {
+                "create": {
+                    "_index": f"siem-events-linux-auth-{event.timestamp:%Y.%m.%d}",
+                    "_id": event_id("linux-auth", event.original),
+                }
+            }
             buffer.write(json.dumps(action).encode() + b"\n" + json.dumps(doc).encode() + b"\n")
             n += 1
             if n % CHUNK_SIZE == 0:

@@ -49,7 +49,9 @@ def main() -> None:
     record = {
         "Event": {
             "System": {
-                "EventID": 1102, "Channel": "Security", "Computer": "bench-host",
+                "EventID": 1102,
+                "Channel": "Security",
+                "Computer": "bench-host",
                 "Provider": {"#attributes": {"Name": "Microsoft-Windows-Eventlog"}},
                 "TimeCreated": {"#attributes": {"SystemTime": now.isoformat().replace("+00:00", "Z")}},
                 "EventRecordID": int(now.timestamp()),
@@ -77,14 +79,19 @@ def main() -> None:
     notify(client, changes, webhook=WebhookSettings(url=f"http://127.0.0.1:{server.server_port}/"), smtp=SmtpSettings())
     delivered = RECEIVED[0] if RECEIVED else float("nan")
     server.shutdown()
-    print(json.dumps({
-        "ingest_seconds": round(indexed - started, 3),
-        "index_to_finding_seconds": round(found - indexed, 3),
-        "index_to_webhook_seconds": round(delivered - indexed, 3),
-        "findings": result.findings,
-        "new_alerts": sum(c.created for c in changes),
-        "worst_case_with_minute_schedule_seconds": round(delivered - indexed + 60, 1),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "ingest_seconds": round(indexed - started, 3),
+                "index_to_finding_seconds": round(found - indexed, 3),
+                "index_to_webhook_seconds": round(delivered - indexed, 3),
+                "findings": result.findings,
+                "new_alerts": sum(c.created for c in changes),
+                "worst_case_with_minute_schedule_seconds": round(delivered - indexed + 60, 1),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -74,13 +74,9 @@ def index_partition(count: int, partition: str, reuse: bool) -> dict[str, Any]:
     client = client_from_env()
     try:
         bootstrap(client, RETENTION)
-        query = {
-            "bool": {"filter": [{"term": {"siem.source": SOURCE}}, {"term": {"siem.partition": partition}}]}
-        }
+        query = {"bool": {"filter": [{"term": {"siem.source": SOURCE}}, {"term": {"siem.partition": partition}}]}}
         pattern = f"siem-events-{SOURCE}-*"
-        present = client.count(
-            index=pattern, body={"query": query}, allow_no_indices=True, ignore_unavailable=True
-        )
+        present = client.count(index=pattern, body={"query": query}, allow_no_indices=True, ignore_unavailable=True)
         if reuse and present["count"] == count:
             return {"indexed": 0, "index_seconds": 0.0, "reused": True}
         client.indices.delete(index=f"{pattern},siem-dq", ignore_unavailable=True, allow_no_indices=True)
@@ -162,9 +158,7 @@ def measure(partition: str) -> dict[str, Any]:
             "library_import_seconds": round(import_seconds, 2),
             "peak_rss_mb": round(_peak_rss_mb(), 1),
             "rss_after_imports_mb": round(rss_after_imports, 1),
-            "sampled_events": next(
-                r.observed["sampled_events"] for r in results if r.method is Method.SAMPLE
-            ),
+            "sampled_events": next(r.observed["sampled_events"] for r in results if r.method is Method.SAMPLE),
             "failed_checks": {r.check: f"{r.failing}/{r.total}" for r in results if not r.passed},
         }
     finally:

@@ -36,9 +36,7 @@ from dagster_project.reports.render import evidence_tables, render_csv, render_h
 from dagster_project.settings import RetentionSettings
 from dagster_project.storage.bootstrap import bootstrap
 
-MONTH = Period.from_dates(
-    datetime(2019, 2, 1, tzinfo=UTC), datetime(2019, 2, 28, tzinfo=UTC), "February 2019"
-)
+MONTH = Period.from_dates(datetime(2019, 2, 1, tzinfo=UTC), datetime(2019, 2, 28, tzinfo=UTC), "February 2019")
 RETENTION = RetentionSettings(retention_days=20_000, hot_days=90)
 SOURCES = ("linux-auth", "web-access", "cloudtrail", "windows")
 PATTERN = ",".join(f"siem-events-{s}-2019.02.*" for s in SOURCES)
@@ -67,21 +65,15 @@ def synthetic_events(count: int, seed: int = 7) -> Iterator[dict[str, Any]]:
         if source == "linux-auth":
             action = "sudo_command" if roll < 0.1 else "user_created" if roll < 0.11 else "ssh_login"
             outcome = "failure" if action == "ssh_login" and roll > 0.8 else "success"
-            doc["event"].update(
-                action=action, outcome=outcome, category=["authentication"], dataset="linux.auth"
-            )
+            doc["event"].update(action=action, outcome=outcome, category=["authentication"], dataset="linux.auth")
         elif source == "web-access":
-            doc["event"].update(
-                action="GET", outcome="failure" if roll < 0.05 else "success", category=["web"]
-            )
+            doc["event"].update(action="GET", outcome="failure" if roll < 0.05 else "success", category=["web"])
         elif source == "cloudtrail":
             action = "ConsoleLogin" if roll < 0.05 else "StopLogging" if roll < 0.051 else "DescribeInstances"
             doc["event"].update(action=action, outcome="success", provider="ec2.amazonaws.com")
             doc["cloud"] = {"provider": "aws", "account": {"id": "111122223333"}}
             if action == "ConsoleLogin":
-                doc["aws"] = {
-                    "cloudtrail": {"additionalEventData": {"MFAUsed": "No" if roll < 0.01 else "Yes"}}
-                }
+                doc["aws"] = {"cloudtrail": {"additionalEventData": {"MFAUsed": "No" if roll < 0.01 else "Yes"}}}
         else:
             code = "4625" if roll < 0.1 else "4672" if roll < 0.2 else "4624"
             doc["event"].update(code=code, action=code, outcome="failure" if code == "4625" else "success")
@@ -100,9 +92,7 @@ def index_events(client: OpenSearch, count: int) -> float:
         for d in synthetic_events(count)
     )
     failed = 0
-    for ok, _ in helpers.parallel_bulk(
-        client, actions, thread_count=2, chunk_size=5000, raise_on_error=False
-    ):
+    for ok, _ in helpers.parallel_bulk(client, actions, thread_count=2, chunk_size=5000, raise_on_error=False):
         failed += not ok
     if failed:
         raise SystemExit(f"{failed} documents failed to index")
@@ -113,9 +103,7 @@ def index_events(client: OpenSearch, count: int) -> float:
 def count_month(client: OpenSearch) -> int:
     """Events of the month in the benchmark's indices."""
     body = {"query": {"range": {"@timestamp": {"gte": MONTH.start.isoformat(), "lt": MONTH.end.isoformat()}}}}
-    return int(
-        client.count(index=PATTERN, body=body, ignore_unavailable=True, allow_no_indices=True)["count"]
-    )
+    return int(client.count(index=PATTERN, body=body, ignore_unavailable=True, allow_no_indices=True)["count"])
 
 
 def build_and_render(client: OpenSearch) -> tuple[float, float, int]:
@@ -123,9 +111,7 @@ def build_and_render(client: OpenSearch) -> tuple[float, float, int]:
     framework = load_framework("pci-dss")
     catalog = load_catalog()
     started = time.perf_counter()
-    data = build_report(
-        client, framework, MONTH, retention=RETENTION, generated_at=datetime.now(UTC), catalog=catalog
-    )
+    data = build_report(client, framework, MONTH, retention=RETENTION, generated_at=datetime.now(UTC), catalog=catalog)
     built = time.perf_counter()
     html = render_html(data)
     for table in evidence_tables(data).values():

@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from opensearchpy import OpenSearch
 
 from dagster_project.serializer import OrjsonSerializer
-
 from dagster_project.settings import ConnectionSettings, NodeSettings, effective_url
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,5 @@
 """The cluster itself as an asset: health, version and plugins, recorded on each materialisation."""
 
-
 import dagster as dg
 
 from dagster_project.cluster import cluster_status

@@ -2,11 +2,12 @@
 
 import hashlib
 import json
+from pathlib import Path
 
 import dagster as dg
 
 from dagster_project.ingest.landing import landed_files, partition_files
-from dagster_project.ingest.pipeline import ingest
+from dagster_project.ingest.pipeline import IngestSummary, ingest
 from dagster_project.resources import OpenSearchResource
 from dagster_project.settings import LandingSettings, RetentionSettings
 from dagster_project.sources.registry import source_names
@@ -53,28 +54,30 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
         description=f"{source} events ingested from the landing directory for the day they arrived.",
         metadata={"source": source, "index_pattern": f"siem-events-{source}-*"},
     )
-    def _ingest(context: dg.AssetExecutionContext, config: IngestConfig, opensearch: OpenSearchResource) -> dg.MaterializeResult:
-        root = LandingSettings(landing_dir=config.landing_dir).root if config.landing_dir else LandingSettings().root
+    def _ingest(
+        context: dg.AssetExecutionContext, config: IngestConfig, opensearch: OpenSearchResource
+    ) -> dg.MaterializeResult:
+        root = (
+            LandingSettings(landing_dir=Path(config.landing_dir)).root if config.landing_dir else LandingSettings().root
+        )
         files = partition_files(root, source, context.partition_key)
         if not files:
             context.log.info("no files for %s in %s/%s", context.partition_key, root, source)
-        with opensearch.client() as client:
-            summary = (
-                ingest(client, source, list(files), landing_root=root, refresh=True, partition=context.partition_key)
-                if files
-                else None
-            )
-        data = summary.as_json() if summary else {"source": source, "files": 0, "read": 0, "indexed": 0,
-                                                    "quarantined": 0, "duplicates": 0, "seconds": 0.0, "reasons": {}}
+        summary = IngestSummary(source=source)
+        if files:
+            with opensearch.client() as client:
+                summary = ingest(
+                    client, source, files, landing_root=root, refresh=True, partition=context.partition_key
+                )
         return dg.MaterializeResult(
             metadata={
-                "files": dg.MetadataValue.int(data["files"]),
-                "read": dg.MetadataValue.int(data["read"]),
-                "indexed": dg.MetadataValue.int(data["indexed"]),
-                "quarantined": dg.MetadataValue.int(data["quarantined"]),
-                "duplicates": dg.MetadataValue.int(data["duplicates"]),
-                "seconds": dg.MetadataValue.float(float(data["seconds"])),
-                "quarantine_reasons": dg.MetadataValue.json(data.get("reasons", {})),
+                "files": dg.MetadataValue.int(summary.files),
+                "read": dg.MetadataValue.int(summary.read),
+                "indexed": dg.MetadataValue.int(summary.indexed),
+                "quarantined": dg.MetadataValue.int(summary.quarantined),
+                "duplicates": dg.MetadataValue.int(summary.duplicates),
+                "seconds": dg.MetadataValue.float(round(summary.seconds, 3)),
+                "quarantine_reasons": dg.MetadataValue.json(summary.reasons),
                 "landing": dg.MetadataValue.path(str(root / source)),
             }
         )
@@ -114,4 +117,6 @@ def build_landing_sensor(source: str, asset: dg.AssetsDefinition) -> dg.SensorDe
 
 
 INGESTION_ASSETS = [build_ingestion_asset(source) for source in source_names()]
-LANDING_SENSORS = [build_landing_sensor(source, asset) for source, asset in zip(source_names(), INGESTION_ASSETS, strict=True)]
+LANDING_SENSORS = [
+    build_landing_sensor(source, asset) for source, asset in zip(source_names(), INGESTION_ASSETS, strict=True)
+]

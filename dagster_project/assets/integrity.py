@@ -26,7 +26,9 @@ def integrity_digest(context: dg.AssetExecutionContext, opensearch: OpenSearchRe
     )
 
 
-@dg.asset_check(asset=integrity_digest, description="Yesterday and today verify clean: no modified, deleted or injected events.")
+@dg.asset_check(
+    asset=integrity_digest, description="Yesterday and today verify clean: no modified, deleted or injected events."
+)
 def integrity_verifies(opensearch: OpenSearchResource) -> dg.AssetCheckResult:
     """Recompute the chains for the last two days."""
     end = datetime.now(UTC) + timedelta(hours=1)
@@ -42,7 +44,9 @@ def integrity_verifies(opensearch: OpenSearchResource) -> dg.AssetCheckResult:
             "deleted": len(report.deleted),
             "injected": len(report.injected),
             "bad_signatures": len(report.bad_signatures),
-            "samples": dg.MetadataValue.json({k: data[k][:10] for k in ("modified", "deleted", "injected", "bad_signatures")}),
+            "samples": dg.MetadataValue.json(
+                {k: data[k][:10] for k in ("modified", "deleted", "injected", "bad_signatures")}
+            ),
         },
     )
 

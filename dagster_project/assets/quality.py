@@ -48,9 +48,7 @@ def to_check_result(result: CheckResult, asset_key: dg.AssetKey) -> dg.AssetChec
         asset_key=asset_key,
         check_name=result.check,
         passed=result.passed,
-        severity=dg.AssetCheckSeverity.ERROR
-        if result.severity is Severity.ERROR
-        else dg.AssetCheckSeverity.WARN,
+        severity=dg.AssetCheckSeverity.ERROR if result.severity is Severity.ERROR else dg.AssetCheckSeverity.WARN,
         description=result.description,
         metadata=check_metadata(result),
     )
@@ -103,8 +101,7 @@ QUALITY_CHECK_KEYS = [key for checks in QUALITY_CHECKS for key in checks.check_k
 # job's partitions from its assets); the schedule launches the checks alone (asset_selection=[]).
 data_quality_job = dg.define_asset_job(
     "data_quality_job",
-    selection=dg.AssetSelection.assets(*INGESTION_ASSETS).without_checks()
-    | dg.AssetSelection.checks(*QUALITY_CHECKS),
+    selection=dg.AssetSelection.assets(*INGESTION_ASSETS).without_checks() | dg.AssetSelection.checks(*QUALITY_CHECKS),
     description="Ingests and checks a partition of every source; the schedule runs only its checks.",
 )
 

@@ -120,9 +120,7 @@ def build_report_asset(framework_name: str, title: str, cadence: Cadence) -> dg.
                 "html": dg.MetadataValue.path(str(produced.files["report.html"])),
                 "manifest": dg.MetadataValue.path(str(produced.manifest)),
                 "folder": dg.MetadataValue.path(str(out_dir)),
-                "evidence_files": dg.MetadataValue.int(
-                    sum(n.startswith("evidence/") for n in produced.files)
-                ),
+                "evidence_files": dg.MetadataValue.int(sum(n.startswith("evidence/") for n in produced.files)),
                 "delivered_to": dg.MetadataValue.json(list(produced.delivered_to)),
                 "record_id": produced.record_id,
             }

@@ -12,16 +12,16 @@ import yaml
 
 from dagster_project.cli import cli
 from dagster_project.client import opened_client
-from dagster_project.ingest.pipeline import ingest
-from dagster_project.node import lifecycle
-from dagster_project.settings import ConnectionSettings, NodeSettings, RetentionSettings, effective_url
 from dagster_project.detection.alerts import raise_alerts
 from dagster_project.detection.hunt import hunt
 from dagster_project.detection.notifications import notify
+from dagster_project.ingest.pipeline import ingest
+from dagster_project.node import lifecycle
 from dagster_project.quality.runner import check_partition
 from dagster_project.reports.frameworks import load_framework
 from dagster_project.reports.model import Period
 from dagster_project.reports.produce import produce_report
+from dagster_project.settings import ConnectionSettings, NodeSettings, RetentionSettings, effective_url
 from dagster_project.storage.bootstrap import bootstrap
 
 DEMO_RETENTION = RetentionSettings(retention_days=20_000, hot_days=7_300)
@@ -43,7 +43,10 @@ def demo_command() -> None:
     node = NodeSettings()
     if not connection.url:
         result = lifecycle.up(node)
-        click.echo(f"OpenSearch {result.version}: {result.url} ({'already up' if result.already_up else f'started in {result.seconds:.0f}s'})")
+        click.echo(
+            f"OpenSearch {result.version}: {result.url} "
+            f"({'already up' if result.already_up else f'started in {result.seconds:.0f}s'})"
+        )
     url = effective_url(connection, node)
     manifest = yaml.safe_load(resources.files("dagster_project").joinpath("demo_samples.yaml").read_text())
     root = samples_dir()
@@ -70,11 +73,11 @@ def demo_command() -> None:
             results = check_partition(client, source, partition, retention=DEMO_RETENTION, refresh=True)
             failed = [r.check for r in results if not r.passed]
             click.echo(f"  {source:11} {len(results) - len(failed)}/{len(results)} checks passed {failed or ''}")
-        result = hunt(client, datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(days=1))
+        hunted = hunt(client, datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(days=1))
         alerts = raise_alerts(client, datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(days=1))
         delivery = notify(client, alerts, events_url=effective_url(connection, node))
-        click.echo(f"detection: {result.findings} findings from {sum(r.findings > 0 for r in result.rules)} rules")
-        for rule in sorted(result.rules, key=lambda r: -r.findings)[:8]:
+        click.echo(f"detection: {hunted.findings} findings from {sum(r.findings > 0 for r in hunted.rules)} rules")
+        for rule in sorted(hunted.rules, key=lambda r: -r.findings)[:8]:
             if rule.findings:
                 click.echo(f"  {rule.findings:>5}  {rule.level:13} {rule.title}")
         click.echo(
@@ -106,7 +109,7 @@ def demo_command() -> None:
     click.echo(f"  Reports             {out_dir}")
     click.echo("  Dagster UI          .venv/bin/dagster dev  ->  http://127.0.0.1:3000")
     click.echo("  Dashboards          docs/dashboards.md (siem dashboards deploy with OPENSEARCH_DASHBOARDS_URL)")
-    click.echo("  Search events       curl '{}/siem-events/_search?q=event.outcome:failure'".format(url))
+    click.echo(f"  Search events       curl '{url}/siem-events/_search?q=event.outcome:failure'")
 
 
 def _event_span(client) -> tuple[datetime, datetime]:  # type: ignore[no-untyped-def]

@@ -34,18 +34,24 @@ def detect_command(start: datetime, end: datetime, rule_ids: tuple[str, ...], no
     with opened_client() as client:
         result = hunt(client, begin, finish, rules=rules)
         alerts = [] if no_alerts else raise_alerts(client, begin, finish)
-        delivery = notify(client, alerts, events_url=effective_url(ConnectionSettings(), NodeSettings())) if alerts else None
+        delivery = (
+            notify(client, alerts, events_url=effective_url(ConnectionSettings(), NodeSettings())) if alerts else None
+        )
     data = {
         "from": start.date().isoformat(),
         "to": end.date().isoformat(),
         "findings": result.findings,
-        "rules": [{"id": r.id, "title": r.title, "level": r.level, "tags": r.tags, "findings": r.findings} for r in result.rules],
+        "rules": [
+            {"id": r.id, "title": r.title, "level": r.level, "tags": r.tags, "findings": r.findings}
+            for r in result.rules
+        ],
         "alerts": {"total": len(alerts), "new": sum(a.created for a in alerts)},
     }
     if delivery is not None:
         data["delivery"] = {"webhook": delivery.webhook, "email": delivery.email, "failures": delivery.failures}
     lines = [f"{r.findings:>6}  {r.level:9} {r.title}" for r in result.rules if r.findings]
-    lines.append(f"{result.findings} findings from {len(result.rules)} rules, {data['alerts']['new']} new alerts")
+    new_alerts = sum(a.created for a in alerts)
+    lines.append(f"{result.findings} findings from {len(result.rules)} rules, {new_alerts} new alerts")
     emit(data, as_json, "\n".join(lines))
 
 
@@ -64,7 +70,9 @@ def alerts_list(state: str | None, as_json: bool) -> None:
         if not client.indices.exists(index=ALERTS_INDEX):
             emit({"alerts": []}, as_json, "no alerts")
             return
-        hits = client.search(index=ALERTS_INDEX, body={"size": 100, "query": query, "sort": [{"alert.last_seen": "desc"}]})
+        hits = client.search(
+            index=ALERTS_INDEX, body={"size": 100, "query": query, "sort": [{"alert.last_seen": "desc"}]}
+        )
     alerts = [h["_source"]["alert"] for h in hits["hits"]["hits"]]
     text = "\n".join(f"{a['id']}  {a['state']:12} {a['severity']:8} {a['rule_title']}  {a['entity']}" for a in alerts)
     emit({"alerts": alerts}, as_json, text or "no alerts")

@@ -28,15 +28,21 @@ def ingest_command(source: str, paths: tuple[str, ...], as_json: bool) -> None:
         try:
             client.info()
         except OpenSearchConnectionError as exc:
-            raise IngestError("cluster unreachable (is `siem opensearch up` running, or OPENSEARCH_URL right?)", where=str(exc.info)) from exc
+            raise IngestError(
+                "cluster unreachable (is `siem opensearch up` running, or OPENSEARCH_URL right?)", where=str(exc.info)
+            ) from exc
         if as_json or not sys.stderr.isatty():
             summary = ingest(client, source, list(paths))
         else:
             from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
             with Progress(
-                "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                TimeRemainingColumn(), transient=True,
+                "[progress.description]{task.description}",
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                transient=True,
             ) as bar:
                 task = bar.add_task(f"ingest {source}", total=total)
                 summary = ingest(client, source, list(paths), progress=lambda done: bar.update(task, completed=done))

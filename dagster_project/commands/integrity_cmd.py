@@ -34,7 +34,8 @@ def verify_command(start, end, as_json: bool) -> None:  # type: ignore[no-untype
     text = (
         f"{'OK' if report.ok else 'TAMPERING DETECTED'}: {report.checked} documents in {report.records} records, "
         f"{report.digests} signed digests; modified {len(report.modified)}, deleted {len(report.deleted)}, "
-        f"injected {len(report.injected)}, bad signatures {len(report.bad_signatures)}, broken chain links {len(report.broken_chain)}"
+        f"injected {len(report.injected)}, bad signatures {len(report.bad_signatures)}, "
+        f"broken chain links {len(report.broken_chain)}"
     )
     emit(data, as_json, text)
     if not report.ok:

@@ -20,22 +20,16 @@ FRAMEWORKS = "pci-dss, hipaa, gdpr, soc2, cis-aws"
 
 
 @cli.command("report")
-@click.option(
-    "--framework", "framework_name", required=True, help=f"One of {FRAMEWORKS} (reports/frameworks/)."
-)
+@click.option("--framework", "framework_name", required=True, help=f"One of {FRAMEWORKS} (reports/frameworks/).")
 @click.option("--from", "first", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day (UTC).")
-@click.option(
-    "--to", "last", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day, included (UTC)."
-)
+@click.option("--to", "last", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day, included (UTC).")
 @click.option(
     "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder."
 )
 @click.option(
     "--deliver", is_flag=True, help="E-mail the PDF to the framework's officers and copy to SIEM_REPORTS_DIR."
 )
-@click.option(
-    "--json", "as_json", is_flag=True, help="Print one JSON object: paths written and per-control status."
-)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: paths written and per-control status.")
 def report_command(
     framework_name: str, first: datetime, last: datetime, out_dir: Path, deliver: bool, as_json: bool
 ) -> None:
@@ -52,9 +46,7 @@ def report_command(
             directory=ReportSettings().root / framework.name / period.slug,
         )
     with opened_client() as client:
-        produced = produce_report(
-            client, framework, period, out_dir, retention=RetentionSettings(), delivery=delivery
-        )
+        produced = produce_report(client, framework, period, out_dir, retention=RetentionSettings(), delivery=delivery)
     counts = produced.data.status_counts()
     lines = [f"{framework.title} report for {period.label}: {out_dir}"]
     lines += [f"  {c.status:16} {c.id:24} {c.title}" for c in produced.data.controls]

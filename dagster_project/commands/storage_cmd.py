@@ -19,7 +19,9 @@ def bootstrap_command(as_json: bool) -> None:
     with opened_client() as client:
         changes = bootstrap(client, settings)
     lines = [f"{c.action:9} {c.kind:18} {c.name} {c.detail}".rstrip() for c in changes]
-    counts = {action: sum(c.action == action for c in changes) for action in ("created", "updated", "unchanged", "skipped")}
+    counts = {
+        action: sum(c.action == action for c in changes) for action in ("created", "updated", "unchanged", "skipped")
+    }
     lines.append(", ".join(f"{n} {a}" for a, n in counts.items() if n))
     emit({"changes": as_dicts(changes), "counts": counts}, as_json, "\n".join(lines))
 

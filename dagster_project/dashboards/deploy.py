@@ -140,9 +140,7 @@ class DashboardsClient:
         if errors or answer.get("success") is not True:
             details = "; ".join(_describe(e) for e in errors[:10]) or "success is false"
             more = f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""
-            raise DashboardsError(
-                f"{len(errors)} of the objects were not imported: {details}{more}", where=where
-            )
+            raise DashboardsError(f"{len(errors)} of the objects were not imported: {details}{more}", where=where)
         imported = Counter(str(r.get("type")) for r in answer.get("successResults", []))
         log.info("imported %d saved objects into %s", sum(imported.values()), self.url)
         return ImportResult(self.url, dict(sorted(imported.items())))
@@ -164,15 +162,11 @@ def deploy(
 ) -> ImportResult:
     """Validate the saved objects (default: `dashboards/`) and import them all in one request (overwrite)."""
     if not url:
-        raise ConfigurationError(
-            "no Dashboards URL: set OPENSEARCH_DASHBOARDS_URL", where="OPENSEARCH_DASHBOARDS_URL"
-        )
+        raise ConfigurationError("no Dashboards URL: set OPENSEARCH_DASHBOARDS_URL", where="OPENSEARCH_DASHBOARDS_URL")
     objects = objects if objects is not None else load_saved_objects()
     offenders = validate(objects)
     if offenders:
-        raise ArtifactError(
-            f"{len(offenders)} problems, nothing deployed: {offenders[0]}", where="dashboards/"
-        )
+        raise ArtifactError(f"{len(offenders)} problems, nothing deployed: {offenders[0]}", where="dashboards/")
     client = DashboardsClient(
         url, user=user, password=password, ca_certs=ca_certs, verify_certs=verify_certs, timeout=timeout
     )
@@ -181,9 +175,7 @@ def deploy(
     finally:
         client.close()
     if result.count != len(objects):
-        raise DashboardsError(
-            f"sent {len(objects)} objects, Dashboards reports {result.count}", where=result.url
-        )
+        raise DashboardsError(f"sent {len(objects)} objects, Dashboards reports {result.count}", where=result.url)
     return result
 
 

@@ -65,9 +65,7 @@ def templates_for(title: str) -> list[StorageArtifact]:
     matched = []
     for template in load_artifacts("index_template"):
         examples = {
-            p.replace("*", suffix)
-            for p in template.body.get("index_patterns", [])
-            for suffix in ("", EXAMPLE_SUFFIX)
+            p.replace("*", suffix) for p in template.body.get("index_patterns", []) for suffix in ("", EXAMPLE_SUFFIX)
         }
         aliases = set(template.body.get("template", {}).get("aliases", {}))
         globbed = any(fnmatchcase(example, pattern) for example in examples for pattern in patterns)

@@ -77,9 +77,7 @@ class SavedObject:
         try:
             return json.loads(text)
         except ValueError as exc:
-            raise ArtifactError(
-                f"{self.type} {self.id!r}: {name} is not valid JSON: {exc}", where=self.where
-            ) from exc
+            raise ArtifactError(f"{self.type} {self.id!r}: {name} is not valid JSON: {exc}", where=self.where) from exc
 
 
 def dashboards_dir() -> Path:
@@ -107,9 +105,7 @@ def parse_line(text: str, path: Path, line: int) -> SavedObject:
     if not isinstance(references, list) or not all(
         isinstance(r, dict) and {"name", "type", "id"} <= set(r) for r in references
     ):
-        raise ArtifactError(
-            f"{kind} {identifier!r}: references must be a list of {{name, type, id}}", where=where
-        )
+        raise ArtifactError(f"{kind} {identifier!r}: references must be a list of {{name, type, id}}", where=where)
     return SavedObject(
         type=kind,
         id=identifier,
@@ -143,6 +139,4 @@ def by_id(objects: list[SavedObject]) -> dict[tuple[str, str], SavedObject]:
 def ndjson_payload(objects: list[SavedObject]) -> bytes:
     """The objects as one ndjson document, in dependency order (what the import API receives)."""
     ordered = sorted(objects, key=lambda o: TYPES.index(o.type))
-    return b"".join(
-        json.dumps(o.body, ensure_ascii=False, separators=(",", ":")).encode() + b"\n" for o in ordered
-    )
+    return b"".join(json.dumps(o.body, ensure_ascii=False, separators=(",", ":")).encode() + b"\n" for o in ordered)

@@ -104,9 +104,7 @@ def saved_queries(obj: SavedObject, objects: list[SavedObject]) -> list[dict[str
     """The queries that apply to a search or visualisation: its own, and its saved search's."""
     source = obj.search_source
     if source.get("filter"):
-        raise ArtifactError(
-            f"{obj.type} {obj.id!r}: pinned filters are not translated; use the query", where=obj.where
-        )
+        raise ArtifactError(f"{obj.type} {obj.id!r}: pinned filters are not translated; use the query", where=obj.where)
     queries = [lucene(source.get("query", ""), obj.where)]
     if obj.type == "visualization" and "savedSearchRefName" in obj.attributes:
         reference = obj.reference(str(obj.attributes["savedSearchRefName"]))
@@ -201,21 +199,13 @@ def _check_params(agg: dict[str, Any], where: str) -> None:
     params = agg.get("params", {})
     unknown = set(params) - TRANSLATED[kind] - DISPLAY_ONLY - {"json"}
     if unknown:
-        raise ArtifactError(
-            f"aggregation {agg['id']} ({kind}): untranslated parameters {sorted(unknown)}", where=where
-        )
+        raise ArtifactError(f"aggregation {agg['id']} ({kind}): untranslated parameters {sorted(unknown)}", where=where)
     if params.get("json"):
-        raise ArtifactError(
-            f"aggregation {agg['id']} ({kind}): raw JSON input is not translated", where=where
-        )
+        raise ArtifactError(f"aggregation {agg['id']} ({kind}): raw JSON input is not translated", where=where)
     if params.get("otherBucket") or params.get("missingBucket"):
-        raise ArtifactError(
-            f"aggregation {agg['id']} ({kind}): other/missing buckets are not translated", where=where
-        )
+        raise ArtifactError(f"aggregation {agg['id']} ({kind}): other/missing buckets are not translated", where=where)
     if params.get("extended_bounds"):
-        raise ArtifactError(
-            f"aggregation {agg['id']} ({kind}): extended bounds are not translated", where=where
-        )
+        raise ArtifactError(f"aggregation {agg['id']} ({kind}): extended bounds are not translated", where=where)
 
 
 def _metric(agg: dict[str, Any]) -> dict[str, Any]:
@@ -237,9 +227,7 @@ def _bucket(
             node["terms"]["order"] = {order_by: direction}
             node["aggs"] = {order_by: _metric(metrics[order_by])}
         else:
-            raise ArtifactError(
-                f"terms {agg['id']} is ordered by {order_by!r}, which is no metric here", where=where
-            )
+            raise ArtifactError(f"terms {agg['id']} is ordered by {order_by!r}, which is no metric here", where=where)
         return node
     if agg["type"] == "date_histogram":
         histogram = {
@@ -271,7 +259,5 @@ def _interval(interval: str, where: str, start: datetime, end: datetime) -> dict
     if count == 1 and unit in CALENDAR_UNITS:
         return {"calendar_interval": f"1{unit}"}
     if unit in "wMqy":
-        raise ArtifactError(
-            f"date interval {interval!r}: multiples of calendar units are not supported", where=where
-        )
+        raise ArtifactError(f"date interval {interval!r}: multiples of calendar units are not supported", where=where)
     return {"fixed_interval": f"{count}{unit}"}

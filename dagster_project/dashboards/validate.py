@@ -142,9 +142,7 @@ def _index_pattern(obj: SavedObject, objects: list[SavedObject], context: _Conte
         return [f"index pattern {obj.id!r}: title {title!r} matches no index template"]
     problems = []
     if "fields" in obj.attributes:
-        problems.append(
-            f"index pattern {obj.id!r}: leave `fields` out; Dashboards reads them from the mappings"
-        )
+        problems.append(f"index pattern {obj.id!r}: leave `fields` out; Dashboards reads them from the mappings")
     time_field = obj.attributes.get("timeFieldName")
     if time_field:
         problems += _field_problems(
@@ -172,13 +170,9 @@ def _visualization(obj: SavedObject, objects: list[SavedObject], context: _Conte
     state = obj.json_attribute("visState")
     problems = []
     if state.get("title") != obj.title:
-        problems.append(
-            f"visualization {obj.id!r}: visState title {state.get('title')!r} != title {obj.title!r}"
-        )
+        problems.append(f"visualization {obj.id!r}: visState title {state.get('title')!r} != title {obj.title!r}")
     if state.get("type") not in VIS_TYPES:
-        problems.append(
-            f"visualization {obj.id!r}: type {state.get('type')!r} is not one of {sorted(VIS_TYPES)}"
-        )
+        problems.append(f"visualization {obj.id!r}: type {state.get('type')!r} is not one of {sorted(VIS_TYPES)}")
     pattern = index_pattern_of(obj, objects)
     fields = context.fields(pattern.title)
     problems += _query_problems(obj, fields, context)
@@ -191,14 +185,10 @@ def _visualization(obj: SavedObject, objects: list[SavedObject], context: _Conte
             continue  # search_request below reports it
         if kind in AGG_KINDS:
             what = f"{kind} aggregation {agg.get('id')} of {obj.id!r}"
-            problems += _field_problems(
-                fields, params.get("field", ""), what, AGG_KINDS[kind], aggregate=True
-            )
+            problems += _field_problems(fields, params.get("field", ""), what, AGG_KINDS[kind], aggregate=True)
         for item in params.get("filters", []) if kind == "filters" else []:
             text = item.get("input", {}).get("query", "")
-            problems += _lucene_field_problems(
-                str(text), fields, f"filter {item.get('label')!r} of {obj.id!r}"
-            )
+            problems += _lucene_field_problems(str(text), fields, f"filter {item.get('label')!r} of {obj.id!r}")
             problems += context.unknown(str(text))
     return problems + _translation_problems(obj, objects)
 
@@ -213,13 +203,9 @@ def _dashboard(obj: SavedObject, objects: list[SavedObject], context: _Context) 
         name = panel.get("panelRefName")
         used.add(name)
         if name not in names:
-            problems.append(
-                f"dashboard {obj.id!r}: panel {panel.get('panelIndex')!r} refers to no reference {name!r}"
-            )
+            problems.append(f"dashboard {obj.id!r}: panel {panel.get('panelIndex')!r} refers to no reference {name!r}")
         if grid.get("i") != panel.get("panelIndex") or grid.get("x", 0) + grid.get("w", 0) > GRID_COLUMNS:
-            problems.append(
-                f"dashboard {obj.id!r}: panel {panel.get('panelIndex')!r} has a bad gridData {grid}"
-            )
+            problems.append(f"dashboard {obj.id!r}: panel {panel.get('panelIndex')!r} has a bad gridData {grid}")
     indexes = [p.get("panelIndex") for p in panels]
     if len(set(indexes)) != len(indexes):
         problems.append(f"dashboard {obj.id!r}: panelIndex values repeat")

@@ -38,7 +38,9 @@ class AlertSettings(BaseSettings):
     def levels(self) -> list[str]:
         """The rule levels at or above `min_level`."""
         if self.min_level not in LEVELS:
-            raise DetectionError(f"unknown level {self.min_level!r} (one of {', '.join(LEVELS)})", where="SIEM_ALERT_MIN_LEVEL")
+            raise DetectionError(
+                f"unknown level {self.min_level!r} (one of {', '.join(LEVELS)})", where="SIEM_ALERT_MIN_LEVEL"
+            )
         return list(LEVELS[LEVELS.index(self.min_level) :])
 
 
@@ -56,14 +58,18 @@ def alert_id(rule_id: str, entity: str, window_start: str) -> str:
     return hashlib.sha256(f"{rule_id}\x1f{entity}\x1f{window_start}".encode()).hexdigest()[:32]
 
 
-def raise_alerts(client: OpenSearch, start: datetime, end: datetime, settings: AlertSettings | None = None) -> list[AlertChange]:
+def raise_alerts(
+    client: OpenSearch, start: datetime, end: datetime, settings: AlertSettings | None = None
+) -> list[AlertChange]:
     """Group the findings with start <= @timestamp < end into alerts; create new ones, update existing ones."""
     settings = settings or AlertSettings()
     if not client.indices.exists(index=FINDINGS_INDEX):
         return []
     sources: list[dict[str, Any]] = [{"rule": {"terms": {"field": "rule.id"}}}]
     sources += [{name: {"terms": {"field": name, "missing_bucket": True}}} for name in ENTITY_SOURCES]
-    sources.append({"window": {"date_histogram": {"field": "@timestamp", "fixed_interval": f"{settings.window_minutes}m"}}})
+    sources.append(
+        {"window": {"date_histogram": {"field": "@timestamp", "fixed_interval": f"{settings.window_minutes}m"}}}
+    )
     body: dict[str, Any] = {
         "size": 0,
         "query": {
@@ -137,7 +143,11 @@ def _upsert(client: OpenSearch, bucket: dict[str, Any], now: str) -> AlertChange
     for kept in ("acknowledged_by", "acknowledged_at", "resolved_at", "notified"):
         if existing and existing.get(kept):
             alert[kept] = existing[kept]
-    client.index(index=ALERTS_INDEX, id=identifier, body={"@timestamp": existing and existing.get("first_seen") or alert["first_seen"], "alert": alert})
+    client.index(
+        index=ALERTS_INDEX,
+        id=identifier,
+        body={"@timestamp": existing and existing.get("first_seen") or alert["first_seen"], "alert": alert},
+    )
     return AlertChange(identifier, existing is None, {"@timestamp": now, "alert": alert})
 
 

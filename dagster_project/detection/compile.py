@@ -194,9 +194,7 @@ class _Compiler:
         queries = []
         for ref in sigma.referenced_rules:
             if not isinstance(ref.rule, SigmaRule):
-                raise DetectionError(
-                    "an event_count correlation must count plain Sigma rules", where=self.where(sigma)
-                )
+                raise DetectionError("an event_count correlation must count plain Sigma rules", where=self.where(sigma))
             queries.append(self.query(ref.rule))
         return _any_of(queries)
 
@@ -311,9 +309,7 @@ def compile_rule(rule: Rule) -> CompiledRule:
     compiler = _Compiler(rule, target)
     if isinstance(sigma, SigmaRule):
         query = compiler.query(sigma)
-        return CompiledRule(
-            rule.id, rule.title, rule.level, target.index, query, tuple(sorted(compiler.fields))
-        )
+        return CompiledRule(rule.id, rule.title, rule.level, target.index, query, tuple(sorted(compiler.fields)))
     correlation = compiler.correlation(sigma)
     query = _any_of([ref.query for ref in correlation.refs])
     return CompiledRule(

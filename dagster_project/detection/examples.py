@@ -74,9 +74,7 @@ def _documents(path: Path, label: str, item: Any, grouped: bool) -> tuple[dict[s
     return tuple(documents)
 
 
-def load_examples(
-    rule: Rule, rules_root: Path | None = None, examples_root: Path | None = None
-) -> RuleExamples:
+def load_examples(rule: Rule, rules_root: Path | None = None, examples_root: Path | None = None) -> RuleExamples:
     """A rule's examples; DetectionError naming the file if it is missing or malformed."""
     path = examples_path(rule, rules_root, examples_root)
     try:
@@ -94,7 +92,6 @@ def load_examples(
         if not isinstance(items, list):
             raise DetectionError(f"`{key}` must be a list", where=str(path))
         lists[key] = tuple(
-            Example(key == "match", i, _documents(path, f"{key}[{i}]", item, grouped))
-            for i, item in enumerate(items)
+            Example(key == "match", i, _documents(path, f"{key}[{i}]", item, grouped)) for i, item in enumerate(items)
         )
     return RuleExamples(path, lists["match"], lists["no_match"])

@@ -26,7 +26,15 @@ from dagster_project.detection.rules import Rule, load_rules
 log = logging.getLogger(__name__)
 
 FINDINGS_INDEX = "siem-findings"
-ENTITY_FIELDS = ("host.name", "user.name", "source.ip", "event.action", "event.dataset", "cloud.account.id", "siem.source")
+ENTITY_FIELDS = (
+    "host.name",
+    "user.name",
+    "source.ip",
+    "event.action",
+    "event.dataset",
+    "cloud.account.id",
+    "siem.source",
+)
 MAX_EVENT_IDS = 100
 """Event ids kept on one correlation finding (the earliest ones in its window)."""
 
@@ -97,11 +105,13 @@ def hunt(
     for rule, compiled in rules:
         started = time.monotonic()
         outcome = RuleOutcome(rule.id, rule.title, rule.level, list(rule.tags))
-        docs = _correlation_findings(client, rule, compiled, start, end) if compiled.correlation else _plain_findings(
-            client, rule, compiled, start, end
+        docs = (
+            _correlation_findings(client, rule, compiled, start, end)
+            if compiled.correlation
+            else _plain_findings(client, rule, compiled, start, end)
         )
         actions = (_action(doc, rule, detected_at, partition) for doc in docs)
-        for ok, item in helpers.streaming_bulk(
+        for ok, _item in helpers.streaming_bulk(
             client, actions, chunk_size=1000, max_retries=5, initial_backoff=1, raise_on_error=True
         ):
             outcome.findings += 1 if ok else 0

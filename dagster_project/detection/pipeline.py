@@ -160,15 +160,9 @@ LOGSOURCES: Mapping[str, LogsourceTarget] = MappingProxyType(
     {
         target.name: target
         for target in (
-            LogsourceTarget(
-                "aws_cloudtrail", "aws", "cloudtrail", None, "siem-events-cloudtrail-*", CLOUDTRAIL_FIELDS
-            ),
-            LogsourceTarget(
-                "linux_auth", "linux", "auth", None, "siem-events-linux-auth-*", LINUX_AUTH_FIELDS
-            ),
-            LogsourceTarget(
-                "webserver", None, None, "webserver", "siem-events-web-access-*", WEBSERVER_FIELDS
-            ),
+            LogsourceTarget("aws_cloudtrail", "aws", "cloudtrail", None, "siem-events-cloudtrail-*", CLOUDTRAIL_FIELDS),
+            LogsourceTarget("linux_auth", "linux", "auth", None, "siem-events-linux-auth-*", LINUX_AUTH_FIELDS),
+            LogsourceTarget("webserver", None, None, "webserver", "siem-events-web-access-*", WEBSERVER_FIELDS),
             LogsourceTarget(
                 "windows_security",
                 "windows",

@@ -104,7 +104,5 @@ def correlation_alerts(compiled: CompiledRule, response: Mapping[str, Any]) -> t
                 merged[-1][2] = max(merged[-1][2], events)
             else:
                 merged.append([start, end, events])
-        alerts.extend(
-            CorrelationAlert(group, _utc(start), _utc(end), int(events)) for start, end, events in merged
-        )
+        alerts.extend(CorrelationAlert(group, _utc(start), _utc(end), int(events)) for start, end, events in merged)
     return tuple(sorted(alerts, key=lambda alert: (alert.start, str(alert.group))))

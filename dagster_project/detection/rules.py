@@ -106,9 +106,7 @@ class _RuleLoader(yaml.SafeLoader):
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
             if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep)
 
@@ -245,9 +243,7 @@ def _dependencies(doc: _Document, by_name: Mapping[str, tuple[_File, _Document]]
     return paths
 
 
-def _build_rule(
-    file: _File, by_name: Mapping[str, tuple[_File, _Document]], files: Mapping[Path, _File]
-) -> Rule:
+def _build_rule(file: _File, by_name: Mapping[str, tuple[_File, _Document]], files: Mapping[Path, _File]) -> Rule:
     top = file.top
     sigma = top.sigma
     where = f"{file.source.path}:{top.line}"

@@ -103,7 +103,9 @@ class OpenedInput:
         if self.capped_reader.error:
             return self.capped_reader.error
         if self.capped_reader.capped:
-            return f"decompressed size exceeds the {self.capped_reader.cap}-byte cap (possible gzip bomb); rest not read"
+            return (
+                f"decompressed size exceeds the {self.capped_reader.cap}-byte cap (possible gzip bomb); rest not read"
+            )
         return None
 
     def close(self) -> None:

@@ -11,7 +11,7 @@ import logging
 import time
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -83,7 +83,7 @@ ProgressCallback = Callable[[int], None]
 def ingest(
     client: OpenSearch,
     source: str,
-    paths: list[str | Path],
+    paths: Sequence[str | Path],
     *,
     retention: RetentionSettings | None = None,
     landing_root: Path | None = None,
@@ -98,7 +98,7 @@ def ingest(
     checks cover these events.
     """
     factory = parser_factory(source)
-    files = expand_paths(paths, within=landing_root)
+    files = expand_paths(list(paths), within=landing_root)
     retention = retention or RetentionSettings()
     now = now or datetime.now(UTC)
     oldest = now - timedelta(days=retention.retention_days)
@@ -143,18 +143,30 @@ def ingest(
             last_report = 0
             for record in _guarded_records(parser.records(opened.stream, file), file):
                 summary.read += 1
-                result = parser.parse(record) if record.error is None else Rejected(record.error, record.line_no, record.text)
+                result = (
+                    parser.parse(record)
+                    if record.error is None
+                    else Rejected(record.error, record.line_no, record.text)
+                )
                 if isinstance(result, Rejected):
                     yield quarantine_action(result.reason, result.raw, file, result.line_no, record.offset, "parse")
                 elif result.timestamp > newest:
                     yield quarantine_action(
-                        f"timestamp in the future: {result.timestamp.isoformat()}", result.original, file,
-                        record.line_no, record.offset, "validate",
+                        f"timestamp in the future: {result.timestamp.isoformat()}",
+                        result.original,
+                        file,
+                        record.line_no,
+                        record.offset,
+                        "validate",
                     )
                 elif result.timestamp < oldest:
                     yield quarantine_action(
                         f"older than retention ({retention.retention_days} days): {result.timestamp.isoformat()}",
-                        result.original, file, record.line_no, record.offset, "validate",
+                        result.original,
+                        file,
+                        record.line_no,
+                        record.offset,
+                        "validate",
                     )
                 else:
                     occurrence = repeats.occurrence(result.original)
@@ -200,13 +212,17 @@ def ingest(
                 summary.duplicates += 1
                 continue
             if meta.kind == "quarantine":
-                raise IngestError(f"could not write to quarantine: {result.get('error')}", where=f"{meta.file}:{meta.source_line}")
+                raise IngestError(
+                    f"could not write to quarantine: {result.get('error')}", where=f"{meta.file}:{meta.source_line}"
+                )
             # The cluster refused the event (e.g. a mapping rejection): quarantine it with the cluster's reason.
             reason = _error_reason(result.get("error"))
             _retry_as_quarantine(client, source, meta, reason, now, run_id, summary, reasons)
         recorder.flush()
     except (OpenSearchConnectionError, TransportError) as exc:
-        raise IngestError(f"cluster unreachable or failing: {exc}", where=str(getattr(client, "transport", ""))) from exc
+        raise IngestError(
+            f"cluster unreachable or failing: {exc}", where=str(getattr(client, "transport", ""))
+        ) from exc
     summary.seconds = time.monotonic() - started
     summary.reasons = dict(reasons)
     if refresh:

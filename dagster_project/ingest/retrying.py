@@ -23,7 +23,9 @@ RETRIED_STATUS = {500, 502, 503, 504}
 class RetryingBulkClient:
     """Delegates everything to the real client; `bulk` is retried up to `attempts` times (blocking)."""
 
-    def __init__(self, client: OpenSearch, *, attempts: int = 6, initial_backoff: float = 1.0, max_backoff: float = 30.0):
+    def __init__(
+        self, client: OpenSearch, *, attempts: int = 6, initial_backoff: float = 1.0, max_backoff: float = 30.0
+    ):
         self._client = client
         self._attempts = attempts
         self._initial_backoff = initial_backoff

@@ -40,7 +40,12 @@ def _searched_head(client: OpenSearch, source: str) -> tuple[int, str]:
     try:
         found = client.search(
             index=INTEGRITY_INDEX,
-            body={"size": 1, "query": {"term": {"source": source}}, "sort": [{"seq": "desc"}], "_source": ["seq", "hash"]},
+            body={
+                "size": 1,
+                "query": {"term": {"source": source}},
+                "sort": [{"seq": "desc"}],
+                "_source": ["seq", "hash"],
+            },
         )
     except NotFoundError:
         return 0, GENESIS

@@ -47,7 +47,9 @@ def private_key_from_env() -> Ed25519PrivateKey:
         path = os.environ.get("SIEM_SIGNING_KEY_FILE", "")
         where = path or "SIEM_SIGNING_KEY_FILE"
         if not path:
-            raise ConfigurationError("no signing key: set SIEM_SIGNING_KEY_FILE (see `siem integrity keygen`)", where=where)
+            raise ConfigurationError(
+                "no signing key: set SIEM_SIGNING_KEY_FILE (see `siem integrity keygen`)", where=where
+            )
         pem = Path(path).read_bytes()
     try:
         key = serialization.load_pem_private_key(pem, password=None)

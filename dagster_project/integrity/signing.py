@@ -38,7 +38,9 @@ def current_heads(client: OpenSearch) -> dict[str, dict[str, Any]]:
     return heads
 
 
-def sign_heads(client: OpenSearch, key: Ed25519PrivateKey, *, now: datetime | None = None, period: str = "%Y-%m-%dT%H") -> dict[str, Any]:
+def sign_heads(
+    client: OpenSearch, key: Ed25519PrivateKey, *, now: datetime | None = None, period: str = "%Y-%m-%dT%H"
+) -> dict[str, Any]:
     """Sign the current heads; one digest per period (a second call in the same period returns the stored one)."""
     now = now or datetime.now(UTC)
     client.indices.refresh(index=INTEGRITY_INDEX, ignore_unavailable=True)

@@ -85,13 +85,21 @@ def verify(client: OpenSearch, start: datetime, end: datetime, public_key: Ed255
         report.records += 1
         source, seq = record["source"], int(record["seq"])
         entries = [(e["index"], e["id"], e["hash"]) for e in record["entries"]]
-        expected_prev = last[source][1] if source in last and last[source][0] == seq - 1 else _previous_hash(client, source, seq)
+        expected_prev = (
+            last[source][1] if source in last and last[source][0] == seq - 1 else _previous_hash(client, source, seq)
+        )
         if expected_prev is None:
-            report.broken_chain.append({"source": source, "seq": seq, "reason": f"record {source}:{seq - 1} is missing"})
+            report.broken_chain.append(
+                {"source": source, "seq": seq, "reason": f"record {source}:{seq - 1} is missing"}
+            )
         elif record["prev_hash"] != expected_prev:
-            report.broken_chain.append({"source": source, "seq": seq, "reason": "prev_hash does not match the previous record"})
+            report.broken_chain.append(
+                {"source": source, "seq": seq, "reason": "prev_hash does not match the previous record"}
+            )
         if record_hash(source, seq, record["prev_hash"], entries) != record["hash"]:
-            report.broken_chain.append({"source": source, "seq": seq, "reason": "record content does not match its hash"})
+            report.broken_chain.append(
+                {"source": source, "seq": seq, "reason": "record content does not match its hash"}
+            )
         last[source] = (seq, record["hash"])
         for entry in entries:
             recorded.add(entry[1])
@@ -118,14 +126,21 @@ def _check_documents(client: OpenSearch, entries: list[tuple[str, str, str]], re
             report.modified.append({"index": index, "id": doc_id})
 
 
-def _find_injected(client: OpenSearch, start: datetime, end: datetime, recorded: set[str], report: VerifyReport) -> None:
-    query = {"query": {"range": {"event.ingested": {"gte": start.isoformat(), "lt": end.isoformat()}}}, "_source": False}
+def _find_injected(
+    client: OpenSearch, start: datetime, end: datetime, recorded: set[str], report: VerifyReport
+) -> None:
+    query = {
+        "query": {"range": {"event.ingested": {"gte": start.isoformat(), "lt": end.isoformat()}}},
+        "_source": False,
+    }
     for hit in helpers.scan(client, index="siem-events-*", query=query, size=2000, ignore_unavailable=True):
         if hit["_id"] not in recorded:
             report.injected.append({"index": hit["_index"], "id": hit["_id"]})
 
 
-def _check_digests(client: OpenSearch, start: datetime, end: datetime, key: Ed25519PublicKey, report: VerifyReport) -> None:
+def _check_digests(
+    client: OpenSearch, start: datetime, end: datetime, key: Ed25519PublicKey, report: VerifyReport
+) -> None:
     if not client.indices.exists(index=DIGESTS_INDEX):
         return
     client.indices.refresh(index=DIGESTS_INDEX)
@@ -151,4 +166,6 @@ def _check_digests(client: OpenSearch, start: datetime, end: datetime, key: Ed25
             except NotFoundError:
                 stored = None
             if stored != head["hash"]:
-                report.bad_signatures.append({**where, "reason": f"signed head {source}:{head['seq']} no longer matches"})
+                report.bad_signatures.append(
+                    {**where, "reason": f"signed head {source}:{head['seq']} no longer matches"}
+                )

@@ -27,11 +27,13 @@ class Layout:
 
     home: Path
     version: str
+    cache: Path | None = None
+    """Where downloads go when not home/artifacts (the secure node shares the plain node's)."""
 
     @property
     def artifacts(self) -> Path:
         """Downloaded zips (kept across installs)."""
-        return self.home / "artifacts"
+        return self.cache or self.home / "artifacts"
 
     @property
     def node_home(self) -> Path:
@@ -67,7 +69,9 @@ class InstallResult:
     unavailable: dict[str, str] = field(default_factory=dict)
 
 
-def install(distribution: Distribution, layout: Layout, *, plugins: tuple[Artifact, ...], strict: bool) -> InstallResult:
+def install(
+    distribution: Distribution, layout: Layout, *, plugins: tuple[Artifact, ...], strict: bool
+) -> InstallResult:
     """Unpack the distribution and install `plugins` idempotently.
 
     A plugin that Maven Central does not publish is reported in `unavailable` (or raises when `strict`);
@@ -91,7 +95,10 @@ def install(distribution: Distribution, layout: Layout, *, plugins: tuple[Artifa
             log.info("plugin %s is not available: %s", artifact.name, exc)
             result.unavailable[artifact.name] = str(exc)
             continue
-        if marker.get(artifact.name) != artifact.coordinates or not (layout.node_home / "plugins" / artifact.name).is_dir():
+        if (
+            marker.get(artifact.name) != artifact.coordinates
+            or not (layout.node_home / "plugins" / artifact.name).is_dir()
+        ):
             if (layout.node_home / "plugins" / artifact.name).exists():
                 _run_plugin_tool(layout, ["remove", artifact.name])
             _run_plugin_tool(layout, ["install", "--batch", plugin_zip.resolve().as_uri()])

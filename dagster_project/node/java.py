@@ -34,8 +34,7 @@ def java_home() -> Path:
                 )
             return java.parent.parent
     raise NodeError(
-        "Java not found: install a JDK 17 (Debian: apt-get install openjdk-17-jre-headless) "
-        "or set JAVA_HOME",
+        "Java not found: install a JDK 17 (Debian: apt-get install openjdk-17-jre-headless) or set JAVA_HOME",
         where="PATH",
     )
 

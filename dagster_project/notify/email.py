@@ -45,7 +45,9 @@ def send_message(settings: SmtpSettings, message: EmailMessage) -> None:
     context = ssl.create_default_context()
     try:
         if settings.ssl:
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout, context=context)
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                settings.host, settings.port, timeout=settings.timeout, context=context
+            )
         else:
             smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
         with smtp:

@@ -20,9 +20,7 @@ PRECISION_THRESHOLD = 40_000
 """The largest `precision_threshold` OpenSearch accepts: cardinality is near-exact below it, HLL++ above."""
 
 
-def _ids(
-    size: int = SAMPLE_IDS, fields: list[str] | None = None, sort: list[Any] | None = None
-) -> dict[str, Any]:
+def _ids(size: int = SAMPLE_IDS, fields: list[str] | None = None, sort: list[Any] | None = None) -> dict[str, Any]:
     return {"top_hits": {"size": size, "_source": fields or False, "sort": sort or ["_doc"]}}
 
 
@@ -47,9 +45,7 @@ def build_request(
             "aggs": {"ids": _ids(fields=["@timestamp"], sort=[{"@timestamp": "asc"}])},
         },
         "content_hashed": {"value_count": {"field": "siem.content_hash"}},
-        "content_distinct": {
-            "cardinality": {"field": "siem.content_hash", "precision_threshold": PRECISION_THRESHOLD}
-        },
+        "content_distinct": {"cardinality": {"field": "siem.content_hash", "precision_threshold": PRECISION_THRESHOLD}},
         "content_repeats": {
             "terms": {"field": "siem.content_hash", "min_doc_count": 2, "size": TOP_VALUES},
             "aggs": {"ids": _ids()},

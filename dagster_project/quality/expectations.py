@@ -62,9 +62,7 @@ def load_expectations(source: str) -> SourceExpectations:
 
 def _requirement(role: str, value: Any, where: str) -> Requirement:
     if role not in ROLES:
-        raise ArtifactError(
-            f"_meta.required_fields: unknown role {role!r} (known: {', '.join(ROLES)})", where=where
-        )
+        raise ArtifactError(f"_meta.required_fields: unknown role {role!r} (known: {', '.join(ROLES)})", where=where)
     fields = [value] if isinstance(value, str) else value
     if (
         not isinstance(fields, list)

@@ -36,9 +36,7 @@ def _ipv6() -> str:
     forms = [f"(?:{_HEX}:){{7}}{_HEX}", f"(?:{_HEX}:){{6}}{_IPV4}"]
     for left in range(8):
         right = 7 - left  # `::` stands for at least one group
-        forms.append(
-            f"{_groups(left)}::(?:(?:{_HEX}:){{0,{right - 1}}}{_HEX})?" if right else f"{_groups(left)}::"
-        )
+        forms.append(f"{_groups(left)}::(?:(?:{_HEX}:){{0,{right - 1}}}{_HEX})?" if right else f"{_groups(left)}::")
         if left <= 5:
             forms.append(f"{_groups(left)}::(?:{_HEX}:){{0,{5 - left}}}{_IPV4}")
     return "|".join(forms)
@@ -190,9 +188,7 @@ def validate_sample(expectations: SourceExpectations, sample: Sample, partition:
         raised = (outcome.exception_info or {}).get("raised_exception")
         if raised:
             message = outcome.exception_info.get("exception_message")
-            results.append(
-                failed_to_run(expectations.source, partition, check, RuntimeError(f"GX: {message}"))
-            )
+            results.append(failed_to_run(expectations.source, partition, check, RuntimeError(f"GX: {message}")))
         else:
             results.append(_result(expectations, sample, partition, check, outcome))
     return results
@@ -209,9 +205,7 @@ def _placeholder() -> pd.DataFrame:
     )
 
 
-def _result(
-    expectations: SourceExpectations, sample: Sample, partition: str, check: str, outcome: Any
-) -> CheckResult:
+def _result(expectations: SourceExpectations, sample: Sample, partition: str, check: str, outcome: Any) -> CheckResult:
     result = outcome.result
     checked = int(result.get("element_count", 0)) - int(result.get("missing_count", 0) or 0)
     failing = int(result.get("unexpected_count", 0) or 0)

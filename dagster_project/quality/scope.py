@@ -14,9 +14,7 @@ def parse_partition(partition: str) -> date:
     try:
         day = datetime.strptime(partition, "%Y-%m-%d").date()
     except ValueError:
-        raise ConfigurationError(
-            f"partition {partition!r} is not a day (YYYY-MM-DD)", where="partition"
-        ) from None
+        raise ConfigurationError(f"partition {partition!r} is not a day (YYYY-MM-DD)", where="partition") from None
     if day.isoformat() != partition:
         raise ConfigurationError(f"partition {partition!r} is not a day (YYYY-MM-DD)", where="partition")
     return day

@@ -36,9 +36,7 @@ def freshness(
     body = {
         "size": 0,
         "track_total_hits": True,
-        "query": {
-            "bool": {"filter": [source_filter(source), {"range": {ARRIVAL_FIELD: {"lte": iso(reference)}}}]}
-        },
+        "query": {"bool": {"filter": [source_filter(source), {"range": {ARRIVAL_FIELD: {"lte": iso(reference)}}}]}},
         "aggs": {
             "last": {"max": {"field": ARRIVAL_FIELD}},
             "window": {"filter": {"range": {ARRIVAL_FIELD: {"gt": iso(window_start)}}}},
@@ -54,8 +52,7 @@ def freshness(
     last_value = aggs.get("last", {}).get("value_as_string")
     in_window = int(aggs.get("window", {}).get("doc_count", 0))
     daily = {
-        b["key_as_string"][:10]: b["doc_count"]
-        for b in aggs.get("recent", {}).get("daily", {}).get("buckets", [])
+        b["key_as_string"][:10]: b["doc_count"] for b in aggs.get("recent", {}).get("daily", {}).get("buckets", [])
     }
     silent_hours = None
     if last_value is not None:
@@ -109,17 +106,13 @@ def volume_band(baseline: list[int], k: float, mad_floor: float) -> Band:
     return Band(median, mad, spread, max(0.0, median - k * spread), median + k * spread)
 
 
-def volume(
-    client: OpenSearch, source: str, partition: str, *, now: datetime, settings: QualitySettings
-) -> CheckResult:
+def volume(client: OpenSearch, source: str, partition: str, *, now: datetime, settings: QualitySettings) -> CheckResult:
     """WARN when the partition's count leaves the trailing band (upper bound only while the day is open)."""
     day = parse_partition(partition)
     previous = [(day - timedelta(days=n)).isoformat() for n in range(settings.volume_days, 0, -1)]
     body: dict[str, Any] = {
         "size": 0,
-        "query": {
-            "bool": {"filter": [source_filter(source), {"terms": {"siem.partition": [*previous, partition]}}]}
-        },
+        "query": {"bool": {"filter": [source_filter(source), {"terms": {"siem.partition": [*previous, partition]}}]}},
         "aggs": {"by_partition": {"terms": {"field": "siem.partition", "size": len(previous) + 1}}},
     }
     response = client.search(index=source_indices(source), body=body, **SEARCH_OPTIONS)
@@ -137,9 +130,7 @@ def volume(
     days_with_data = sum(1 for n in baseline.values() if n)
     if days_with_data < MIN_BASELINE_DAYS:
         passed = True
-        observed["not_judged"] = (
-            f"only {days_with_data} of the {len(previous)} previous partitions have events"
-        )
+        observed["not_judged"] = f"only {days_with_data} of the {len(previous)} previous partitions have events"
     else:
         band = volume_band(list(baseline.values()), settings.volume_k, settings.volume_mad_floor)
         observed |= {

@@ -19,6 +19,8 @@ from dagster_project.reports.manifest import file_sha256, write_manifest
 from dagster_project.reports.model import STATUS_LABELS, Period, ReportData
 from dagster_project.reports.record import write_record
 from dagster_project.reports.render import evidence_tables, render_csv, render_html, render_pdf
+from dagster_project.security import audit
+from dagster_project.security.actor import actor
 from dagster_project.settings import RetentionSettings
 
 log = logging.getLogger(__name__)
@@ -113,6 +115,14 @@ def produce_report(
         if delivery.directory is not None:
             copied = copy_to_directory(out_dir, delivery.directory)
     record = write_record(client, data, hashes, delivered)
+    audit.record(
+        client,
+        "report.generated",
+        actor=actor(),
+        target=f"{framework.name}:{period.slug}",
+        details={"record_id": record, "files": hashes, "delivered_to": list(delivered)},
+        key=hashes.get("report.pdf", ""),
+    )
     log.info("%s report for %s written to %s", framework.name, period.label, out_dir)
     return ProducedReport(
         data=data,

@@ -60,9 +60,7 @@ _IAM_SOURCES = frozenset(
 )
 _VERB = re.compile(r"^[A-Z][a-z]+")
 _CREATION = frozenset({"Create", "Run", "Start", "Launch", "Allocate", "Register", "Import", "Copy", "Issue"})
-_DELETION = frozenset(
-    {"Delete", "Terminate", "Remove", "Deregister", "Release", "Revoke", "Leave", "Disassociate"}
-)
+_DELETION = frozenset({"Delete", "Terminate", "Remove", "Deregister", "Release", "Revoke", "Leave", "Disassociate"})
 _CHANGE = frozenset(
     {
         "Put", "Update", "Modify", "Set", "Attach", "Detach", "Add", "Authorize", "Stop", "Enable",
@@ -209,9 +207,7 @@ def to_ecs(raw: dict[str, Any]) -> dict[str, Any]:
             del trail[key]
             tags.append(f"cloudtrail_{key}_not_an_object")
     resources = trail.get("resources")
-    if resources is not None and not (
-        isinstance(resources, list) and all(isinstance(r, dict) for r in resources)
-    ):
+    if resources is not None and not (isinstance(resources, list) and all(isinstance(r, dict) for r in resources)):
         del trail["resources"]
         tags.append("cloudtrail_resources_not_a_list_of_objects")
     params = raw.get("requestParameters")

@@ -235,8 +235,7 @@ def _skip(values: Iterator[Any], already: int, max_bytes: int, reader: _Replay) 
             count + 1,
             -1,
             "",
-            error=f"invalid JSON after record {count} (within the first {reader.consumed} bytes): "
-            f"{_ijson_error(exc)}",
+            error=f"invalid JSON after record {count} (within the first {reader.consumed} bytes): {_ijson_error(exc)}",
         )
     except (OSError, EOFError, ValueError) as exc:
         yield RawRecord(count + 1, -1, "", error=f"read failed after record {count}: {exc}")
@@ -325,9 +324,7 @@ def expand_dotted(node: dict[str, Any], where: str = "") -> dict[str, Any] | str
         for i, part in enumerate(parts[:-1]):
             child = target.setdefault(part, {})
             if not isinstance(child, dict):
-                return (
-                    f"field {where + key!r} conflicts with the value of {where + '.'.join(parts[: i + 1])!r}"
-                )
+                return f"field {where + key!r} conflicts with the value of {where + '.'.join(parts[: i + 1])!r}"
             target = child
         leaf = parts[-1]
         if leaf in target:
@@ -413,14 +410,10 @@ class JsonlParser:
             return Rejected(f"unparseable @timestamp {raw_ts!r}"[:300], record.line_no, record.text)
         for key in fields:
             if key.startswith("_"):
-                return Rejected(
-                    f"field {key!r} is reserved for OpenSearch metadata", record.line_no, record.text
-                )
+                return Rejected(f"field {key!r} is reserved for OpenSearch metadata", record.line_no, record.text)
         event = fields.get("event")
         if event is not None and not isinstance(event, dict):
-            return Rejected(
-                f"field 'event' must be an object, got {_json_type(event)}", record.line_no, record.text
-            )
+            return Rejected(f"field 'event' must be an object, got {_json_type(event)}", record.line_no, record.text)
         if isinstance(event, dict) and "original" in event:
             fields["event"] = {k: v for k, v in event.items() if k != "original"}
         return Event(timestamp=timestamp, original=record.text, fields=fields)

@@ -98,9 +98,7 @@ _ISO = re.compile(
     r"(?:<(\d{1,3})>)?(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?) +(\S+)(?: +(.*))?"
 )
 _SD_ELEMENT = r"\[(?:[^\]\"\\]|\\.|\"(?:[^\"\\]|\\.)*\")*\]"
-_RFC5424 = re.compile(
-    r"<(\d{1,3})>(\d{1,2}) (\S+) (\S+) (\S+) (\S+) (\S+) (-|(?:" + _SD_ELEMENT + r")+)(?: (.*))?"
-)
+_RFC5424 = re.compile(r"<(\d{1,3})>(\d{1,2}) (\S+) (\S+) (\S+) (\S+) (\S+) (-|(?:" + _SD_ELEMENT + r")+)(?: (.*))?")
 _RFC5424_START = re.compile(r"<\d{1,3}>\d{1,2} ")
 _RFC5424_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)")
 _SD_PARTS = re.compile(r"\[([^\s\]=\"]+)((?:\s+[^\s=\]\"]+=\"(?:[^\"\\]|\\.)*\")*)\s*\]")
@@ -140,9 +138,7 @@ _TOO_MANY_FOR = "Too many authentication failures for "
 
 _PAM = re.compile(r"(pam_[\w-]+)\(([^:()]*):(\w+)\): (.*)")
 _PAM_MORE = re.compile(r"PAM (\d+) more authentication failures?; (.*)")
-_PAM_SESSION = re.compile(
-    r"session (opened|closed) for user (.+?)(?:\(uid=(\d+)\))?(?: by (.*?)(?:\(uid=(\d+)\))?)?"
-)
+_PAM_SESSION = re.compile(r"session (opened|closed) for user (.+?)(?:\(uid=(\d+)\))?(?: by (.*?)(?:\(uid=(\d+)\))?)?")
 _KV = re.compile(r"(\w+)=(\S*)")
 _PAM_KEYS = ("logname", "uid", "euid", "tty", "ruser", "rhost")
 _CHAUTHTOK_NO_USER = re.compile(r"user \"(.*)\" does not exist in /etc/passwd")
@@ -739,9 +735,7 @@ def _tagged(host: str, content: str, syslog: dict[str, Any]) -> dict[str, Any]:
     return _event(host, tag, pid, content[m.end() :].strip(), syslog)
 
 
-def _event(
-    host: str | None, tag: str | None, pid: str | None, msg: str, syslog: dict[str, Any]
-) -> dict[str, Any]:
+def _event(host: str | None, tag: str | None, pid: str | None, msg: str, syslog: dict[str, Any]) -> dict[str, Any]:
     """Build the ECS fields: syslog header, then the message recognised by program."""
     doc: dict[str, Any] = {"message": msg}
     if host:

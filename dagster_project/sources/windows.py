@@ -246,9 +246,7 @@ _IAM = ("iam",)
 _IAM_CONFIG = ("iam", "configuration")
 
 SECURITY_KINDS: dict[int, Kind] = {
-    1102: Kind(
-        "audit-log-cleared", _IAM, ("admin", "change"), "The audit log was cleared", "success", "userdata"
-    ),
+    1102: Kind("audit-log-cleared", _IAM, ("admin", "change"), "The audit log was cleared", "success", "userdata"),
     4624: Kind(
         "logged-in",
         _AUTH,
@@ -258,9 +256,7 @@ SECURITY_KINDS: dict[int, Kind] = {
         "target",
         _fill_logon,
     ),
-    4625: Kind(
-        "logon-failed", _AUTH, ("start",), "An account failed to log on", "failure", "target", _fill_logon
-    ),
+    4625: Kind("logon-failed", _AUTH, ("start",), "An account failed to log on", "failure", "target", _fill_logon),
     4634: Kind("logged-out", _AUTH, ("end",), "An account was logged off", "success", "target", _fill_logon),
     4647: Kind("logged-out", _AUTH, ("end",), "User initiated logoff", "success", "target", _fill_logon),
     4648: Kind(
@@ -306,12 +302,8 @@ SECURITY_KINDS: dict[int, Kind] = {
         "A scheduled task was deleted",
         "success",
     ),
-    4702: Kind(
-        "scheduled-task-updated", _IAM_CONFIG, ("change", "admin"), "A scheduled task was updated", "success"
-    ),
-    4719: Kind(
-        "changed-audit-config", _IAM_CONFIG, ("admin", "change"), "System audit policy was changed", "success"
-    ),
+    4702: Kind("scheduled-task-updated", _IAM_CONFIG, ("change", "admin"), "A scheduled task was updated", "success"),
+    4719: Kind("changed-audit-config", _IAM_CONFIG, ("admin", "change"), "System audit policy was changed", "success"),
     4720: Kind(
         "added-user-account",
         _IAM,
@@ -497,9 +489,7 @@ SYSMON_KINDS: dict[int, Kind] = {
     ),
     5: Kind("process-terminated", ("process",), ("end",), "Process terminated", "success", "sysmon"),
     7: Kind("image-loaded", ("process",), ("change",), "Image loaded", "success", "sysmon"),
-    8: Kind(
-        "create-remote-thread", ("process",), ("change",), "CreateRemoteThread detected", "success", "sysmon"
-    ),
+    8: Kind("create-remote-thread", ("process",), ("change",), "CreateRemoteThread detected", "success", "sysmon"),
     10: Kind("process-accessed", ("process",), ("access",), "Process accessed", "success", "sysmon"),
     11: Kind("file-created", ("file",), ("creation",), "File created", "success", "sysmon", _fill_file),
     12: Kind(
@@ -530,15 +520,11 @@ SYSMON_KINDS: dict[int, Kind] = {
         _fill_registry,
     ),
     22: Kind("dns-query", ("network",), ("protocol", "info"), "Dns query", "success", "sysmon", _fill_dns),
-    23: Kind(
-        "file-deleted", ("file",), ("deletion",), "File Delete archived", "success", "sysmon", _fill_file
-    ),
+    23: Kind("file-deleted", ("file",), ("deletion",), "File Delete archived", "success", "sysmon", _fill_file),
 }
 
 SYSTEM_KINDS: dict[int, Kind] = {
-    104: Kind(
-        "log-cleared", _IAM, ("admin", "change"), "The System log file was cleared", "success", "userdata"
-    ),
+    104: Kind("log-cleared", _IAM, ("admin", "change"), "The System log file was cleared", "success", "userdata"),
     7045: Kind(
         "service-installed",
         ("configuration",),
@@ -1070,9 +1056,7 @@ def extract(obj: dict[str, Any]) -> WinEvent | str:
 
 def _user(kind: Kind | None, event: WinEvent) -> dict[str, Any]:
     data = event.event_data
-    role = (
-        kind.user if kind else ("sysmon" if "User" in data and "SubjectUserName" not in data else "subject")
-    )
+    role = kind.user if kind else ("sysmon" if "User" in data and "SubjectUserName" not in data else "subject")
     if role == "subject":
         return _account(data, "SubjectUserName", "SubjectDomainName", "SubjectUserSid")
     if role == "target":
@@ -1153,9 +1137,7 @@ def to_ecs(event: WinEvent) -> dict[str, Any]:
     if kind and kind.fill:
         kind.fill(data, ecs)
 
-    ecs["message"] = event.message or (
-        kind.description if kind else f"{event.provider or 'Windows'} event {code}"
-    )
+    ecs["message"] = event.message or (kind.description if kind else f"{event.provider or 'Windows'} event {code}")
     related = _related(ecs)
     if related:
         ecs["related"] = related

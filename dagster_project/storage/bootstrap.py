@@ -10,6 +10,8 @@ from typing import Any
 from opensearchpy import NotFoundError, OpenSearch
 
 from dagster_project.cluster import installed_plugins
+from dagster_project.security import audit
+from dagster_project.security.actor import actor
 from dagster_project.settings import RetentionSettings
 from dagster_project.storage.artifacts import StorageArtifact, ism_policy_with_ages, load_artifacts
 
@@ -37,12 +39,26 @@ def bootstrap(client: OpenSearch, retention: RetentionSettings) -> list[Change]:
     for artifact in load_artifacts("ism_policy"):
         if not has_ism:
             changes.append(
-                Change("ism_policy", artifact.name, "skipped", f"{ISM_PLUGIN} not installed; `siem retention` enforces it")
+                Change(
+                    "ism_policy", artifact.name, "skipped", f"{ISM_PLUGIN} not installed; `siem retention` enforces it"
+                )
             )
             continue
         changes.append(_put_ism_policy(client, artifact, retention))
+    from dagster_project.security.roles import apply_roles  # here: roles imports Change from this module
+
+    changes += apply_roles(client)
     for change in changes:
         log.info("%s %s: %s %s", change.kind, change.name, change.action, change.detail)
+    changed = [c for c in changes if c.action in ("created", "updated")]
+    if changed:
+        audit.record(
+            client,
+            "bootstrap.apply",
+            actor=actor(),
+            target="cluster",
+            details={"changes": [asdict(c) for c in changed]},
+        )
     return changes
 
 
@@ -84,7 +100,8 @@ def _put_index_template(client: OpenSearch, artifact: StorageArtifact) -> Change
 def _comparable(policy: dict[str, Any]) -> str:
     keep = {k: policy.get(k) for k in ("description", "default_state", "states")}
     keep["ism_template"] = [
-        {"index_patterns": t.get("index_patterns"), "priority": t.get("priority")} for t in policy.get("ism_template") or []
+        {"index_patterns": t.get("index_patterns"), "priority": t.get("priority")}
+        for t in policy.get("ism_template") or []
     ]
     return json.dumps(keep, sort_keys=True)
 

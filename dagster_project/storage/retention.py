@@ -1,4 +1,5 @@
-"""Enforces retention from event time: daily indices past SIEM_HOT_DAYS become read-only, past SIEM_RETENTION_DAYS are deleted.
+"""Enforces retention from event time: daily indices past SIEM_HOT_DAYS become read-only, then are deleted
+past SIEM_RETENTION_DAYS.
 
 ISM counts an index's age from its creation, which is wrong for data backfilled late; the suite names
 each daily index by event date and enforces the same ages (from the ISM policy's settings) by that date.
@@ -12,6 +13,8 @@ from datetime import UTC, date, datetime
 
 from opensearchpy import OpenSearch
 
+from dagster_project.security import audit
+from dagster_project.security.actor import actor
 from dagster_project.settings import RetentionSettings
 from dagster_project.storage.naming import index_day
 
@@ -47,6 +50,14 @@ def enforce_retention(
         if age >= retention.retention_days:
             if not dry_run:
                 client.indices.delete(index=index)
+                audit.record(
+                    client,
+                    "retention.delete",
+                    actor=actor(),
+                    target=index,
+                    details={"event_day": day.isoformat(), "age_days": age, "retention_days": retention.retention_days},
+                    key=day.isoformat(),
+                )
             actions.append(RetentionAction(index, day.isoformat(), age, "deleted"))
             log.info("retention: deleted %s (event date %s, %d days old)", index, day, age)
             continue

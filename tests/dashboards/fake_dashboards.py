@@ -50,9 +50,7 @@ class FakeDashboards:
                 "message": "Request must contain a osd-xsrf header.",
             }
         content_type = request.headers.get("content-type", "")
-        message = BytesParser(policy=policy.HTTP).parsebytes(
-            f"Content-Type: {content_type}\r\n\r\n".encode() + body
-        )
+        message = BytesParser(policy=policy.HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
         parts = list(message.iter_parts()) if message.is_multipart() else []
         files = [p for p in parts if p.get_param("name", header="content-disposition") == "file"]
         if len(files) != 1:

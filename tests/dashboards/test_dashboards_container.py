@@ -56,9 +56,7 @@ def _wait_until_green(url: str) -> None:
         except (OSError, ValueError) as exc:
             last = exc
         time.sleep(2)  # polling a starting server with a deadline, not waiting for data
-    raise AssertionError(
-        f"OpenSearch Dashboards at {url} not green after {START_DEADLINE:.0f}s (last: {last})"
-    )
+    raise AssertionError(f"OpenSearch Dashboards at {url} not green after {START_DEADLINE:.0f}s (last: {last})")
 
 
 def test_a_real_dashboards_imports_every_object_without_errors() -> None:
@@ -104,6 +102,4 @@ def test_a_real_dashboards_imports_every_object_without_errors() -> None:
             }
     assert first.count == second.count == len(objects)
     assert errors == []
-    assert references == {
-        (o.type, o.id): sorted((r.name, r.type, r.id) for r in o.references) for o in objects
-    }
+    assert references == {(o.type, o.id): sorted((r.name, r.type, r.id) for r in o.references) for o in objects}

@@ -58,9 +58,7 @@ def test_what_the_issue_asks_for_is_there() -> None:
             if o.type == "visualization" and o.id in panels and field_values(_query(o), "rule.tags") == [tag]
         ]
         if len(showing) != 1:
-            offenders.append(
-                f"CIS control {tag}: {len(showing)} panels on the AWS dashboard count its findings"
-            )
+            offenders.append(f"CIS control {tag}: {len(showing)} panels on the AWS dashboard count its findings")
     assert len(cis_tags) == 15
     assert offenders == []
 
@@ -204,9 +202,7 @@ def test_query_fields_and_values_are_read_from_lucene() -> None:
 
 def test_index_pattern_titles_match_the_templates_they_should() -> None:
     assert [t.name for t in templates_for("siem-events-web-access-*")] == ["siem-events-web-access"]
-    assert sorted(t.name for t in templates_for("siem-events-*")) == sorted(
-        f"siem-events-{s}" for s in source_names()
-    )
+    assert sorted(t.name for t in templates_for("siem-events-*")) == sorted(f"siem-events-{s}" for s in source_names())
     assert [t.name for t in templates_for("siem-findings")] == ["siem-findings"]
     assert templates_for("siem-events") == templates_for("siem-events-*")  # the alias over every source
     events = fields_for("siem-events-*")

@@ -33,9 +33,7 @@ pytestmark = pytest.mark.live
 RETENTION = RetentionSettings(retention_days=20_000, hot_days=7_300)
 """The samples date from 2005-2023; like `siem demo`, keep them all."""
 EVER = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2030, 1, 1, tzinfo=UTC))
-NO_MFA = (
-    "the Stratus CloudTrail sample has one ConsoleLogin, and it used MFA (additionalEventData.MFAUsed Yes)"
-)
+NO_MFA = "the Stratus CloudTrail sample has one ConsoleLogin, and it used MFA (additionalEventData.MFAUsed Yes)"
 NO_ROOT = "no CloudTrail record in the samples has userIdentity.type Root"
 EMPTY_ON_THE_SAMPLES = {
     "siem-vis-cis-aws-4-2": NO_MFA,
@@ -83,9 +81,7 @@ def samples(opensearch_client: OpenSearch, shared_data: Path) -> Iterator[OpenSe
 
 
 def _delete_suite_indices(client: OpenSearch) -> None:
-    client.indices.delete(
-        index="siem-*", ignore_unavailable=True, allow_no_indices=True, expand_wildcards="all"
-    )
+    client.indices.delete(index="siem-*", ignore_unavailable=True, allow_no_indices=True, expand_wildcards="all")
 
 
 def test_every_panel_and_search_returns_data_on_the_samples(samples: OpenSearch) -> None:

@@ -45,9 +45,7 @@ def test_one_request_imports_every_object_and_a_rerun_overwrites(dashboards: Fak
     assert (request.filename, request.part_type) == ("siem-dashboards.ndjson", "application/ndjson")
     assert [(o["type"], o["id"]) for o in request.objects] == [
         (o.type, o.id)
-        for o in sorted(
-            OBJECTS, key=lambda o: ["index-pattern", "search", "visualization", "dashboard"].index(o.type)
-        )
+        for o in sorted(OBJECTS, key=lambda o: ["index-pattern", "search", "visualization", "dashboard"].index(o.type))
     ]
     assert request.objects == [json.loads(line) for line in ndjson_payload(OBJECTS).decode().splitlines()]
     stored = dict(dashboards.stored)
@@ -153,9 +151,7 @@ def test_the_multipart_body_has_one_file_part() -> None:
     assert body.count(f"--{boundary}".encode()) == 2
 
 
-def test_cli_deploy_prints_what_was_imported(
-    dashboards: FakeDashboards, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cli_deploy_prints_what_was_imported(dashboards: FakeDashboards, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENSEARCH_DASHBOARDS_URL", dashboards.url)
     result = CliRunner().invoke(cli, ["dashboards", "deploy", "--json"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
@@ -177,8 +173,7 @@ def test_cli_deploy_without_a_url_says_what_to_set(
         main()
     assert exited.value.code == 2
     assert (
-        "error: OPENSEARCH_DASHBOARDS_URL: no Dashboards URL: set OPENSEARCH_DASHBOARDS_URL"
-        in capsys.readouterr().err
+        "error: OPENSEARCH_DASHBOARDS_URL: no Dashboards URL: set OPENSEARCH_DASHBOARDS_URL" in capsys.readouterr().err
     )
 
 

@@ -34,10 +34,7 @@ def _qs(text: str) -> dict[str, Any]:
 def test_status_codes_over_time() -> None:
     request = search_request(_object("siem-vis-web-status-codes-over-time"), OBJECTS, START, END)
     assert (request.index, request.time_field) == ("siem-events-web-access-*", "@timestamp")
-    classes = {
-        f"{n}xx": {"bool": {"must": [_qs(f"http.response.status_code:[{n}00 TO {n}99]")]}}
-        for n in (2, 3, 4, 5)
-    }
+    classes = {f"{n}xx": {"bool": {"must": [_qs(f"http.response.status_code:[{n}00 TO {n}99]")]}} for n in (2, 3, 4, 5)}
     assert request.body == {
         "size": 0,
         "track_total_hits": True,
@@ -238,11 +235,7 @@ def test_unanswered_names_the_aggregations_that_found_nothing() -> None:
                     {
                         "key": "10.0.0.1",
                         "doc_count": 2,
-                        "3": {
-                            "buckets": [
-                                {"key": "r", "doc_count": 2, "4": {"value": 12.0}, "5": {"value": None}}
-                            ]
-                        },
+                        "3": {"buckets": [{"key": "r", "doc_count": 2, "4": {"value": 12.0}, "5": {"value": None}}]},
                     }
                 ]
             }

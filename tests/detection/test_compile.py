@@ -93,10 +93,7 @@ def test_unmapped_field_fails_with_file_and_line(tmp_path: Path) -> None:
     )
     with pytest.raises(DetectionError) as caught:
         _compile_text(tmp_path, text)
-    assert (
-        "'requestParameters.bucketName' has no ECS mapping for log source aws_cloudtrail"
-        in caught.value.message
-    )
+    assert "'requestParameters.bucketName' has no ECS mapping for log source aws_cloudtrail" in caught.value.message
     assert caught.value.where is not None and caught.value.where.endswith("rule.yml:1")
 
 

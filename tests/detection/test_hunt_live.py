@@ -61,7 +61,9 @@ def _event_field(client: OpenSearch, finding_ids: list[str], field: str) -> set[
 
 
 def _finding_event_ids(client: OpenSearch, rule_id: str) -> list[str]:
-    hits = client.search(index=FINDINGS_INDEX, body={"size": 1000, "query": {"term": {"rule.id": rule_id}}})["hits"]["hits"]
+    hits = client.search(index=FINDINGS_INDEX, body={"size": 1000, "query": {"term": {"rule.id": rule_id}}})["hits"][
+        "hits"
+    ]
     return [e for h in hits for e in h["_source"]["finding"]["event_ids"]]
 
 
@@ -105,7 +107,18 @@ def test_ssh_brute_force_count_rule_finds_the_known_attackers(clean_siem: OpenSe
 
 def test_detect_cli_json_has_one_entry_per_rule(stratus: OpenSearch) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "dagster_project", "detect", "--from", "2023-07-10", "--to", "2023-07-10", "--json", "--no-alerts"],
+        [
+            sys.executable,
+            "-m",
+            "dagster_project",
+            "detect",
+            "--from",
+            "2023-07-10",
+            "--to",
+            "2023-07-10",
+            "--json",
+            "--no-alerts",
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -181,7 +194,11 @@ def test_alerts_are_deduplicated_delivered_and_keep_their_state(stratus: OpenSea
     assert notify(stratus, again, webhook=webhook, smtp=smtp).webhook == 0
     assert len(received) == len(new)
     state = stratus.get(index="siem-alerts", id=new[0].id)["_source"]["alert"]
-    assert state["state"] == "acknowledged" and state["acknowledged_by"] == "analyst1" and state["notified"] == ["webhook", "email"]
+    assert (
+        state["state"] == "acknowledged"
+        and state["acknowledged_by"] == "analyst1"
+        and state["notified"] == ["webhook", "email"]
+    )
 
 
 def test_findings_partition_materialises_and_backfill_is_idempotent(stratus: OpenSearch, opensearch_url: str) -> None:

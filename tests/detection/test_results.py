@@ -35,9 +35,7 @@ def _ref(count: int, first: int, last: int) -> dict[str, Any]:
 
 
 def _response(groups: dict[str, dict[str, list[dict[str, Any]]]]) -> dict[str, Any]:
-    return {
-        "aggregations": {"group_0": {"buckets": [{"key": key, **series} for key, series in groups.items()]}}
-    }
+    return {"aggregations": {"group_0": {"buckets": [{"key": key, **series} for key, series in groups.items()]}}}
 
 
 def _utc(millis: int) -> datetime:
@@ -68,9 +66,7 @@ def test_separate_bursts_of_one_group_are_separate_alerts() -> None:
     response = _response(
         {
             "203.0.113.1": {
-                "window": {
-                    "buckets": [{"key": T0, "doc_count": 5}, {"key": T0 + 60 * MINUTE, "doc_count": 7}]
-                }
+                "window": {"buckets": [{"key": T0, "doc_count": 5}, {"key": T0 + 60 * MINUTE, "doc_count": 7}]}
             }
         }
     )
@@ -88,9 +84,7 @@ def test_separate_bursts_of_one_group_are_separate_alerts() -> None:
     ],
     ids=["burst-then-success", "success-first", "burst-too-small", "no-success"],
 )
-def test_temporal_ordered_needs_count_and_order(
-    burst: dict[str, Any], success: dict[str, Any], expected: bool
-) -> None:
+def test_temporal_ordered_needs_count_and_order(burst: dict[str, Any], success: dict[str, Any], expected: bool) -> None:
     """A referenced count must hold in the window, and the references must come in order."""
     bucket = {
         "key": T0,
@@ -98,9 +92,7 @@ def test_temporal_ordered_needs_count_and_order(
         "burst": burst,
         "success": success,
     }
-    response = _response(
-        {"198.51.100.7": {"window": {"buckets": [bucket]}, "window_offset": {"buckets": []}}}
-    )
+    response = _response({"198.51.100.7": {"window": {"buckets": [bucket]}, "window_offset": {"buckets": []}}})
     assert bool(correlation_alerts(_compiled(ORDERED), response)) is expected
 
 

@@ -87,9 +87,7 @@ def test_cross_file_reference_brings_the_other_file_along(tmp_path: Path) -> Non
 
 def test_yaml_error_names_the_line(tmp_path: Path) -> None:
     """Broken YAML is reported at the line where the parser stopped."""
-    path = _write(
-        tmp_path, "broken.yml", BASE.replace("    condition: selection", "    condition: [selection")
-    )
+    path = _write(tmp_path, "broken.yml", BASE.replace("    condition: selection", "    condition: [selection"))
     error = _only_error(tmp_path)
     assert error.where == f"{path}:15"
     assert "invalid YAML" in error.message

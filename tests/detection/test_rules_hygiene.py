@@ -92,13 +92,9 @@ def _name_offenders(rule: Rule, root: Path) -> list[str]:
     target = rule.logsource.target().name
     offenders = []
     if folder != target:
-        offenders.append(
-            f"{rule.where}: log source {target} belongs under rules/{target}/, not rules/{folder}/"
-        )
+        offenders.append(f"{rule.where}: log source {target} belongs under rules/{target}/, not rules/{folder}/")
     stem = rule.path.stem
-    if not re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)+", stem) or not stem.startswith(
-        FILE_PREFIXES.get(target, "?")
-    ):
+    if not re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)+", stem) or not stem.startswith(FILE_PREFIXES.get(target, "?")):
         offenders.append(f"{rule.where}: file name should be snake_case starting {FILE_PREFIXES.get(target)}")
     if rule.name is not None and rule.name != stem:
         offenders.append(f"{rule.where}: rule name {rule.name} differs from its file name")
@@ -114,8 +110,7 @@ def _example_offenders(rule: Rule, compiled: CompiledRule, examples: RuleExample
     seen: dict[tuple[str, ...], str] = {}
     for example in examples.all:
         keys = {
-            tuple(str(get_path(doc, field)) for field in compiled.correlation.group_by)
-            for doc in example.documents
+            tuple(str(get_path(doc, field)) for field in compiled.correlation.group_by) for doc in example.documents
         }
         if len(keys) != 1:
             offenders.append(f"{examples.path}: {example.label} mixes group keys {sorted(keys)}")

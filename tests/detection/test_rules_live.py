@@ -62,18 +62,13 @@ def _found(client: OpenSearch, index: str, compiled: CompiledRule, examples: tup
         return {doc_id.split("#")[0] for doc_id in hit_ids(response)}
     response = client.search(index=index, body=body)
     groups = {
-        tuple((field, str(value)) for field, value in alert.group)
-        for alert in correlation_alerts(compiled, response)
+        tuple((field, str(value)) for field, value in alert.group) for alert in correlation_alerts(compiled, response)
     }
-    return {
-        example.label for example in examples if _group_of(example, compiled.correlation.group_by) in groups
-    }
+    return {example.label for example in examples if _group_of(example, compiled.correlation.group_by) in groups}
 
 
 @pytest.mark.parametrize("rule", RULES, ids=[rule.path.stem for rule in RULES])
-def test_rule_finds_exactly_its_match_examples(
-    rule: Rule, opensearch_client: OpenSearch, unique_index: str
-) -> None:
+def test_rule_finds_exactly_its_match_examples(rule: Rule, opensearch_client: OpenSearch, unique_index: str) -> None:
     """Index every example of the rule, refresh, run the compiled rule: only `match` examples hit."""
     compiled = compile_rule(rule)
     examples = load_examples(rule)

@@ -28,7 +28,9 @@ FUZZ_EXAMPLES = int(os.environ.get("SIEM_FUZZ_EXAMPLES", "150"))
 
 
 @pytest.mark.live
-def test_a_gzip_bomb_is_cut_off_and_quarantined(clean_siem: OpenSearch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_gzip_bomb_is_cut_off_and_quarantined(
+    clean_siem: OpenSearch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bootstrap(clean_siem, RETENTION)
     line = b"Mar 27 13:06:56 host sshd[1]: Failed password for root from 10.0.0.1 port 1 ssh2\n"
     bomb = tmp_path / "bomb.log.gz"
@@ -61,7 +63,9 @@ def test_landing_paths_cannot_escape(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("source", source_names())
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.one_of(st.binary(max_size=4096), st.text(max_size=2048).map(lambda t: t.encode("utf-8", "surrogatepass"))))
+@given(
+    data=st.one_of(st.binary(max_size=4096), st.text(max_size=2048).map(lambda t: t.encode("utf-8", "surrogatepass")))
+)
 def test_every_source_turns_any_bytes_into_events_or_rejects(source: str, data: bytes) -> None:
     parser = parser_factory(source)(CONTEXT)
     path = "fuzz.evtx" if source == "windows" and data[:7] == b"ElfFile" else "fuzz.log"

@@ -39,7 +39,9 @@ def run(client: OpenSearch, source: str, *paths: Path, retention: RetentionSetti
 
 def quarantined(client: OpenSearch) -> list[dict[str, Any]]:
     client.indices.refresh(index="siem-quarantine-*", allow_no_indices=True)
-    found = client.search(index="siem-quarantine-*", body={"size": 100, "sort": [{"line": "asc"}]}, allow_no_indices=True)
+    found = client.search(
+        index="siem-quarantine-*", body={"size": 100, "sort": [{"line": "asc"}]}, allow_no_indices=True
+    )
     return [hit["_source"] for hit in found["hits"]["hits"]]
 
 

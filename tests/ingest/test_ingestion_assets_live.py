@@ -43,7 +43,12 @@ def test_partition_materialises_with_reconciled_metadata(
     (materialization,) = result.asset_materializations_for_node("linux_auth_events")
     metadata = {k: v.value for k, v in materialization.metadata.items()}
     assert (metadata["files"], metadata["read"], metadata["indexed"], metadata["quarantined"]) == (1, 11, 10, 1)
-    assert clean_siem.count(index="siem-events-linux-auth-*", body={"query": {"term": {"siem.partition": "2026-11-27"}}})["count"] == 10
+    assert (
+        clean_siem.count(index="siem-events-linux-auth-*", body={"query": {"term": {"siem.partition": "2026-11-27"}}})[
+            "count"
+        ]
+        == 10
+    )
     again = dg.materialize(
         [_asset("linux_auth_events")], partition_key="2026-11-27", resources=resources, run_config=config
     )

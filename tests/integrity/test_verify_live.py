@@ -158,7 +158,9 @@ def test_verify_cli_json_and_exit_code(signed: tuple[OpenSearch, Ed25519PrivateK
     assert json.loads(clean.stdout)["checked"] == 4500
 
 
-def test_the_pci_report_states_the_verification_result(signed: tuple[OpenSearch, Ed25519PrivateKey], tmp_path: Path) -> None:
+def test_the_pci_report_states_the_verification_result(
+    signed: tuple[OpenSearch, Ed25519PrivateKey], tmp_path: Path
+) -> None:
     from pypdf import PdfReader
 
     from dagster_project.reports.frameworks import load_framework
@@ -173,7 +175,10 @@ def test_the_pci_report_states_the_verification_result(signed: tuple[OpenSearch,
         return " ".join(" ".join(page.extract_text().split()) for page in PdfReader(produced.files["report.pdf"]).pages)
 
     clean = pdf_text("clean")
-    assert "Integrity verification: 4,500 documents in 3 chained records checked, none modified, deleted or injected" in clean
+    assert (
+        "Integrity verification: 4,500 documents in 3 chained records checked, none modified, deleted or injected"
+        in clean
+    )
     hit = _some_event(client)
     client.delete(index=hit["_index"], id=hit["_id"], refresh=True)
     tampered = pdf_text("tampered")

@@ -21,7 +21,10 @@ def test_compose_is_consistent() -> None:
     expected = {"opensearch", "opensearch-dashboards", "dagster-webserver", "dagster-daemon", *ONE_SHOT}
     if set(services) != expected:
         offenders.append(f"services {sorted(services)} != {sorted(expected)}")
-    for name, image in (("opensearch", "opensearchproject/opensearch"), ("opensearch-dashboards", "opensearchproject/opensearch-dashboards")):
+    for name, image in (
+        ("opensearch", "opensearchproject/opensearch"),
+        ("opensearch-dashboards", "opensearchproject/opensearch-dashboards"),
+    ):
         if services.get(name, {}).get("image") != f"{image}:{version}":
             offenders.append(f"{name} image is {services.get(name, {}).get('image')}, pinned version is {version}")
     for name, service in services.items():
@@ -47,7 +50,10 @@ def test_compose_is_consistent() -> None:
     if services["opensearch"]["ports"] != ["127.0.0.1:9200:9200"]:
         offenders.append("opensearch must publish 9200 on loopback")
     used_volumes = {
-        str(v).split(":")[0] for s in services.values() for v in s.get("volumes", []) if not str(v).startswith((".", "/"))
+        str(v).split(":")[0]
+        for s in services.values()
+        for v in s.get("volumes", [])
+        if not str(v).startswith((".", "/"))
     }
     if not used_volumes <= set(compose.get("volumes", {})):
         offenders.append(f"undeclared volumes {used_volumes - set(compose.get('volumes', {}))}")

@@ -54,7 +54,17 @@ def test_webserver_serves_the_asset_graph(tmp_path: Path) -> None:
     port = _free_port()
     env = dict(os.environ, DAGSTER_HOME=str(tmp_path))
     server = subprocess.Popen(
-        [sys.executable, "-m", "dagster_webserver", "-h", "127.0.0.1", "-p", str(port), "-m", "dagster_project.definitions"],
+        [
+            sys.executable,
+            "-m",
+            "dagster_webserver",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-m",
+            "dagster_project.definitions",
+        ],
         cwd=REPO,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -23,14 +23,14 @@ PLUGINS = {p.name for p in load_distribution().plugins}
 
 
 def test_manifest_names_the_six_plugins() -> None:
-    assert PLUGINS == {
+    assert {
         "opensearch-job-scheduler",
         "opensearch-index-management",
         "opensearch-alerting",
         "opensearch-notifications-core",
         "opensearch-notifications",
         "opensearch-security-analytics",
-    }
+    } == PLUGINS
 
 
 def test_node_has_every_plugin_that_maven_central_publishes(opensearch_client: OpenSearch) -> None:
@@ -111,7 +111,7 @@ def test_no_java_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 def test_old_java_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fake = tmp_path / "jdk8" / "bin" / "java"
     fake.parent.mkdir(parents=True)
-    fake.write_text('#!/bin/sh\necho \'openjdk version "1.8.0_392"\' >&2\n')
+    fake.write_text("#!/bin/sh\necho 'openjdk version \"1.8.0_392\"' >&2\n")
     fake.chmod(0o755)
     monkeypatch.setenv("JAVA_HOME", str(tmp_path / "jdk8"))
     monkeypatch.delenv("OPENSEARCH_JAVA_HOME", raising=False)

@@ -90,9 +90,7 @@ def ingest_docs(
     return summary.indexed
 
 
-def index_directly(
-    client: OpenSearch, doc: dict[str, Any], doc_id: str, *, partition: str = PARTITION
-) -> None:
+def index_directly(client: OpenSearch, doc: dict[str, Any], doc_id: str, *, partition: str = PARTITION) -> None:
     """Index a document the way ingestion would, bypassing its validation (e.g. a future timestamp)."""
     original = json.dumps(doc, sort_keys=True)
     body = {

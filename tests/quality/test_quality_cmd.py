@@ -21,9 +21,7 @@ pytestmark = pytest.mark.live
 
 
 @pytest.fixture
-def siem(
-    clean_siem: OpenSearch, opensearch_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[OpenSearch]:
+def siem(clean_siem: OpenSearch, opensearch_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenSearch]:
     """A cluster with the suite's templates, and the CLI pointed at it."""
     bootstrap(clean_siem, LONG_RETENTION)
     monkeypatch.setenv("OPENSEARCH_URL", opensearch_url)
@@ -36,9 +34,7 @@ def run(*args: str) -> Result:
 
 def test_json_lists_every_result_and_exits_1_on_a_blocking_error(siem: OpenSearch, tmp_path: Path) -> None:
     others = [r.role for r in jsonl().required if r.role != "when"]
-    ingest_docs(
-        siem, tmp_path / "bare.jsonl", [event(jsonl(), i, hours_before(1), without=others) for i in range(4)]
-    )
+    ingest_docs(siem, tmp_path / "bare.jsonl", [event(jsonl(), i, hours_before(1), without=others) for i in range(4)])
     result = run("--source", "jsonl", "--date", PARTITION, "--json")
     assert result.exit_code == 1, result.output
     data = json.loads(result.output)

@@ -74,14 +74,10 @@ def test_every_check_runs_on_the_ingested_partition_and_is_recorded(
     assert "Great Expectations" in (evaluations["ip_valid"].description or "")
     assert result.asset_materializations_for_node("jsonl_detections")
     siem.indices.refresh(index=DQ_INDEX)
-    assert siem.count(index=DQ_INDEX, body={"query": {"term": {"partition": partition}}})["count"] == len(
-        CHECKS
-    )
+    assert siem.count(index=DQ_INDEX, body={"query": {"term": {"partition": partition}}})["count"] == len(CHECKS)
 
 
-def test_a_blocking_failure_stops_downstream_assets(
-    siem: OpenSearch, opensearch_url: str, tmp_path: Path
-) -> None:
+def test_a_blocking_failure_stops_downstream_assets(siem: OpenSearch, opensearch_url: str, tmp_path: Path) -> None:
     now = datetime.now(UTC)
     partition = now.date().isoformat()
     others = [r.role for r in jsonl().required if r.role != "when"]
@@ -115,9 +111,7 @@ def test_the_checks_and_schedule_load_as_definitions() -> None:
 
 
 def schedule_requests(defs: dg.Definitions, moment: datetime) -> list[dg.RunRequest]:
-    context = dg.build_schedule_context(
-        scheduled_execution_time=moment, repository_def=defs.get_repository_def()
-    )
+    context = dg.build_schedule_context(scheduled_execution_time=moment, repository_def=defs.get_repository_def())
     return list(data_quality_schedule.evaluate_tick(context).run_requests or [])
 
 
@@ -131,9 +125,7 @@ def test_the_schedule_checks_today_hourly_and_yesterday_once_after_midnight() ->
     assert all(r.asset_selection == [] and len(r.asset_check_keys or []) == 5 * len(CHECKS) for r in requests)
 
 
-def test_a_scheduled_run_checks_without_ingesting(
-    siem: OpenSearch, opensearch_url: str, tmp_path: Path
-) -> None:
+def test_a_scheduled_run_checks_without_ingesting(siem: OpenSearch, opensearch_url: str, tmp_path: Path) -> None:
     now = datetime.now(UTC)
     defs = definitions(opensearch_url)
     (request,) = schedule_requests(defs, now.replace(hour=12))

@@ -20,10 +20,7 @@ def test_every_source_declares_required_fields_that_its_mappings_know(source: st
     expectations = load_expectations(source)
     assert expectations.required, source
     offenders = [
-        (r.role, f)
-        for r in expectations.required
-        for f in r.fields
-        if r.role not in ROLES or not _mapped(source, f)
+        (r.role, f) for r in expectations.required for f in r.fields if r.role not in ROLES or not _mapped(source, f)
     ]
     assert offenders == []
     assert "source.ip" in expectations.ip_fields
@@ -40,9 +37,7 @@ def _mapped(source: str, dotted: str) -> bool:
 
 
 def test_the_declaration_is_kept_as_written() -> None:
-    declared = json.loads(
-        (repo_dir("index_templates") / "component_templates" / "siem-jsonl.json").read_text()
-    )
+    declared = json.loads((repo_dir("index_templates") / "component_templates" / "siem-jsonl.json").read_text())
     assert load_expectations("jsonl").required_fields() == declared["_meta"]["required_fields"]
 
 
@@ -84,9 +79,7 @@ def test_missing_required_fields_is_an_artifact_error_naming_the_file(artefacts:
         ({"who": "user name"}, "expected a field name"),
     ],
 )
-def test_malformed_declarations_are_refused(
-    artefacts: Path, declared: dict[str, object], message: str
-) -> None:
+def test_malformed_declarations_are_refused(artefacts: Path, declared: dict[str, object], message: str) -> None:
     _rewrite(artefacts, "siem-jsonl", {"required_fields": declared})
     with pytest.raises(ArtifactError, match=message):
         load_expectations("jsonl")

@@ -50,9 +50,7 @@ def failed(results: dict[str, CheckResult]) -> set[str]:
 def complete_events(count: int, start: int = 0, arrived: datetime = NOW) -> list[dict[str, object]]:
     """Events with every required field, a minute apart, the latest an hour before they arrived."""
     expectations = jsonl()
-    return [
-        event(expectations, i, arrived - timedelta(hours=1, minutes=i)) for i in range(start, start + count)
-    ]
+    return [event(expectations, i, arrived - timedelta(hours=1, minutes=i)) for i in range(start, start + count)]
 
 
 def test_a_clean_partition_passes_everything_and_is_recorded_once(siem: OpenSearch, tmp_path: Path) -> None:
@@ -71,9 +69,7 @@ def test_a_clean_partition_passes_everything_and_is_recorded_once(siem: OpenSear
 def test_missing_fields_fail_required_fields_with_counts_per_role(siem: OpenSearch, tmp_path: Path) -> None:
     expectations = jsonl()
     dropped = [r.role for r in expectations.required if r.role != "when"][:2]
-    docs = complete_events(10) + [
-        event(expectations, i, hours_before(2), without=dropped) for i in range(10, 14)
-    ]
+    docs = complete_events(10) + [event(expectations, i, hours_before(2), without=dropped) for i in range(10, 14)]
     ingest_docs(siem, tmp_path / "missing.jsonl", docs)
     results = check(siem)
     assert failed(results) == {"required_fields"}
@@ -108,9 +104,7 @@ def test_most_fields_missing_is_a_blocking_error(siem: OpenSearch, tmp_path: Pat
 def test_duplicated_content_fails_content_unique(siem: OpenSearch, tmp_path: Path) -> None:
     ingest_docs(siem, tmp_path / "events.jsonl", complete_events(10))
     # The same records written again under other ids, as a second shipper or a re-index would.
-    hits = siem.search(index="siem-events-jsonl-*", body={"size": 3, "sort": [{"siem.line": "asc"}]})["hits"][
-        "hits"
-    ]
+    hits = siem.search(index="siem-events-jsonl-*", body={"size": 3, "sort": [{"siem.line": "asc"}]})["hits"]["hits"]
     for n, hit in enumerate(hits):
         siem.index(index=hit["_index"], id=f"copy-{n}", body=hit["_source"])
     siem.indices.refresh(index="siem-events-jsonl-*")

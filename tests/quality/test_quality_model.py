@@ -16,9 +16,7 @@ from tests.quality.builders import jsonl
 
 
 def result(check: str, passed: bool, severity: Severity) -> CheckResult:
-    return CheckResult(
-        "jsonl", "2026-11-27", check, passed, severity, "how", total=10, failing=0 if passed else 6
-    )
+    return CheckResult("jsonl", "2026-11-27", check, passed, severity, "how", total=10, failing=0 if passed else 6)
 
 
 def test_only_a_failed_blocking_check_with_error_blocks() -> None:
@@ -47,15 +45,9 @@ def test_the_document_matches_the_siem_dq_mapping() -> None:
     from dagster_project.storage.artifacts import component_template
 
     properties = component_template("siem-dq").body["template"]["mappings"]["properties"]
-    document = dq_document(
-        result("required_fields", False, Severity.WARN), datetime(2026, 11, 27, tzinfo=UTC)
-    )
+    document = dq_document(result("required_fields", False, Severity.WARN), datetime(2026, 11, 27, tzinfo=UTC))
     assert set(document) == set(properties)
-    assert (
-        document["ratio"] == 0.6
-        and document["blocking"] is True
-        and document["observed"]["method"] == "aggregation"
-    )
+    assert document["ratio"] == 0.6 and document["blocking"] is True and document["observed"]["method"] == "aggregation"
 
 
 @pytest.mark.parametrize(

@@ -22,9 +22,7 @@ class Inbox:
         self.messages: list[tuple[str, list[str], Message]] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802  (aiosmtpd hook name)
-        self.messages.append(
-            (envelope.mail_from, list(envelope.rcpt_tos), message_from_bytes(envelope.content))
-        )
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
         return "250 OK"
 
 

@@ -97,9 +97,10 @@ def test_recipients_come_from_the_file_unless_the_environment_overrides(tmp_path
     file.write_text("pci-dss: [pci@example.org]\ngdpr: []\n")
     assert recipients_for("pci-dss", file, environ={}) == ("pci@example.org",)
     assert recipients_for("gdpr", file, environ={}) == ()
-    assert recipients_for(
-        "pci-dss", file, environ={"SIEM_REPORT_RECIPIENTS_PCI_DSS": "a@x.org, b@x.org"}
-    ) == ("a@x.org", "b@x.org")
+    assert recipients_for("pci-dss", file, environ={"SIEM_REPORT_RECIPIENTS_PCI_DSS": "a@x.org, b@x.org"}) == (
+        "a@x.org",
+        "b@x.org",
+    )
     file.write_text("pci-dss: [not-an-address]\n")
     with pytest.raises(ReportError, match="expected a list of e-mail addresses"):
         recipients_for("pci-dss", file, environ={})

@@ -256,17 +256,13 @@ def seeded(opensearch_client: OpenSearch) -> Iterator[OpenSearch]:
         actions += [{"_index": index, "_id": d.pop("_id"), "_source": d} for d in docs]
     ok, errors = helpers.bulk(opensearch_client, actions, raise_on_error=False, refresh=True)
     assert errors == [] and ok == len(actions)
-    opensearch_client.indices.put_settings(
-        index="siem-events-linux-auth-2024.02.20", body={"index.blocks.write": True}
-    )
+    opensearch_client.indices.put_settings(index="siem-events-linux-auth-2024.02.20", body={"index.blocks.write": True})
     yield opensearch_client
     _wipe(opensearch_client)
 
 
 @pytest.fixture(scope="module")
-def reports(
-    seeded: OpenSearch, tmp_path_factory: pytest.TempPathFactory
-) -> dict[tuple[str, str], ProducedReport]:
+def reports(seeded: OpenSearch, tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], ProducedReport]:
     """Every framework for March (data) and June 2023 (nothing)."""
     out: dict[tuple[str, str], ProducedReport] = {}
     for name, framework in load_frameworks().items():
@@ -291,9 +287,7 @@ def _pdf_text(report: ProducedReport) -> str:
 
 def _count(client: OpenSearch, index: str, query: dict[str, Any]) -> int:
     return int(
-        client.count(index=index, body={"query": query}, ignore_unavailable=True, allow_no_indices=True)[
-            "count"
-        ]
+        client.count(index=index, body={"query": query}, ignore_unavailable=True, allow_no_indices=True)["count"]
     )
 
 
@@ -342,9 +336,7 @@ def test_pdf_numbers_match_independent_queries(
     failed = _count(
         seeded,
         "siem-events-*",
-        _and(
-            IN_MARCH, {"term": {"event.category": "authentication"}}, {"term": {"event.outcome": "failure"}}
-        ),
+        _and(IN_MARCH, {"term": {"event.category": "authentication"}}, {"term": {"event.outcome": "failure"}}),
     )
     failed_before = _count(
         seeded,
@@ -357,8 +349,7 @@ def test_pdf_numbers_match_independent_queries(
     )
     assert failed == 3 and failed_before == 2
     assert (
-        f"Failed authentication attempts: {failed} events in the period "
-        f"({failed_before} in the previous period)" in pci
+        f"Failed authentication attempts: {failed} events in the period ({failed_before} in the previous period)" in pci
     )
     high = _count(seeded, "siem-findings", _and(IN_MARCH, {"term": {"rule.level": "high"}}))
     critical_before = _count(
@@ -370,18 +361,12 @@ def test_pdf_numbers_match_independent_queries(
     in_period = _and({"range": {"alert.first_seen": {"gte": "2024-03-01", "lt": "2024-04-01"}}})
     alerts = _count(seeded, "siem-alerts", in_period)
     active = _count(seeded, "siem-alerts", _and(in_period, {"term": {"alert.state": "active"}}))
-    assert (
-        f"Alerts first seen in the period: {alerts}; open: {active}; open longer than 72 h: {active}" in pci
-    )
-    stop = _count(
-        seeded, "siem-events-cloudtrail-*", _and(IN_MARCH, {"term": {"event.action": "StopLogging"}})
-    )
+    assert f"Alerts first seen in the period: {alerts}; open: {active}; open longer than 72 h: {active}" in pci
+    stop = _count(seeded, "siem-events-cloudtrail-*", _and(IN_MARCH, {"term": {"event.action": "StopLogging"}}))
     assert f"Audit logging started, stopped or cleared: {stop} events in the period" in pci
     indices = seeded.cat.indices(index="siem-events-*", format="json")
     blocked = seeded.indices.get_settings(index="siem-events-*", name="index.blocks.write")
-    assert (
-        f"Event indices {len(indices)}, of which {len(blocked)} write-protected" in pci and len(blocked) == 1
-    )
+    assert f"Event indices {len(indices)}, of which {len(blocked)} write-protected" in pci and len(blocked) == 1
     assert "Retention is 20000 days, of which 90 hot (required: 365 days, 90 hot)." in pci
 
     cis = _pdf_text(reports[("cis-aws", "march")])
@@ -435,10 +420,7 @@ def test_an_empty_period_is_reported_and_says_so(reports: dict[tuple[str, str], 
     assert "No data-quality results in the period." in pci
     assert "No alerts were raised in the period." in pci
     cis = _pdf_text(reports[("cis-aws", "empty")])
-    assert (
-        "No events from cloudtrail were collected in the period: Console sign-in without MFA cannot be shown."
-        in cis
-    )
+    assert "No events from cloudtrail were collected in the period: Console sign-in without MFA cannot be shown." in cis
 
 
 def test_each_report_is_recorded_once_in_siem_reports(
@@ -554,9 +536,7 @@ def test_the_daily_pci_asset_materialises_and_mails_the_officer(
     assert metadata["events"].value == _count(seeded, "siem-events-*", day) == 3
     pdf = Path(str(metadata["pdf"].value))
     assert pdf == tmp_path / "pci-dss" / "daily" / "2024-03-05" / "report.pdf" and pdf.is_file()
-    assert "PCI DSS v4.0" in str(metadata["summary"].value) and metadata["delivered_to"].value == [
-        "qsa@example.org"
-    ]
+    assert "PCI DSS v4.0" in str(metadata["summary"].value) and metadata["delivered_to"].value == ["qsa@example.org"]
     assert len(inbox.messages) == 1
     _, rcpt, message = inbox.messages[0]
     attached = [p for p in message.walk() if p.get_filename()]

@@ -96,9 +96,7 @@ NO_MFA = EventsResult(
 
 def _report(controls: tuple[ControlReport, ...]) -> ReportData:
     return ReportData(
-        framework=FrameworkRef(
-            name="pci-dss", title="PCI DSS v4.0", version="4.0", description="Requirement 10."
-        ),
+        framework=FrameworkRef(name="pci-dss", title="PCI DSS v4.0", version="4.0", description="Requirement 10."),
         period=MARCH,
         previous_period=MARCH.previous(),
         generated_at=GENERATED,
@@ -182,8 +180,7 @@ def test_assessment_says_what_happened() -> None:
     silent = NO_MFA.model_copy(update={"sources_volume": 0})
     assert statements_for(silent) == [
         Statement(
-            text="no events from cloudtrail were collected in the period: "
-            "Console sign-in without MFA cannot be shown",
+            text="no events from cloudtrail were collected in the period: Console sign-in without MFA cannot be shown",
             gap=True,
         )
     ]
@@ -191,9 +188,7 @@ def test_assessment_says_what_happened() -> None:
         Statement(text="retention is 30 days, fewer than the 365 required", gap=True)
     ]
     assert statements_for(NO_DQ) == [Statement(text="no data-quality results in the period")]
-    no_rules = DetectorsResult(
-        tags=("pci_dss.v4.10.2.1.4",), tag_prefix=None, min_rules=1, rules=(), findings_total=0
-    )
+    no_rules = DetectorsResult(tags=("pci_dss.v4.10.2.1.4",), tag_prefix=None, min_rules=1, rules=(), findings_total=0)
     assert status_of(statements_for(no_rules)) == "gap"
 
 
@@ -213,9 +208,7 @@ def test_breach_clock_past_72_hours_without_acknowledgement_is_a_gap() -> None:
     assert statements_for(clock) == [
         Statement(text="1 breach candidate passed the 72 h clock without an acknowledged alert", gap=True)
     ]
-    reviewed = clock.model_copy(
-        update={"candidates": (late.model_copy(update={"alert_state": "acknowledged"}),)}
-    )
+    reviewed = clock.model_copy(update={"candidates": (late.model_copy(update={"alert_state": "acknowledged"}),)})
     assert status_of(statements_for(reviewed)) == "evidence_present"
 
 
@@ -230,9 +223,7 @@ def test_svg_bar_chart_is_golden() -> None:
         "<title>2024-03-01T00:00:00.000Z: 3</title>" in svg
     )
     assert '<rect x="367.4" y="116.4" width="235.2" height="23.6" fill="#2f6690">' in svg
-    assert (
-        ">03-01</text>" in svg and ">03-02</text>" in svg and ">5</text>" in svg
-    )  # y axis: 3 rounded up to 5
+    assert ">03-01</text>" in svg and ">03-02</text>" in svg and ">5</text>" in svg  # y axis: 3 rounded up to 5
     empty = bar_chart([Count(key="a", count=0)], title="T")
     assert "no events in the period" in empty
 
@@ -265,11 +256,7 @@ def test_html_contains_the_exact_sections_and_numbers() -> None:
         tags=("pci_dss.v4.10.2.1.4",),
         tag_prefix=None,
         min_rules=1,
-        rules=(
-            RuleRef(
-                id="r1", title="SSH brute force", level="high", tags=("pci_dss.v4.10.2.1.4",), path="x.yml"
-            ),
-        ),
+        rules=(RuleRef(id="r1", title="SSH brute force", level="high", tags=("pci_dss.v4.10.2.1.4",), path="x.yml"),),
         findings_total=4,
         findings_by_rule=(Count(key="SSH brute force", count=4),),
     )
@@ -292,13 +279,9 @@ def test_html_contains_the_exact_sections_and_numbers() -> None:
         '<tr><td>linux-auth</td><td class="num">1,234</td><td class="num">1,000</td>'
         '<td class="num">+23.4%</td></tr>' in html
     )
+    assert '<tr><td>high</td><td class="num">4</td><td class="num">0</td><td class="num">new</td></tr>' in html
     assert (
-        '<tr><td>high</td><td class="num">4</td><td class="num">0</td><td class="num">new</td></tr>' in html
-    )
-    assert (
-        "<h2>1 Executive summary</h2>" in html
-        and "<h2>2 Controls</h2>" in html
-        and "<h2>3 Auditor facts</h2>" in html
+        "<h2>1 Executive summary</h2>" in html and "<h2>2 Controls</h2>" in html and "<h2>3 Auditor facts</h2>" in html
     )
     assert '<h3><span class="cid">10.2.1.4</span> Control 10.2.1.4</h3>' in html
     assert '<p class="status-line status-evidence_present">Status: Evidence present</p>' in html
@@ -308,13 +291,10 @@ def test_html_contains_the_exact_sections_and_numbers() -> None:
     )
     assert '<tr><td>&lt;bob&gt;</td><td class="num">12</td></tr>' in html
     assert '<p class="none">No console sign-in without MFA in the period.</p>' in html
-    assert (
-        '<li class="gap">Data quality of linux-auth: 1 blocking check failed (timestamps_parse).</li>' in html
-    )
+    assert '<li class="gap">Data quality of linux-auth: 1 blocking check failed (timestamps_parse).</li>' in html
     assert '<li class="gap">1 alert still open more than 72 h after first seen.</li>' in html
     assert (
-        "<tr><th>Retention configured</th>"
-        "<td>365 days in total, 90 days hot (immediately searchable)</td></tr>" in html
+        "<tr><th>Retention configured</th><td>365 days in total, 90 days hot (immediately searchable)</td></tr>" in html
     )
     assert (
         '<td class="cid">10.2.1</td><td>Control 10.2.1</td>'

@@ -218,11 +218,7 @@ def test_truncated_file_yields_what_it_could_then_an_error() -> None:
 
 def test_invalid_byte_inside_envelope_is_located() -> None:
     """A syntax error mid-file names the record count and the text around it."""
-    data = (
-        (DATA / "delivery.json")
-        .read_bytes()
-        .replace(b'"eventName":"StopLogging"', b'"eventName" StopLogging', 1)
-    )
+    data = (DATA / "delivery.json").read_bytes().replace(b'"eventName":"StopLogging"', b'"eventName" StopLogging', 1)
     records = list(PARSER.records(io.BytesIO(data), "delivery.json"))
     assert [r.error is None for r in records] == [True, False]
     assert records[-1].error is not None
@@ -397,9 +393,7 @@ def test_parse_never_raises_on_any_text(text: str) -> None:
 
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
-    ),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=20,
 )
 _FIELDS = st.sampled_from(

@@ -45,9 +45,7 @@ def test_golden_documents() -> None:
 
 def test_dotted_keys_are_expanded_and_merged() -> None:
     """`event.action` and `event: {...}` end up in one `event` object."""
-    line = (
-        '{"@timestamp": "2024-03-01T10:00:00Z", "event.action": "x", "event": {"kind": "event"}, "a.b.c": 1}'
-    )
+    line = '{"@timestamp": "2024-03-01T10:00:00Z", "event.action": "x", "event": {"kind": "event"}, "a.b.c": 1}'
     event = PARSER.parse(RawRecord(1, 0, line))
     assert isinstance(event, Event)
     assert event.fields == {"event": {"action": "x", "kind": "event"}, "a": {"b": {"c": 1}}}
@@ -153,9 +151,7 @@ def test_parse_timestamp(value: str, expected: datetime | None) -> None:
 
 def _ecs_goldens() -> list[dict[str, Any]]:
     docs: list[dict[str, Any]] = []
-    for path in sorted(
-        p for name in ("cloudtrail", "windows", "jsonl") for p in (DATA / name).glob("*.expected.json")
-    ):
+    for path in sorted(p for name in ("cloudtrail", "windows", "jsonl") for p in (DATA / name).glob("*.expected.json")):
         docs.extend(json.loads(path.read_text()))
     return docs
 
@@ -182,9 +178,7 @@ def test_parse_never_raises_on_any_text(text: str) -> None:
     assert isinstance(PARSER.parse(RawRecord(1, 0, text)), Event | Rejected)
 
 
-_KEYS = st.sampled_from(
-    ["@timestamp", "event", "event.action", "user", "user.name", "a.b", "a", "_x", "", "."]
-)
+_KEYS = st.sampled_from(["@timestamp", "event", "event.action", "user", "user.name", "a.b", "a", "_x", "", "."])
 _VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
     lambda children: st.lists(children, max_size=3) | st.dictionaries(_KEYS, children, max_size=3),

@@ -137,8 +137,7 @@ GOLDEN: list[tuple[str, dict[str, Any]]] = [
         "home=/home/elastic_user_0, shell=/bin/bash",
         {
             "@timestamp": "2017-03-29T10:36:43Z",
-            "message": "new user: name=elastic_user_0, UID=1001, GID=1001, home=/home/elastic_user_0, "
-            "shell=/bin/bash",
+            "message": "new user: name=elastic_user_0, UID=1001, GID=1001, home=/home/elastic_user_0, shell=/bin/bash",
             "event": {
                 "kind": "event",
                 "category": ["iam"],
@@ -164,8 +163,7 @@ GOLDEN: list[tuple[str, dict[str, Any]]] = [
         "from 218.60.136.106 port 56338 ssh2]",
         {
             "@timestamp": "2017-03-29T23:18:33Z",
-            "message": "message repeated 5 times: [ Failed password for root from 218.60.136.106 "
-            "port 56338 ssh2]",
+            "message": "message repeated 5 times: [ Failed password for root from 218.60.136.106 port 56338 ssh2]",
             "event": {
                 "kind": "event",
                 "category": ["authentication"],
@@ -364,8 +362,7 @@ CASES: list[tuple[str, dict[str, Any]]] = [
         {"event.action": "ssh_disconnect", "linux.auth.ssh.event": "Connection reset"},
     ),
     (
-        H + "sshd[9]: Disconnecting invalid user admin 198.51.100.4 port 5: "
-        "Too many authentication failures [preauth]",
+        H + "sshd[9]: Disconnecting invalid user admin 198.51.100.4 port 5: Too many authentication failures [preauth]",
         {
             "event.action": "ssh_disconnect",
             "event.outcome": "failure",
@@ -378,14 +375,12 @@ CASES: list[tuple[str, dict[str, Any]]] = [
         {"event.action": "ssh_disconnect", "event.outcome": "failure", "user.name": "root", "source": None},
     ),
     (
-        H
-        + "sshd[9]: error: maximum authentication attempts exceeded for invalid user admin from 198.51.100.4 "
+        H + "sshd[9]: error: maximum authentication attempts exceeded for invalid user admin from 198.51.100.4 "
         "port 5 ssh2 [preauth]",
         {"event.action": "ssh_disconnect", "event.outcome": "failure", "linux.auth.ssh.invalid_user": True},
     ),
     (
-        H
-        + "sshd[9]: Address 198.51.100.7 maps to evil.example.com, but this does not map back to the address "
+        H + "sshd[9]: Address 198.51.100.7 maps to evil.example.com, but this does not map back to the address "
         "- POSSIBLE BREAK-IN ATTEMPT!",
         {
             "event.action": "ssh_break_in_attempt",
@@ -395,8 +390,7 @@ CASES: list[tuple[str, dict[str, Any]]] = [
         },
     ),
     (
-        H + "sshd[9]: PAM 1 more authentication failure; logname= uid=0 euid=0 tty=ssh ruser= "
-        "rhost=198.51.100.4",
+        H + "sshd[9]: PAM 1 more authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=198.51.100.4",
         {"event.action": "pam_authentication_failure", "linux.auth.repeated": 1, "source.ip": "198.51.100.4"},
     ),
     (
@@ -416,8 +410,7 @@ CASES: list[tuple[str, dict[str, Any]]] = [
         },
     ),
     (
-        H + "sudo:    alice : user NOT in sudoers ; TTY=pts/1 ; PWD=/tmp ; USER=root ; "
-        "COMMAND=/bin/sh -c 'a ; b'",
+        H + "sudo:    alice : user NOT in sudoers ; TTY=pts/1 ; PWD=/tmp ; USER=root ; COMMAND=/bin/sh -c 'a ; b'",
         {
             "event.action": "sudo_command",
             "event.outcome": "failure",
@@ -880,9 +873,7 @@ def test_elastic_counts_match_summary(elastic: list[Event], summary: dict[str, A
     assert len(elastic) == summary["lines"]
     assert _count(elastic, event__action="ssh_login", event__outcome="success") == counts["sshd_accepted"]
     assert (
-        _count(
-            elastic, event__action="ssh_login", event__outcome="failure", linux__auth__ssh__method="password"
-        )
+        _count(elastic, event__action="ssh_login", event__outcome="failure", linux__auth__ssh__method="password")
         == counts["sshd_failed_password"]
     )
     assert _count(elastic, event__action="ssh_invalid_user") == counts["sshd_invalid_user"]
@@ -904,9 +895,7 @@ def test_elastic_counts_match_summary(elastic: list[Event], summary: dict[str, A
     )
 
 
-def test_elastic_failed_passwords_by_ip_and_user_match_summary(
-    elastic: list[Event], summary: dict[str, Any]
-) -> None:
+def test_elastic_failed_passwords_by_ip_and_user_match_summary(elastic: list[Event], summary: dict[str, Any]) -> None:
     failed = [
         e.fields
         for e in elastic
@@ -918,9 +907,7 @@ def test_elastic_failed_passwords_by_ip_and_user_match_summary(
     by_user = Counter(f["user"]["name"] for f in failed)
     assert sorted(by_ip.items()) == sorted(map(tuple, summary["failed_password_by_source_ip_top20"]))
     assert sorted(by_user.items()) == sorted(map(tuple, summary["failed_password_by_user_top20"]))
-    assert sorted(ip for ip, n in by_ip.items() if n >= 10) == sorted(
-        summary["sources_with_>=10_failed_passwords"]
-    )
+    assert sorted(ip for ip, n in by_ip.items() if n >= 10) == sorted(summary["sources_with_>=10_failed_passwords"])
 
 
 def test_elastic_accepted_logins_match_summary(elastic: list[Event], summary: dict[str, Any]) -> None:

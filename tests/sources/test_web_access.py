@@ -334,9 +334,7 @@ def test_parse_never_raises(text: str) -> None:
 
 @settings(max_examples=500, deadline=None, database=None)
 @given(request=_TEXT, referrer=_TEXT, agent=_TEXT, combined=st.booleans())
-def test_well_formed_structure_always_makes_an_event(
-    request: str, referrer: str, agent: str, combined: bool
-) -> None:
+def test_well_formed_structure_always_makes_an_event(request: str, referrer: str, agent: str, combined: bool) -> None:
     tail = f' "{referrer}" "{agent}"' if combined else ""
     event = parse_one(f'192.0.2.1 - - [10/Oct/2000:13:55:36 -0700] "{request}" 200 5{tail}')
     json.dumps(event.document())

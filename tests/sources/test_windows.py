@@ -229,9 +229,7 @@ def test_otrf_index_lists_the_nine_archives() -> None:
 def test_otrf_archives_parse_completely_with_golden_counts(archive: dict[str, Any]) -> None:
     """Every OTRF record parses (NXLog flat, plain flat, Winlogbeat 6), counted as in `_index.json`."""
     (member,) = archive["members"]
-    events, rejects = parse_stream(
-        io.BytesIO(_read_member(shared("otrf", archive["archive"]), member)), member
-    )
+    events, rejects = parse_stream(io.BytesIO(_read_member(shared("otrf", archive["archive"]), member)), member)
     assert rejects == []
     assert len(events) == archive["records"]
     expected = Counter({(channel, event_id): n for channel, event_id, n in archive["by_channel_eventid"]})
@@ -303,9 +301,7 @@ def test_sysmon_process_creation_fills_process_fields() -> None:
 
 def test_damaged_evtx_yields_error_records_and_never_raises(tmp_path: Path) -> None:
     """Garbage over one chunk: the other records come through, the damage is an error record."""
-    data = bytearray(
-        shared("evtx_attack_samples", "Defense_Evasion", "DE_1102_security_log_cleared.evtx").read_bytes()
-    )
+    data = bytearray(shared("evtx_attack_samples", "Defense_Evasion", "DE_1102_security_log_cleared.evtx").read_bytes())
     data[300_000:310_000] = b"A" * 10_000
     damaged = tmp_path / "damaged.evtx"
     damaged.write_bytes(bytes(data))
@@ -371,9 +367,7 @@ def test_malformed_records_are_rejected_with_a_reason(record: str, reason: str) 
 
 def test_record_with_reader_error_is_rejected_with_that_error() -> None:
     """An error set by the reader becomes the reject reason."""
-    assert PARSER.parse(RawRecord(4, -1, "", error="damaged EVTX data: x")) == Rejected(
-        "damaged EVTX data: x", 4, ""
-    )
+    assert PARSER.parse(RawRecord(4, -1, "", error="damaged EVTX data: x")) == Rejected("damaged EVTX data: x", 4, "")
 
 
 def test_unknown_event_ids_are_generic_events_not_rejects() -> None:
@@ -393,9 +387,7 @@ def test_parse_never_raises_on_any_text(text: str) -> None:
 
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
-    lambda children: (
-        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
-    ),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
     max_leaves=15,
 )
 _DATA_KEYS = st.sampled_from(
@@ -412,9 +404,7 @@ _DATA_KEYS = st.sampled_from(
     st.dictionaries(_DATA_KEYS, _JSON, max_size=8),
     _JSON,
 )
-def test_parse_never_raises_on_odd_events(
-    event_id: Any, channel: Any, data: dict[str, Any], extra: Any
-) -> None:
+def test_parse_never_raises_on_odd_events(event_id: Any, channel: Any, data: dict[str, Any], extra: Any) -> None:
     """evtx_dump and flat records with any JSON in their data: an Event that serialises, or a Rejected."""
     system = {
         "EventID": event_id,

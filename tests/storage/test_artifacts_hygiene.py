@@ -8,7 +8,14 @@ from fnmatch import fnmatch
 from dagster_project.sources.registry import source_names
 from dagster_project.storage.artifacts import load_artifacts, templates_dir
 
-SERVER_MANAGED = {"last_updated_time", "schema_version", "policy_id", "error_notification_seq_no", "_seq_no", "_primary_term"}
+SERVER_MANAGED = {
+    "last_updated_time",
+    "schema_version",
+    "policy_id",
+    "error_notification_seq_no",
+    "_seq_no",
+    "_primary_term",
+}
 
 
 def _keys(node: object) -> set[str]:

@@ -1,0 +1,17 @@
+"""Who the suite acts as, for its own audit trail: OPENSEARCH_USER when set, else the local account."""
+
+from __future__ import annotations
+
+import getpass
+import os
+
+
+def actor() -> str:
+    """The name recorded as the actor of an administrative action."""
+    user = os.environ.get("OPENSEARCH_USER", "")
+    if user:
+        return user
+    try:
+        return f"local:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "local:unknown"
