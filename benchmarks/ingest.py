@@ -146,7 +146,8 @@ def peak_rss_mb(path: Path) -> float:
         "c = client_from_env()\n"
         "s = ingest(c, 'linux-auth', [sys.argv[1]], retention=RetentionSettings(retention_days=20000, hot_days=90))\n"
         "assert s.reconciles\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        # VmHWM, not ru_maxrss: ru_maxrss of an exec'd child starts from the parent's peak at fork.
+        "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')))\n"
     )
     done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
     return round(int(done.stdout.strip().splitlines()[-1]) / 1024, 1)

@@ -7,6 +7,7 @@ indexed / quarantined / duplicates, and a run whose counts do not add up raises 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 import uuid
@@ -26,7 +27,7 @@ from dagster_project.ingest.ids import RepeatCounter, content_hash, event_id, qu
 from dagster_project.ingest.inputs import InputFile, expand_paths, iter_inputs
 from dagster_project.ingest.retrying import RetryingBulkClient
 from dagster_project.integrity.chain import BatchRecorder
-from dagster_project.integrity.hashing import document_hash
+from dagster_project.integrity.hashing import canonical_json
 from dagster_project.settings import RetentionSettings
 from dagster_project.sources.base import Event, RawRecord, Rejected, SourceContext
 from dagster_project.sources.registry import parser_factory
@@ -259,10 +260,12 @@ def _event_action(
         "partition": partition,
     }
     index = events_index(source, event.timestamp)
+    # Serialised once: the same bytes are indexed and hashed into the integrity chain.
+    body = canonical_json(doc)
     pending[doc_id].append(
-        _Pending("event", record.line_no, event.original, file, record.offset, index, document_hash(doc))
+        _Pending("event", record.line_no, event.original, file, record.offset, index, hashlib.sha256(body).hexdigest())
     )
-    return {"_op_type": "create", "_index": index, "_id": doc_id, "_source": doc}
+    return {"_op_type": "create", "_index": index, "_id": doc_id, "_source": body.decode()}
 
 
 def _guarded_records(records: Iterator[RawRecord], file: str) -> Iterator[RawRecord]:

@@ -13,13 +13,17 @@ GENESIS = "0" * 64
 """The `prev_hash` of a source's first record."""
 
 
-def document_hash(source: dict[str, Any]) -> str:
-    """SHA-256 of a document's canonical JSON (sorted keys, no spaces): what verification recomputes."""
+def canonical_json(source: dict[str, Any]) -> bytes:
+    """A document's canonical JSON (sorted keys, no spaces): indexed as is, and hashed for tamper evidence."""
     try:
-        canonical = orjson.dumps(source, option=orjson.OPT_SORT_KEYS, default=str)
+        return orjson.dumps(source, option=orjson.OPT_SORT_KEYS, default=str)
     except TypeError:  # lone surrogates and the like: the stdlib encoder escapes them
-        canonical = json.dumps(source, sort_keys=True, separators=(",", ":"), default=str).encode()
-    return hashlib.sha256(canonical).hexdigest()
+        return json.dumps(source, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def document_hash(source: dict[str, Any]) -> str:
+    """SHA-256 of a document's canonical JSON: what verification recomputes from the stored `_source`."""
+    return hashlib.sha256(canonical_json(source)).hexdigest()
 
 
 def record_hash(source: str, seq: int, prev_hash: str, entries: Iterable[tuple[str, str, str]]) -> str:
