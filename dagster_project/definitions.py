@@ -9,6 +9,7 @@ defs = dg.Definitions(
     assets=[
         *dg.load_assets_from_modules([cluster]),
         ingestion.index_templates,
+        ingestion.retention_enforcement,
         *ingestion.INGESTION_ASSETS,
         detection.findings,
         detection.recent_findings,
@@ -18,6 +19,7 @@ defs = dg.Definitions(
     ],
     schedules=[
         detection.daily_detection_schedule,
+        ingestion.daily_retention_schedule,
         detection.recent_detection_schedule,
         integrity.hourly_signing_schedule,
         *reports.REPORT_SCHEDULES,

@@ -12,6 +12,7 @@ from dagster_project.resources import OpenSearchResource
 from dagster_project.settings import LandingSettings, RetentionSettings
 from dagster_project.sources.registry import source_names
 from dagster_project.storage.bootstrap import bootstrap
+from dagster_project.storage.retention import enforce_retention
 
 DAILY = dg.DailyPartitionsDefinition(start_date="2024-01-01", timezone="UTC", end_offset=1)
 
@@ -120,3 +121,32 @@ INGESTION_ASSETS = [build_ingestion_asset(source) for source in source_names()]
 LANDING_SENSORS = [
     build_landing_sensor(source, asset) for source, asset in zip(source_names(), INGESTION_ASSETS, strict=True)
 ]
+
+
+@dg.asset(group_name="storage", kinds={"opensearch"}, deps=[index_templates])
+def retention_enforcement(context: dg.AssetExecutionContext, opensearch: OpenSearchResource) -> dg.MaterializeResult:
+    """Daily indices past SIEM_HOT_DAYS made read-only and past SIEM_RETENTION_DAYS deleted, by event date."""
+    settings = RetentionSettings()
+    with opensearch.client() as client:
+        actions = enforce_retention(client, settings)
+    deleted = [a.index for a in actions if a.action == "deleted"]
+    frozen = [a.index for a in actions if a.action == "made_read_only"]
+    context.log.info("retention: %d deleted, %d made read-only, %d kept", len(deleted), len(frozen), len(actions))
+    return dg.MaterializeResult(
+        metadata={
+            "retention_days": settings.retention_days,
+            "hot_days": settings.hot_days,
+            "meets_pci_10_5_1": settings.meets_pci_10_5_1,
+            "deleted": dg.MetadataValue.json(deleted),
+            "made_read_only": dg.MetadataValue.json(frozen),
+            "indices_checked": len(actions),
+        }
+    )
+
+
+daily_retention_schedule = dg.ScheduleDefinition(
+    name="daily_retention",
+    target=dg.AssetSelection.assets(retention_enforcement),
+    cron_schedule="15 0 * * *",
+    execution_timezone="UTC",
+)

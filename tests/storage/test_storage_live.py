@@ -122,3 +122,20 @@ def test_administrative_actions_are_recorded_in_siem_audit(clean_siem: OpenSearc
         "hits"
     ]
     assert [h["_source"]["target"] for h in removal] == [deleted[0].index]
+
+
+def test_retention_asset_enforces_the_schedule(clean_siem: OpenSearch, opensearch_url: str, tmp_path: Path) -> None:
+    import dagster as dg
+
+    from dagster_project.assets.ingestion import daily_retention_schedule, retention_enforcement
+    from dagster_project.resources import OpenSearchResource
+
+    bootstrap(clean_siem, DEFAULTS)
+    path = tmp_path / "old.jsonl"
+    path.write_text(json.dumps({"@timestamp": (datetime.now(UTC) - timedelta(days=200)).isoformat()}) + "\n")
+    ingest(clean_siem, "jsonl", [path], retention=DEFAULTS, refresh=True)
+    result = dg.materialize([retention_enforcement], resources={"opensearch": OpenSearchResource(url=opensearch_url)})
+    (materialization,) = result.asset_materializations_for_node("retention_enforcement")
+    assert len(materialization.metadata["made_read_only"].value) == 1
+    assert materialization.metadata["meets_pci_10_5_1"].value is True
+    assert daily_retention_schedule.cron_schedule == "15 0 * * *"
