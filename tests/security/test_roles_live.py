@@ -145,10 +145,12 @@ def test_pipeline_writes_results_reads_events_and_deletes_nothing(
 ) -> None:
     pipeline = user_clients["pipeline"]
     assert pipeline.search(index="siem-events-*", body={"query": {"ids": {"values": ["e1"]}}})["hits"]["hits"]
-    pipeline.index(index=data["findings"], id="f2", body={"rule": {"id": "r2"}})
-    pipeline.index(index=data["dq"], id="d2", body={"check": "c2", "passed": False})
+    # Its own indices (same patterns), so the other roles' exact counts are not disturbed.
+    findings, dq = data["findings"] + "-pipeline", data["dq"] + "-pipeline"
+    pipeline.index(index=findings, id="f2", body={"rule": {"id": "r2"}})
+    pipeline.index(index=dq, id="d2", body={"check": "c2", "passed": False})
     pipeline.update(index=data["alerts"], id="a1", body={"doc": {"alert": {"finding_count": 2}}})
-    forbidden(lambda: pipeline.delete(index=data["findings"], id="f2"))
+    forbidden(lambda: pipeline.delete(index=findings, id="f2"))
     forbidden(lambda: pipeline.index(index=data["events"], id="x", body={"message": "forged"}))
     forbidden(lambda: pipeline.indices.delete(index=data["findings"]))
 
