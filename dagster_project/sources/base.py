@@ -9,6 +9,14 @@ from typing import Any, BinaryIO, Protocol
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1
+    )
+}
+"""English month abbreviations (syslog and Apache timestamps) to month numbers."""
+
 MAX_LINE_BYTES = 1_048_576
 """Longest raw record accepted; longer ones are rejected (quarantined with a truncated copy)."""
 

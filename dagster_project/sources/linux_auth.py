@@ -53,6 +53,7 @@ from ipaddress import IPv6Address, ip_address
 from typing import Any, BinaryIO
 
 from dagster_project.sources.base import (
+    MONTHS,
     Event,
     RawRecord,
     Rejected,
@@ -69,20 +70,6 @@ MODULE = "linux"
 _Result = tuple[str, tuple[str, ...], tuple[str, ...], str]
 _Handler = Callable[[str, dict[str, Any]], _Result | None]
 
-_MONTHS = {
-    "Jan": 1,
-    "Feb": 2,
-    "Mar": 3,
-    "Apr": 4,
-    "May": 5,
-    "Jun": 6,
-    "Jul": 7,
-    "Aug": 8,
-    "Sep": 9,
-    "Oct": 10,
-    "Nov": 11,
-    "Dec": 12,
-}
 _FACILITIES = (
     ("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp")
     + ("ntp", "security", "console", "solaris-cron")
@@ -666,7 +653,7 @@ class LinuxAuthParser:
                 return syslog
             micro = int(frac[:6].ljust(6, "0")) if frac else 0
             try:
-                timestamp = self._rfc3164_time(_MONTHS[mon], int(day), int(hh), int(mm), int(ss), micro)
+                timestamp = self._rfc3164_time(MONTHS[mon], int(day), int(hh), int(mm), int(ss), micro)
             except ValueError:
                 return "invalid date or time in RFC 3164 timestamp"
             return timestamp, _tagged(host, content or "", syslog)

@@ -26,6 +26,7 @@ from ipaddress import IPv6Address, ip_address
 from typing import Any, BinaryIO
 
 from dagster_project.sources.base import (
+    MONTHS,
     Event,
     RawRecord,
     Rejected,
@@ -50,20 +51,6 @@ _ABSOLUTE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)(.*)")
 _PORT = re.compile(r"(.*):(\d{1,5})")
 _IP_LIKE = re.compile(r"[\d.]+|.*:.*")
 _HOSTNAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252}[A-Za-z0-9_.])?")
-_MONTHS = {
-    "Jan": 1,
-    "Feb": 2,
-    "Mar": 3,
-    "Apr": 4,
-    "May": 5,
-    "Jun": 6,
-    "Jul": 7,
-    "Aug": 8,
-    "Sep": 9,
-    "Oct": 10,
-    "Nov": 11,
-    "Dec": 12,
-}
 
 _NOT_ACCESS_LOG = "not an Apache/nginx access log line (common, combined or vhost_combined)"
 
@@ -87,7 +74,7 @@ def _time(text: str) -> datetime | None:
     if m is None:
         return None
     day, mon, year, hh, mm, ss, frac, sign, off_h, off_m = m.groups()
-    month = _MONTHS.get(mon)
+    month = MONTHS.get(mon)
     if month is None:
         return None
     offset = timedelta(hours=int(off_h), minutes=int(off_m))

@@ -33,8 +33,8 @@ class Change:
 
 def bootstrap(client: OpenSearch, retention: RetentionSettings) -> list[Change]:
     """Apply every component template, index template and ISM policy; a second run reports all unchanged."""
-    changes = [_put_component(client, a) for a in load_artifacts("component_template")]
-    changes += [_put_index_template(client, a) for a in load_artifacts("index_template")]
+    changes = [_put_template(client, a) for a in load_artifacts("component_template")]
+    changes += [_put_template(client, a) for a in load_artifacts("index_template")]
     has_ism = ISM_PLUGIN in installed_plugins(client)
     for artifact in load_artifacts("ism_policy"):
         if not has_ism:
@@ -73,27 +73,24 @@ def _with_hash(artifact: StorageArtifact) -> dict[str, Any]:
     return body
 
 
-def _put_component(client: OpenSearch, artifact: StorageArtifact) -> Change:
+def _put_template(client: OpenSearch, artifact: StorageArtifact) -> Change:
+    """Create or update one component or index template; unchanged when its stored content hash matches."""
+    if artifact.kind == "component_template":
+        get, put, key = (
+            client.cluster.get_component_template,
+            client.cluster.put_component_template,
+            "component_template",
+        )
+    else:
+        get, put, key = client.indices.get_index_template, client.indices.put_index_template, "index_template"
     try:
-        existing = client.cluster.get_component_template(name=artifact.name)["component_templates"][0]
-        stored = existing["component_template"].get("_meta", {}).get("content_sha256")
+        existing = get(name=artifact.name)[f"{key}s"][0]
+        stored = existing[key].get("_meta", {}).get("content_sha256")
     except NotFoundError:
         stored = None
     if stored == artifact.content_hash:
         return Change(artifact.kind, artifact.name, "unchanged", f"v{artifact.version}")
-    client.cluster.put_component_template(name=artifact.name, body=_with_hash(artifact))
-    return Change(artifact.kind, artifact.name, "created" if stored is None else "updated", f"v{artifact.version}")
-
-
-def _put_index_template(client: OpenSearch, artifact: StorageArtifact) -> Change:
-    try:
-        existing = client.indices.get_index_template(name=artifact.name)["index_templates"][0]
-        stored = existing["index_template"].get("_meta", {}).get("content_sha256")
-    except NotFoundError:
-        stored = None
-    if stored == artifact.content_hash:
-        return Change(artifact.kind, artifact.name, "unchanged", f"v{artifact.version}")
-    client.indices.put_index_template(name=artifact.name, body=_with_hash(artifact))
+    put(name=artifact.name, body=_with_hash(artifact))
     return Change(artifact.kind, artifact.name, "created" if stored is None else "updated", f"v{artifact.version}")
 
 
