@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
+from ipaddress import IPv6Address, ip_address
 from typing import Any, BinaryIO, Protocol
 
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -126,6 +128,18 @@ def iter_lines(stream: BinaryIO, max_bytes: int = MAX_LINE_BYTES) -> Iterator[Ra
             yield RawRecord(line_no, start, text.replace("\x00", "\\x00"), error="binary data (NUL bytes)")
             continue
         yield RawRecord(line_no, start, text)
+
+
+@lru_cache(maxsize=8192)
+def canonical_ip(value: str) -> str | None:
+    """The canonical text of an IP address, or None when `value` is not one (or has a zone id)."""
+    try:
+        address = ip_address(value)
+    except ValueError:
+        return None
+    if isinstance(address, IPv6Address) and address.scope_id:
+        return None
+    return str(address)
 
 
 def set_path(doc: dict[str, Any], dotted: str, value: Any) -> None:

@@ -49,7 +49,6 @@ from calendar import isleap
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from ipaddress import IPv6Address, ip_address
 from typing import Any, BinaryIO
 
 from dagster_project.sources.base import (
@@ -59,6 +58,7 @@ from dagster_project.sources.base import (
     Rejected,
     SourceContext,
     SourceParser,
+    canonical_ip,
     iter_lines,
 )
 
@@ -161,23 +161,11 @@ _SYSLOG: _Result = ("syslog", _NONE, _INFO, "unknown")
 _NOT_SYSLOG = "not an RFC 3164/5424 syslog line"
 
 
-@lru_cache(maxsize=8192)
-def _ip(value: str) -> str | None:
-    """The canonical text of an IP address, or None when `value` is not one (or has a zone id)."""
-    try:
-        address = ip_address(value)
-    except ValueError:
-        return None
-    if isinstance(address, IPv6Address) and address.scope_id:
-        return None
-    return str(address)
-
-
 def _set_source(doc: dict[str, Any], value: str | None, port: str | None = None) -> None:
     """Set `source.*` from an address that may be an IP or a host name."""
     if not value:
         return
-    ip = _ip(value)
+    ip = canonical_ip(value)
     if ip is not None:
         source: dict[str, Any] = {"ip": ip}
     elif _HOSTNAME.fullmatch(value):

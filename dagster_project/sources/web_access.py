@@ -22,7 +22,6 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
-from ipaddress import IPv6Address, ip_address
 from typing import Any, BinaryIO
 
 from dagster_project.sources.base import (
@@ -32,6 +31,7 @@ from dagster_project.sources.base import (
     Rejected,
     SourceContext,
     SourceParser,
+    canonical_ip,
     iter_lines,
 )
 
@@ -53,18 +53,6 @@ _IP_LIKE = re.compile(r"[\d.]+|.*:.*")
 _HOSTNAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252}[A-Za-z0-9_.])?")
 
 _NOT_ACCESS_LOG = "not an Apache/nginx access log line (common, combined or vhost_combined)"
-
-
-@lru_cache(maxsize=8192)
-def _ip(value: str) -> str | None:
-    """The canonical text of an IP address, or None when `value` is not one (or has a zone id)."""
-    try:
-        address = ip_address(value)
-    except ValueError:
-        return None
-    if isinstance(address, IPv6Address) and address.scope_id:
-        return None
-    return str(address)
 
 
 @lru_cache(maxsize=4096)
@@ -177,7 +165,7 @@ def _parse(text: str) -> tuple[datetime, dict[str, Any]] | str:
     related_ip: list[str] = []
     hosts: list[str] = []
     if client != "-":
-        ip = _ip(client)
+        ip = canonical_ip(client)
         if ip is not None:
             doc["source"] = {"ip": ip}
             related_ip.append(ip)
