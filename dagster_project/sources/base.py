@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -140,6 +140,20 @@ def canonical_ip(value: str) -> str | None:
     if isinstance(address, IPv6Address) and address.scope_id:
         return None
     return str(address)
+
+
+def guarded_parse(record: RawRecord, parse: Callable[[RawRecord], Event | Rejected], source: str) -> Event | Rejected:
+    """The one wrapper every source's `parse` uses: a record the reader flagged is rejected with that
+    reason, and an exception inside `parse` (a parser bug or an unforeseen shape) becomes a reject, so a
+    bad record is quarantined instead of stopping the run."""
+    if record.error is not None:
+        return Rejected(record.error, record.line_no, record.text)
+    try:
+        return parse(record)
+    except Exception as exc:  # noqa: BLE001  (never raise: quarantine the record with the reason)
+        return Rejected(
+            f"internal error in the {source} parser: {type(exc).__name__}: {exc}", record.line_no, record.text
+        )
 
 
 def set_path(doc: dict[str, Any], dotted: str, value: Any) -> None:

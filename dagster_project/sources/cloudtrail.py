@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, BinaryIO
 
-from dagster_project.sources.base import Event, RawRecord, Rejected, SourceContext, SourceParser
+from dagster_project.sources.base import Event, RawRecord, Rejected, SourceContext, SourceParser, guarded_parse
 from dagster_project.sources.jsonl import compact_json, iter_json_records, load_json_object, parse_timestamp
 
 NAME = "cloudtrail"
@@ -153,12 +153,7 @@ class CloudTrailParser:
 
     def parse(self, record: RawRecord) -> Event | Rejected:
         """Map one CloudTrail record to ECS, or reject it with a reason."""
-        if record.error is not None:
-            return Rejected(record.error, record.line_no, record.text)
-        try:
-            return self._parse(record)
-        except Exception as exc:  # parse must never raise: an unforeseen shape becomes a reject
-            return Rejected(f"unexpected {type(exc).__name__}: {exc}", record.line_no, record.text)
+        return guarded_parse(record, self._parse, "cloudtrail")
 
     def _parse(self, record: RawRecord) -> Event | Rejected:
         raw = load_json_object(record.text)

@@ -17,6 +17,7 @@ from dagster_project.sources.base import (
     Rejected,
     SourceContext,
     SourceParser,
+    guarded_parse,
     iter_lines,
 )
 
@@ -387,12 +388,7 @@ class JsonlParser:
 
     def parse(self, record: RawRecord) -> Event | Rejected:
         """Validate one ECS JSON line and pass it through; `event.original` becomes the line."""
-        if record.error is not None:
-            return Rejected(record.error, record.line_no, record.text)
-        try:
-            return self._parse(record)
-        except Exception as exc:  # parse must never raise: an unforeseen shape becomes a reject
-            return Rejected(f"unexpected {type(exc).__name__}: {exc}", record.line_no, record.text)
+        return guarded_parse(record, self._parse, "jsonl")
 
     def _parse(self, record: RawRecord) -> Event | Rejected:
         obj = load_json_object(record.text)

@@ -59,6 +59,7 @@ from dagster_project.sources.base import (
     SourceContext,
     SourceParser,
     canonical_ip,
+    guarded_parse,
     iter_lines,
 )
 
@@ -607,12 +608,10 @@ class LinuxAuthParser:
 
     def parse(self, record: RawRecord) -> Event | Rejected:
         """Turn one syslog line into an ECS event, or a reject with a reason; never raises."""
-        if record.error is not None:
-            return Rejected(record.error, record.line_no, record.text)
-        try:
-            result = self._parse(record.text)
-        except Exception as exc:  # a parser bug must quarantine the line, not stop the run
-            return Rejected(f"internal error in linux-auth parser: {exc!r}", record.line_no, record.text)
+        return guarded_parse(record, self._event, "linux-auth")
+
+    def _event(self, record: RawRecord) -> Event | Rejected:
+        result = self._parse(record.text)
         if isinstance(result, str):
             return Rejected(result, record.line_no, record.text)
         timestamp, fields = result

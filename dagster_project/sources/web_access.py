@@ -32,6 +32,7 @@ from dagster_project.sources.base import (
     SourceContext,
     SourceParser,
     canonical_ip,
+    guarded_parse,
     iter_lines,
 )
 
@@ -139,16 +140,16 @@ class WebAccessParser:
 
     def parse(self, record: RawRecord) -> Event | Rejected:
         """Turn one access log line into an ECS event, or a reject with a reason; never raises."""
-        if record.error is not None:
-            return Rejected(record.error, record.line_no, record.text)
-        try:
-            result = _parse(record.text)
-        except Exception as exc:  # a parser bug must quarantine the line, not stop the run
-            return Rejected(f"internal error in web-access parser: {exc!r}", record.line_no, record.text)
-        if isinstance(result, str):
-            return Rejected(result, record.line_no, record.text)
-        timestamp, fields = result
-        return Event(timestamp=timestamp, original=record.text, fields=fields)
+        return guarded_parse(record, _event, "web-access")
+
+
+def _event(record: RawRecord) -> Event | Rejected:
+    """The event of one access log line, or a reject."""
+    result = _parse(record.text)
+    if isinstance(result, str):
+        return Rejected(result, record.line_no, record.text)
+    timestamp, fields = result
+    return Event(timestamp=timestamp, original=record.text, fields=fields)
 
 
 def _parse(text: str) -> tuple[datetime, dict[str, Any]] | str:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, BinaryIO, cast
 
-from dagster_project.sources.base import Event, RawRecord, Rejected, SourceContext, SourceParser
+from dagster_project.sources.base import Event, RawRecord, Rejected, SourceContext, SourceParser, guarded_parse
 from dagster_project.sources.jsonl import compact_json, iter_json_records, load_json_object, parse_timestamp
 
 NAME = "windows"
@@ -804,13 +804,7 @@ def _from_evtx(obj: dict[str, Any]) -> WinEvent | str:
     winlog: dict[str, Any] = {}
     execution = _attr(system, "Execution", "#attributes")
     if isinstance(execution, dict):
-        process: dict[str, Any] = {}
-        pid = _int(execution.get("ProcessID"))
-        if pid is not None:
-            process["pid"] = pid
-        tid = _int(execution.get("ThreadID"))
-        if tid is not None:
-            process["thread"] = {"id": tid}
+        process = _winlog_process(execution.get("ProcessID"), execution.get("ThreadID"))
         if process:
             winlog["process"] = process
     sid = _attr(system, "Security", "#attributes", "UserID")
@@ -911,18 +905,24 @@ def _from_winlogbeat(obj: dict[str, Any]) -> WinEvent | str:
     return parsed
 
 
+def _winlog_process(pid_value: Any, tid_value: Any) -> dict[str, Any]:
+    """`winlog.process` ({"pid", "thread": {"id"}}) from raw ids; empty when neither is a number."""
+    process: dict[str, Any] = {}
+    pid = _int(pid_value)
+    if pid is not None:
+        process["pid"] = pid
+    tid = _int(tid_value)
+    if tid is not None:
+        process["thread"] = {"id": tid}
+    return process
+
+
 def _from_winlogbeat6(obj: dict[str, Any]) -> WinEvent | str:
     parsed = _beat_common(
         obj, obj, obj.get("event_id"), obj.get("log_name"), obj.get("source_name"), obj.get("computer_name")
     )
     if isinstance(parsed, WinEvent):
-        process: dict[str, Any] = {}
-        pid = _int(obj.get("process_id"))
-        if pid is not None:
-            process["pid"] = pid
-        tid = _int(obj.get("thread_id"))
-        if tid is not None:
-            process["thread"] = {"id": tid}
+        process = _winlog_process(obj.get("process_id"), obj.get("thread_id"))
         if process:
             parsed.winlog["process"] = process
         level = obj.get("level")
@@ -1185,18 +1185,18 @@ class WindowsParser:
 
     def parse(self, record: RawRecord) -> Event | Rejected:
         """Map one Windows event record to ECS, or reject it with a reason."""
-        if record.error is not None:
-            return Rejected(record.error, record.line_no, record.text)
-        try:
-            obj = load_json_object(record.text)
-            if isinstance(obj, str):
-                return Rejected(obj, record.line_no, record.text)
-            event = extract(obj)
-            if isinstance(event, str):
-                return Rejected(event, record.line_no, record.text)
-            return Event(timestamp=event.timestamp, original=record.text, fields=to_ecs(event))
-        except Exception as exc:  # parse must never raise: an unforeseen shape becomes a reject
-            return Rejected(f"unexpected {type(exc).__name__}: {exc}", record.line_no, record.text)
+        return guarded_parse(record, _event, "windows")
+
+
+def _event(record: RawRecord) -> Event | Rejected:
+    """The ECS event of one Windows record, or a reject."""
+    obj = load_json_object(record.text)
+    if isinstance(obj, str):
+        return Rejected(obj, record.line_no, record.text)
+    event = extract(obj)
+    if isinstance(event, str):
+        return Rejected(event, record.line_no, record.text)
+    return Event(timestamp=event.timestamp, original=record.text, fields=to_ecs(event))
 
 
 _SPOOL_CHUNK = 1 << 20
