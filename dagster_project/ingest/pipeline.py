@@ -144,11 +144,7 @@ def ingest(
             last_report = 0
             for record in _guarded_records(parser.records(opened.stream, file), file):
                 summary.read += 1
-                result = (
-                    parser.parse(record)
-                    if record.error is None
-                    else Rejected(record.error, record.line_no, record.text)
-                )
+                result = parser.parse(record)
                 if isinstance(result, Rejected):
                     yield quarantine_action(result.reason, result.raw, file, result.line_no, record.offset, "parse")
                 elif result.timestamp > newest:

@@ -84,7 +84,8 @@ class SourceParser(Protocol):
         ...
 
     def parse(self, record: RawRecord) -> Event | Rejected:
-        """Turn one raw record into an ECS event, or a reject with a reason."""
+        """Turn one raw record into an ECS event, or a reject with a reason (a flagged record is rejected
+        with the reader's reason); implementations wrap their work in `guarded_parse`."""
         ...
 
 
