@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import dagster as dg
@@ -64,7 +63,6 @@ def test_sensor_requests_one_run_per_partition_with_new_files(tmp_path: Path, mo
         (tmp_path / "linux-auth" / day / "auth.log").write_text(LINE.format(port=1))
     first = sensor(dg.build_sensor_context(cursor=None))
     assert sorted(r.partition_key for r in first.run_requests) == ["2026-11-26", "2026-11-27"]
-    assert os.environ["SIEM_LANDING_DIR"] == str(tmp_path)
     unchanged = sensor(dg.build_sensor_context(cursor=first.cursor))
     assert unchanged.run_requests == []
     (tmp_path / "linux-auth" / "2026-11-27" / "more.log").write_text(LINE.format(port=2))
