@@ -1,7 +1,8 @@
 """Fixtures for the security tests: a secure node (and a plain one beside it) under this package's own home.
 
 The environment is set here, for this package only, and restored afterwards: SIEM_HOME (default
-<cache>/siem-sec, or SIEM_SECURITY_TEST_HOME), the plain port 9251 and the secure port 9261, and a fresh
+<cache>/siem-sec, or SIEM_SECURITY_TEST_HOME), the plain port 9251 and the secure port 9261 (or
+SIEM_SECURITY_TEST_PLAIN_PORT / SIEM_SECURITY_TEST_SECURE_PORT, so several checkouts can test side by side), and a fresh
 strong password for every user in security/users.yml. The nodes are started with the same code as
 `siem opensearch up [--secure]` (reused when already running) and stopped after the package when these
 fixtures started them (unless SIEM_KEEP_NODE=1). A node that cannot be started fails the tests: nothing
@@ -24,8 +25,8 @@ from dagster_project.security.users import load_users, weakness
 from dagster_project.settings import NodeSettings, default_home
 
 TEST_HOME = Path(os.environ.get("SIEM_SECURITY_TEST_HOME") or default_home().parent / "siem-sec")
-PLAIN_PORT = 9251
-SECURE_PORT = 9261
+PLAIN_PORT = int(os.environ.get("SIEM_SECURITY_TEST_PLAIN_PORT", "9251"))
+SECURE_PORT = int(os.environ.get("SIEM_SECURITY_TEST_SECURE_PORT", "9261"))
 # Emptied (not removed: Dagster's EnvVar wants them set) so the developer's cluster settings do not leak in.
 EMPTIED = ("OPENSEARCH_URL", "OPENSEARCH_USER", "OPENSEARCH_PASSWORD", "OPENSEARCH_CA_CERTS")
 

@@ -12,8 +12,9 @@ from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from dagster_project.client import client_from_env, make_client
 from dagster_project.node.lifecycle import UpResult
 from dagster_project.settings import ConnectionSettings
+from tests.security.conftest import SECURE_PORT
 
-URL = "https://127.0.0.1:9261"
+URL = f"https://127.0.0.1:{SECURE_PORT}"
 WARNING = "TLS certificate verification is OFF"
 # Variables that turn verification off in other tools; none of them may do so here.
 LOOKALIKES = {

@@ -22,6 +22,7 @@ from dagster_project.node import lifecycle
 from dagster_project.security.roles import apply_roles
 from dagster_project.security.users import load_users
 from dagster_project.settings import NodeSettings
+from tests.security.conftest import PLAIN_PORT, SECURE_PORT
 
 pytestmark = pytest.mark.live
 
@@ -95,7 +96,7 @@ def test_plain_and_secure_nodes_have_separate_homes_and_plugins(
     assert secure.home == plain.home / "secure" and secure.artifacts == plain.artifacts
     assert lifecycle.running_pid(plain) != lifecycle.running_pid(secure)
     assert None not in (lifecycle.running_pid(plain), lifecycle.running_pid(secure))
-    assert plain_node.url == "http://127.0.0.1:9251" and secure_node.url == "https://127.0.0.1:9261"
+    assert plain_node.url == f"http://127.0.0.1:{PLAIN_PORT}" and secure_node.url == f"https://127.0.0.1:{SECURE_PORT}"
     plain_plugins = {p["component"] for p in plain_client.cat.plugins(format="json")}
     secure_plugins = {p["component"] for p in admin.cat.plugins(format="json")}
     assert (
