@@ -20,21 +20,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any, BinaryIO
 
-from dagster_project.sources.base import (
-    MONTHS,
-    Event,
-    RawRecord,
-    Rejected,
-    SourceContext,
-    SourceParser,
-    canonical_ip,
-    guarded_parse,
-    iter_lines,
-)
+from dagster_project.sources.base import Event, GuardedParser, RawRecord, Rejected, SourceContext, SourceParser
+from dagster_project.sources.readers import iter_lines
+from dagster_project.sources.values import MONTHS, canonical_ip, is_hostname, utc
 
 NAME = "web-access"
 DATASET = "apache.access"
@@ -51,7 +43,6 @@ _REQUEST = re.compile(r"([!#$%&'*+.^_`|~0-9A-Za-z-]+) (?:(.+?) HTTP/(\d+(?:\.\d+
 _ABSOLUTE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)(.*)")
 _PORT = re.compile(r"(.*):(\d{1,5})")
 _IP_LIKE = re.compile(r"[\d.]+|.*:.*")
-_HOSTNAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252}[A-Za-z0-9_.])?")
 
 _NOT_ACCESS_LOG = "not an Apache/nginx access log line (common, combined or vhost_combined)"
 
@@ -83,7 +74,7 @@ def _time(text: str) -> datetime | None:
         )
     except ValueError:
         return None
-    return local.astimezone(UTC)
+    return utc(local)
 
 
 def _host_port(value: str) -> tuple[str, int | None]:
@@ -126,30 +117,22 @@ def _url(target: str) -> dict[str, Any]:
     return url
 
 
-class WebAccessParser:
+class WebAccessParser(GuardedParser):
     """Parses access log lines; stateless, so one instance may serve any number of files."""
 
     name = NAME
-
-    def __init__(self, context: SourceContext) -> None:
-        self._context = context
 
     def records(self, stream: BinaryIO, path: str) -> Iterator[RawRecord]:
         """Split a (decompressed) binary stream into lines."""
         return iter_lines(stream)
 
-    def parse(self, record: RawRecord) -> Event | Rejected:
-        """Turn one access log line into an ECS event, or a reject with a reason; never raises."""
-        return guarded_parse(record, _event, "web-access")
-
-
-def _event(record: RawRecord) -> Event | Rejected:
-    """The event of one access log line, or a reject."""
-    result = _parse(record.text)
-    if isinstance(result, str):
-        return Rejected(result, record.line_no, record.text)
-    timestamp, fields = result
-    return Event(timestamp=timestamp, original=record.text, fields=fields)
+    def parse_record(self, record: RawRecord) -> Event | Rejected:
+        """The event of one access log line, or a reject."""
+        result = _parse(record.text)
+        if isinstance(result, str):
+            return Rejected(result, record.line_no, record.text)
+        timestamp, fields = result
+        return Event(timestamp=timestamp, original=record.text, fields=fields)
 
 
 def _parse(text: str) -> tuple[datetime, dict[str, Any]] | str:
@@ -172,7 +155,7 @@ def _parse(text: str) -> tuple[datetime, dict[str, Any]] | str:
             related_ip.append(ip)
         elif _IP_LIKE.fullmatch(client):
             return "invalid IP in client field"
-        elif _HOSTNAME.fullmatch(client):
+        elif is_hostname(client):
             doc["source"] = {"address": client, "domain": client}
             hosts.append(client)
         else:

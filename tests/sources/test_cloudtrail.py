@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from dagster_project.sources import cloudtrail
 from dagster_project.sources.base import Event, RawRecord, Rejected, SourceContext
-from dagster_project.sources.jsonl import compact_json
+from dagster_project.sources.values import compact_json
 
 DATA = Path(__file__).parents[1] / "data" / "cloudtrail"
 CONTEXT = SourceContext(path="test", reference_time=datetime(2024, 1, 1, tzinfo=UTC))

@@ -1,4 +1,4 @@
-"""Golden tests of the ECS JSON-lines parser and the JSON helpers in `dagster_project.sources.jsonl`."""
+"""Golden tests of the ECS JSON-lines parser (`dagster_project.sources.jsonl`)."""
 
 from __future__ import annotations
 
@@ -131,22 +131,6 @@ def test_record_with_reader_error_is_rejected_with_that_error() -> None:
     assert PARSER.parse(RawRecord(2, 9, "x", error="binary data (NUL bytes)")) == Rejected(
         "binary data (NUL bytes)", 2, "x"
     )
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("2023-07-10T11:47:39Z", datetime(2023, 7, 10, 11, 47, 39, tzinfo=UTC)),
-        ("2023-07-10T13:47:39+02:00", datetime(2023, 7, 10, 11, 47, 39, tzinfo=UTC)),
-        ("2019-03-19T00:02:04.3355616Z", datetime(2019, 3, 19, 0, 2, 4, 335561, tzinfo=UTC)),
-        ("2020-10-18 07:50:06.220", datetime(2020, 10, 18, 7, 50, 6, 220000, tzinfo=UTC)),
-        ("Jul 10, 2023", None),
-        ("", None),
-    ],
-)
-def test_parse_timestamp(value: str, expected: datetime | None) -> None:
-    """ISO 8601 in its common shapes; fractions beyond microseconds truncated; zoneless read as UTC."""
-    assert jsonl.parse_timestamp(value) == expected
 
 
 def _ecs_goldens() -> list[dict[str, Any]]:

@@ -1,0 +1,70 @@
+"""Windows event logs: `.evtx` files, evtx_dump JSON, Winlogbeat (6.x and later) and flat NXLog-style JSON.
+
+Each input format has a reader of its own (`evtx_file`, `evtx_dump`, `winlogbeat`, `flat`) that makes a
+format-independent `WinEvent` (`event`); `ecs` turns it into ECS fields, classified by the event table
+`events.yaml` (loaded by `kinds`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from dagster_project.sources.base import Event, GuardedParser, RawRecord, Rejected, SourceContext, SourceParser
+from dagster_project.sources.readers import iter_json_records
+from dagster_project.sources.values import load_json_object
+from dagster_project.sources.windows.ecs import ASSUMED_UTC_TAG, dataset, to_ecs
+from dagster_project.sources.windows.event import SECURITY, SYSMON, WinEvent
+from dagster_project.sources.windows.evtx_dump import from_evtx_dump
+from dagster_project.sources.windows.evtx_file import evtx_records
+from dagster_project.sources.windows.flat import from_flat
+from dagster_project.sources.windows.winlogbeat import from_winlogbeat, from_winlogbeat6
+
+NAME = "windows"
+
+__all__ = ["ASSUMED_UTC_TAG", "NAME", "SECURITY", "SYSMON", "WindowsParser", "dataset", "extract", "make_parser"]
+
+_COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
+
+
+def extract(obj: dict[str, Any]) -> WinEvent | str:
+    """Recognise the export format of one JSON record and read it; a reason string when it is none."""
+    if "Event" in obj:
+        return from_evtx_dump(obj)
+    if "winlog" in obj:
+        return from_winlogbeat(obj)
+    if "event_data" in obj or ("log_name" in obj and "event_id" in obj):
+        return from_winlogbeat6(obj)
+    if "EventID" in obj:
+        return from_flat(obj)
+    return "not a Windows event (no Event, winlog, event_id/log_name or EventID key)"
+
+
+class WindowsParser(GuardedParser):
+    """Parser for Windows events in any of the supported export formats."""
+
+    name = NAME
+
+    def records(self, stream: BinaryIO, path: str) -> Iterator[RawRecord]:
+        """`.evtx` files record by record through `evtx`; anything else as JSON (lines or documents)."""
+        name = path.lower()
+        for suffix in _COMPRESSED:
+            name = name.removesuffix(suffix)
+        if name.endswith(".evtx"):
+            return evtx_records(stream, path)
+        return iter_json_records(stream)
+
+    def parse_record(self, record: RawRecord) -> Event | Rejected:
+        """Map one Windows event record to ECS, or reject it with a reason."""
+        obj = load_json_object(record.text)
+        if isinstance(obj, str):
+            return Rejected(obj, record.line_no, record.text)
+        event = extract(obj)
+        if isinstance(event, str):
+            return Rejected(event, record.line_no, record.text)
+        return Event(timestamp=event.timestamp, original=record.text, fields=to_ecs(event))
+
+
+def make_parser(context: SourceContext) -> SourceParser:
+    """Build the Windows parser."""
+    return WindowsParser(context)
