@@ -301,6 +301,9 @@ NOT_ACCESS_LOG = "not an Apache/nginx access log line (common, combined or vhost
             "invalid timestamp in [time] field",
         ),
         ('192.0.2.1 - - [10/Oct/2000:13:55:36] "GET / HTTP/1.1" 200 1', "invalid timestamp in [time] field"),
+        # A valid local time whose UTC falls before year 1 or after 9999 (it once crashed the parser).
+        ('192.0.2.1 - - [01/Jan/0001:00:00:00 +0100] "GET / HTTP/1.1" 200 1', "invalid timestamp in [time] field"),
+        ('192.0.2.1 - - [31/Dec/9999:23:59:59 -0100] "GET / HTTP/1.1" 200 1', "invalid timestamp in [time] field"),
         ('300.1.2.3 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1', "invalid IP in client field"),
         ('192.0.2 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1', "invalid IP in client field"),
         ('2001:db8::g - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1', "invalid IP in client field"),
