@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
+from dagster_project.assets.ingestion import INGESTION_ASSETS
 from dagster_project.detection.alerts import raise_alerts
 from dagster_project.detection.hunt import hunt, select_rules
 from dagster_project.detection.notifications import notify
@@ -17,7 +18,7 @@ EVENT_DAYS = dg.DailyPartitionsDefinition(start_date="2000-01-01", timezone="UTC
     group_name="detection",
     partitions_def=EVENT_DAYS,
     kinds={"opensearch", "sigma"},
-    deps=[dg.AssetKey(f"{name}_events") for name in ("linux_auth", "web_access", "cloudtrail", "windows", "jsonl")],
+    deps=INGESTION_ASSETS,
 )
 def findings(context: dg.AssetExecutionContext, opensearch: OpenSearchResource) -> dg.MaterializeResult:
     """Sigma findings for events of one day, from a retro-hunt of every rule in detectors/ (idempotent)."""

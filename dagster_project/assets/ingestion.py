@@ -10,8 +10,10 @@ from dagster_project.ingest.landing import landed_files, partition_files
 from dagster_project.ingest.pipeline import IngestSummary, ingest
 from dagster_project.resources import OpenSearchResource
 from dagster_project.settings import LandingSettings, RetentionSettings
-from dagster_project.sources.registry import source_names
+from dagster_project.sources.registry import specs
+from dagster_project.sources.spec import SourceSpec
 from dagster_project.storage.bootstrap import bootstrap
+from dagster_project.storage.naming import events_pattern
 from dagster_project.storage.retention import enforce_retention
 
 DAILY = dg.DailyPartitionsDefinition(start_date="2024-01-01", timezone="UTC", end_offset=1)
@@ -43,8 +45,9 @@ def _asset_name(source: str) -> str:
     return f"{source.replace('-', '_')}_events"
 
 
-def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
+def build_ingestion_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     """The daily ingestion asset of one source."""
+    source = spec.name
 
     @dg.asset(
         name=_asset_name(source),
@@ -52,8 +55,8 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
         partitions_def=DAILY,
         deps=[index_templates],
         kinds={"opensearch"},
-        description=f"{source} events ingested from the landing directory for the day they arrived.",
-        metadata={"source": source, "index_pattern": f"siem-events-{source}-*"},
+        description=f"{spec.description}: the {source} events that arrived in the landing directory that day.",
+        metadata={"source": source},
     )
     def _ingest(
         context: dg.AssetExecutionContext, config: IngestConfig, opensearch: OpenSearchResource
@@ -80,6 +83,7 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
                 "seconds": dg.MetadataValue.float(round(summary.seconds, 3)),
                 "quarantine_reasons": dg.MetadataValue.json(summary.reasons),
                 "landing": dg.MetadataValue.path(str(root / source)),
+                "index_pattern": events_pattern(source),
             }
         )
 
@@ -117,9 +121,10 @@ def build_landing_sensor(source: str, asset: dg.AssetsDefinition) -> dg.SensorDe
     return _sensor
 
 
-INGESTION_ASSETS = [build_ingestion_asset(source) for source in source_names()]
+INGESTION_ASSETS = [build_ingestion_asset(spec) for spec in specs()]
+"""One ingestion asset per registered source (the findings asset depends on all of them)."""
 LANDING_SENSORS = [
-    build_landing_sensor(source, asset) for source, asset in zip(source_names(), INGESTION_ASSETS, strict=True)
+    build_landing_sensor(spec.name, asset) for spec, asset in zip(specs(), INGESTION_ASSETS, strict=True)
 ]
 
 

@@ -10,9 +10,11 @@ from typing import Any, BinaryIO
 
 from dagster_project.sources.base import Event, GuardedParser, RawRecord, Rejected, SourceContext, SourceParser
 from dagster_project.sources.readers import iter_json_records
+from dagster_project.sources.spec import SigmaLogsource, SourceSpec
 from dagster_project.sources.values import canonical_ip, compact_json, load_json_object, parse_timestamp
 
 NAME = "cloudtrail"
+DATASET = "aws.cloudtrail"
 
 _DROPPED_KEYS = frozenset({"@timestamp", "@version"})
 """Keys a shipper (Logstash) added; they are not CloudTrail fields."""
@@ -214,7 +216,7 @@ def to_ecs(raw: dict[str, Any]) -> dict[str, Any]:
         "type": list(types),
         "action": event_name,
         "outcome": "failure" if failed else "success",
-        "dataset": "aws.cloudtrail",
+        "dataset": DATASET,
         "module": "aws",
     }
     if event_source:
@@ -292,3 +294,38 @@ def to_ecs(raw: dict[str, Any]) -> dict[str, Any]:
 def make_parser(context: SourceContext) -> SourceParser:
     """Build the CloudTrail parser."""
     return CloudTrailParser(context)
+
+
+SIGMA_FIELDS = {
+    "eventName": "event.action",
+    "eventSource": "event.provider",
+    "errorCode": "error.code",
+    "errorMessage": "error.message",
+    "userAgent": "user_agent.original",
+    "awsRegion": "cloud.region",
+    "recipientAccountId": "cloud.account.id",
+    **{
+        name: f"aws.cloudtrail.{name}"
+        for name in (
+            "eventType",
+            "sourceIPAddress",
+            "userIdentity.type",
+            "userIdentity.arn",
+            "userIdentity.userName",
+            "userIdentity.invokedBy",
+            "userIdentity.principalId",
+            "additionalEventData.MFAUsed",
+            "responseElements.ConsoleLogin",
+        )
+    },
+}
+"""Sigma's CloudTrail rules use CloudTrail's raw names: the ECS field of each (the raw record is kept too)."""
+
+SPEC = SourceSpec(
+    name=NAME,
+    description="AWS CloudTrail records (S3 delivery files, JSON arrays or lines)",
+    make_parser=make_parser,
+    datasets=(DATASET,),
+    logsources=(SigmaLogsource("aws_cloudtrail", product="aws", service="cloudtrail", fields=SIGMA_FIELDS),),
+    samples=("cloudtrail/invictus_stratus/2*_CloudTrail_*.json",),
+)

@@ -8,6 +8,7 @@ from typing import Any, BinaryIO
 
 from dagster_project.sources.base import Event, GuardedParser, RawRecord, Rejected, SourceContext, SourceParser
 from dagster_project.sources.readers import lines_without_bom
+from dagster_project.sources.spec import SourceSpec
 from dagster_project.sources.values import epoch_millis, json_type, load_json_object, parse_timestamp
 
 NAME = "jsonl"
@@ -126,3 +127,10 @@ def _ecs_timestamp(value: Any) -> datetime | None:
 def make_parser(context: SourceContext) -> SourceParser:
     """Build the jsonl parser."""
     return JsonlParser(context)
+
+
+SPEC = SourceSpec(
+    name=NAME,
+    description="JSON lines that already are ECS documents",
+    make_parser=make_parser,
+)

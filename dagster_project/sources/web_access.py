@@ -26,6 +26,7 @@ from typing import Any, BinaryIO
 
 from dagster_project.sources.base import Event, GuardedParser, RawRecord, Rejected, SourceContext, SourceParser
 from dagster_project.sources.readers import iter_lines
+from dagster_project.sources.spec import SigmaLogsource, SourceSpec
 from dagster_project.sources.values import MONTHS, canonical_ip, is_hostname, utc
 
 NAME = "web-access"
@@ -224,3 +225,27 @@ def _parse(text: str) -> tuple[datetime, dict[str, Any]] | str:
 def make_parser(context: SourceContext) -> SourceParser:
     """A web-access parser (stateless; the context is not needed to parse)."""
     return WebAccessParser(context)
+
+
+SIGMA_FIELDS = {
+    "cs-method": "http.request.method",
+    "cs-uri": "url.original",
+    "cs-uri-stem": "url.path",
+    "cs-uri-query": "url.query",
+    "sc-status": "http.response.status_code",
+    "c-ip": "source.ip",
+    "cs-user-agent": "user_agent.original",
+    "cs-referer": "http.request.referrer",
+    "cs-username": "user.name",
+    "cs-host": "destination.domain",
+}
+"""Sigma's webserver rules use W3C extended log field names: the ECS field of each."""
+
+SPEC = SourceSpec(
+    name=NAME,
+    description="Apache, nginx and Tomcat access logs (common, combined, vhost_combined)",
+    make_parser=make_parser,
+    datasets=(DATASET,),
+    logsources=(SigmaLogsource("webserver", category="webserver", fields=SIGMA_FIELDS),),
+    samples=("web/apache_access_elastic/*.log", "web/tomcat_access_attack/*.txt"),
+)

@@ -35,6 +35,7 @@ from dagster_project.sources.linux_auth.fields import INFO, NONE, Handler, Resul
 from dagster_project.sources.linux_auth.pam import pam_message, pam_more, pam_prefixed
 from dagster_project.sources.linux_auth.sshd import sshd
 from dagster_project.sources.readers import iter_lines
+from dagster_project.sources.spec import SigmaLogsource, SourceSpec
 from dagster_project.sources.syslog import SyslogParser, header_fields
 
 NAME = "linux-auth"
@@ -176,3 +177,35 @@ def _related(doc: dict[str, Any], host: str | None) -> dict[str, list[str]]:
 def make_parser(context: SourceContext) -> SourceParser:
     """A linux-auth parser for one file (it keeps the RFC 3164 year state of that file)."""
     return LinuxAuthParser(context)
+
+
+SIGMA_FIELDS = {
+    name: name
+    for name in (
+        "event.action",
+        "event.outcome",
+        "process.name",
+        "process.command_line",
+        "user.name",
+        "user.effective.name",
+        "user.target.name",
+        "group.name",
+        "source.ip",
+        "host.name",
+    )
+}
+"""Linux auth logs have no Sigma field convention (SigmaHQ's Linux rules search the raw message), so rules
+for them use our ECS names, listed here so that a misspelt field still fails compilation."""
+
+SPEC = SourceSpec(
+    name=NAME,
+    description="Linux authentication syslog (auth.log, secure, messages)",
+    make_parser=make_parser,
+    datasets=(DATASET,),
+    logsources=(SigmaLogsource("linux_auth", product="linux", service="auth", fields=SIGMA_FIELDS),),
+    samples=(
+        "linux_auth/elastic_auth/auth.part1.log",
+        "linux_auth/loghub_openssh/OpenSSH_2k.lines0001-1000.log",
+        "linux_auth/loghub_linux/Linux_2k.lines0001-1000.log",
+    ),
+)

@@ -12,8 +12,9 @@ from typing import Any, BinaryIO
 
 from dagster_project.sources.base import Event, GuardedParser, RawRecord, Rejected, SourceContext, SourceParser
 from dagster_project.sources.readers import iter_json_records
+from dagster_project.sources.spec import SigmaLogsource, SourceSpec
 from dagster_project.sources.values import load_json_object
-from dagster_project.sources.windows.ecs import ASSUMED_UTC_TAG, dataset, to_ecs
+from dagster_project.sources.windows.ecs import ASSUMED_UTC_TAG, CHANNEL_DATASETS, dataset, to_ecs
 from dagster_project.sources.windows.event import SECURITY, SYSMON, WinEvent
 from dagster_project.sources.windows.evtx_dump import from_evtx_dump
 from dagster_project.sources.windows.evtx_file import evtx_records
@@ -22,7 +23,17 @@ from dagster_project.sources.windows.winlogbeat import from_winlogbeat, from_win
 
 NAME = "windows"
 
-__all__ = ["ASSUMED_UTC_TAG", "NAME", "SECURITY", "SYSMON", "WindowsParser", "dataset", "extract", "make_parser"]
+__all__ = [
+    "ASSUMED_UTC_TAG",
+    "NAME",
+    "SECURITY",
+    "SPEC",
+    "SYSMON",
+    "WindowsParser",
+    "dataset",
+    "extract",
+    "make_parser",
+]
 
 _COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
 
@@ -68,3 +79,59 @@ class WindowsParser(GuardedParser):
 def make_parser(context: SourceContext) -> SourceParser:
     """Build the Windows parser."""
     return WindowsParser(context)
+
+
+SIGMA_FIELDS = {
+    "EventID": "event.code",
+    "Channel": "winlog.channel",
+    "Provider_Name": "winlog.provider_name",
+    "Computer": "host.name",
+    "IpAddress": "source.ip",
+    "IpPort": "source.port",
+    "Image": "process.executable",
+    "CommandLine": "process.command_line",
+    "ParentImage": "process.parent.executable",
+    "ParentCommandLine": "process.parent.command_line",
+    "CurrentDirectory": "process.working_directory",
+    **{
+        name: f"winlog.event_data.{name}"
+        for name in (
+            "TargetUserName",
+            "TargetDomainName",
+            "TargetSid",
+            "SubjectUserName",
+            "SubjectUserSid",
+            "SubjectDomainName",
+            "MemberName",
+            "MemberSid",
+            "LogonType",
+            "WorkstationName",
+            "Status",
+            "SubStatus",
+            "User",
+            "OriginalFileName",
+            "IntegrityLevel",
+        )
+    },
+}
+"""Sigma's Windows rules use EventData names: the ECS field of each (EventData itself is kept under winlog)."""
+
+SPEC = SourceSpec(
+    name=NAME,
+    description="Windows event logs (.evtx, evtx_dump JSON, Winlogbeat, NXLog)",
+    make_parser=make_parser,
+    datasets=tuple(CHANNEL_DATASETS.values()),
+    logsources=(
+        SigmaLogsource(
+            "windows_security",
+            product="windows",
+            service="security",
+            fields=SIGMA_FIELDS,
+            dataset=CHANNEL_DATASETS[SECURITY],
+        ),
+        SigmaLogsource(
+            "windows_sysmon", product="windows", service="sysmon", fields=SIGMA_FIELDS, dataset=CHANNEL_DATASETS[SYSMON]
+        ),
+    ),
+    samples=("windows/evtx_attack_samples/*/*.evtx",),
+)
