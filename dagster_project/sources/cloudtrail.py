@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, BinaryIO
 
-from dagster_project.sources.base import Event, GuardedParser, RawRecord, Rejected, SourceContext, SourceParser
+from dagster_project.sources.base import Event, GuardedParser, RawRecord, Rejected
 from dagster_project.sources.readers import iter_json_records
 from dagster_project.sources.spec import SigmaLogsource, SourceSpec
 from dagster_project.sources.values import canonical_ip, compact_json, load_json_object, parse_timestamp
@@ -291,11 +291,6 @@ def to_ecs(raw: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def make_parser(context: SourceContext) -> SourceParser:
-    """Build the CloudTrail parser."""
-    return CloudTrailParser(context)
-
-
 SIGMA_FIELDS = {
     "eventName": "event.action",
     "eventSource": "event.provider",
@@ -324,7 +319,7 @@ SIGMA_FIELDS = {
 SPEC = SourceSpec(
     name=NAME,
     description="AWS CloudTrail records (S3 delivery files, JSON arrays or lines)",
-    make_parser=make_parser,
+    parser=CloudTrailParser,
     datasets=(DATASET,),
     logsources=(SigmaLogsource("aws_cloudtrail", product="aws", service="cloudtrail", fields=SIGMA_FIELDS),),
     samples=("cloudtrail/invictus_stratus/2*_CloudTrail_*.json",),

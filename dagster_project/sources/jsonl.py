@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, BinaryIO
 
-from dagster_project.sources.base import Event, GuardedParser, RawRecord, Rejected, SourceContext, SourceParser
+from dagster_project.sources.base import Event, GuardedParser, RawRecord, Rejected
 from dagster_project.sources.readers import lines_without_bom
 from dagster_project.sources.spec import SourceSpec
 from dagster_project.sources.values import epoch_millis, json_type, load_json_object, parse_timestamp
@@ -124,13 +124,8 @@ def _ecs_timestamp(value: Any) -> datetime | None:
     return None
 
 
-def make_parser(context: SourceContext) -> SourceParser:
-    """Build the jsonl parser."""
-    return JsonlParser(context)
-
-
 SPEC = SourceSpec(
     name=NAME,
     description="JSON lines that already are ECS documents",
-    make_parser=make_parser,
+    parser=JsonlParser,
 )

@@ -50,4 +50,4 @@ def source_spec(name: str) -> SourceSpec:
 
 def parser_factory(name: str) -> Callable[[SourceContext], SourceParser]:
     """The parser factory of a source, or a ConfigurationError naming the known sources."""
-    return source_spec(name).make_parser
+    return source_spec(name).parser

@@ -66,8 +66,8 @@ class SourceSpec:
     """The source's name: `--source`, the landing folder, the index family (`naming.events_pattern`)."""
     description: str
     """One line: what the source reads (the Dagster asset's description)."""
-    make_parser: Callable[[SourceContext], SourceParser]
-    """Builds the parser for one input (a file, or a receiver's stream)."""
+    parser: Callable[[SourceContext], SourceParser]
+    """Makes the parser of one input (a file, or a receiver's stream): usually the parser class."""
     datasets: tuple[str, ...] = ()
     """The `event.dataset` values its events carry by name; empty when they come with the input (jsonl)."""
     logsources: tuple[SigmaLogsource, ...] = ()

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any, BinaryIO
 
-from dagster_project.sources.base import Event, GuardedParser, RawRecord, Rejected, SourceContext, SourceParser
+from dagster_project.sources.base import Event, GuardedParser, RawRecord, Rejected
 from dagster_project.sources.readers import iter_lines
 from dagster_project.sources.spec import SigmaLogsource, SourceSpec
 from dagster_project.sources.values import MONTHS, canonical_ip, is_hostname, utc
@@ -222,11 +222,6 @@ def _parse(text: str) -> tuple[datetime, dict[str, Any]] | str:
     return timestamp, doc
 
 
-def make_parser(context: SourceContext) -> SourceParser:
-    """A web-access parser (stateless; the context is not needed to parse)."""
-    return WebAccessParser(context)
-
-
 SIGMA_FIELDS = {
     "cs-method": "http.request.method",
     "cs-uri": "url.original",
@@ -244,7 +239,7 @@ SIGMA_FIELDS = {
 SPEC = SourceSpec(
     name=NAME,
     description="Apache, nginx and Tomcat access logs (common, combined, vhost_combined)",
-    make_parser=make_parser,
+    parser=WebAccessParser,
     datasets=(DATASET,),
     logsources=(SigmaLogsource("webserver", category="webserver", fields=SIGMA_FIELDS),),
     samples=("web/apache_access_elastic/*.log", "web/tomcat_access_attack/*.txt"),

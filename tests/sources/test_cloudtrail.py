@@ -22,7 +22,7 @@ from dagster_project.sources.values import compact_json
 
 DATA = Path(__file__).parents[1] / "data" / "cloudtrail"
 CONTEXT = SourceContext(path="test", reference_time=datetime(2024, 1, 1, tzinfo=UTC))
-PARSER = cloudtrail.make_parser(CONTEXT)
+PARSER = cloudtrail.CloudTrailParser(CONTEXT)
 
 
 def parse_stream(data: bytes | io.IOBase, path: str = "input.json") -> tuple[list[Event], list[Rejected]]:

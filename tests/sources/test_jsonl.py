@@ -19,7 +19,7 @@ from dagster_project.sources.base import Event, RawRecord, Rejected, SourceConte
 
 DATA = Path(__file__).parents[1] / "data"
 CONTEXT = SourceContext(path="test", reference_time=datetime(2024, 1, 1, tzinfo=UTC))
-PARSER = jsonl.make_parser(CONTEXT)
+PARSER = jsonl.JsonlParser(CONTEXT)
 
 
 def parse_bytes(data: bytes) -> tuple[list[Event], list[Rejected]]:

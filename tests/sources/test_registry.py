@@ -34,7 +34,7 @@ CONTEXT = SourceContext(path="x", reference_time=datetime(2024, 6, 1, tzinfo=UTC
 
 def test_every_parser_is_registered_by_its_spec() -> None:
     """A module of the sources package that defines a parser declares its SPEC (else it would be invisible)."""
-    registered = {spec.make_parser(CONTEXT).__class__ for spec in specs()}
+    registered = {spec.parser(CONTEXT).__class__ for spec in specs()}
     parsers = {
         obj
         for info in pkgutil.iter_modules([str(SOURCES)], prefix="dagster_project.sources.")

@@ -31,7 +31,7 @@ def shared(path: Path) -> Path:
 
 def parse_line(line: str) -> Event | Rejected:
     """Parse one line."""
-    return web_access.make_parser(SourceContext("access.log", REFERENCE)).parse(RawRecord(1, 0, line))
+    return web_access.WebAccessParser(SourceContext("access.log", REFERENCE)).parse(RawRecord(1, 0, line))
 
 
 def parse_one(line: str) -> Event:
@@ -43,7 +43,7 @@ def parse_one(line: str) -> Event:
 
 def parse_file(path: Path) -> list[Event | Rejected]:
     """Parse a whole file through the parser's own record reader."""
-    parser = web_access.make_parser(SourceContext(str(path), REFERENCE))
+    parser = web_access.WebAccessParser(SourceContext(str(path), REFERENCE))
     with path.open("rb") as stream:
         return [parser.parse(record) for record in parser.records(stream, str(path))]
 
@@ -318,7 +318,7 @@ def test_rejects_with_precise_reason(line: str, reason: str) -> None:
 
 
 def test_record_with_reader_error_is_rejected_with_that_error() -> None:
-    parser = web_access.make_parser(SourceContext("x.log", REFERENCE))
+    parser = web_access.WebAccessParser(SourceContext("x.log", REFERENCE))
     record = RawRecord(3, 10, 'x - - [..] "\\x00"', error="binary data (NUL bytes)")
     assert parser.parse(record) == Rejected("binary data (NUL bytes)", 3, record.text)
 
@@ -369,7 +369,7 @@ def test_fixture_sample_from_elastic_apache_log() -> None:
 
 def test_fixture_synthetic_file() -> None:
     path = FIXTURES / "synthetic.log"
-    parser = web_access.make_parser(SourceContext(str(path), REFERENCE))
+    parser = web_access.WebAccessParser(SourceContext(str(path), REFERENCE))
     with path.open("rb") as stream:
         results = {record.line_no: parser.parse(record) for record in parser.records(stream, str(path))}
     assert 8 not in results  # the blank line is skipped but counted

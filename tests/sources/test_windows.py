@@ -22,7 +22,7 @@ from dagster_project.sources.base import Event, RawRecord, Rejected, SourceConte
 DATA = Path(__file__).parents[1] / "data" / "windows"
 SHARED = Path(__file__).parents[2].parent / "shared" / "data" / "windows"
 CONTEXT = SourceContext(path="test", reference_time=datetime(2024, 1, 1, tzinfo=UTC))
-PARSER = windows.make_parser(CONTEXT)
+PARSER = windows.WindowsParser(CONTEXT)
 
 
 def parse_stream(stream: IO[bytes] | io.BufferedIOBase, path: str) -> tuple[list[Event], list[Rejected]]:

@@ -29,7 +29,7 @@ import re
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from dagster_project.sources.base import Event, GuardedParser, RawRecord, Rejected, SourceContext, SourceParser
+from dagster_project.sources.base import Event, GuardedParser, RawRecord, Rejected, SourceContext
 from dagster_project.sources.linux_auth.accounts import cron, shadow, su, sudo
 from dagster_project.sources.linux_auth.fields import INFO, NONE, Handler, Result, auth_fields
 from dagster_project.sources.linux_auth.pam import pam_message, pam_more, pam_prefixed
@@ -174,11 +174,6 @@ def _related(doc: dict[str, Any], host: str | None) -> dict[str, list[str]]:
     return related
 
 
-def make_parser(context: SourceContext) -> SourceParser:
-    """A linux-auth parser for one file (it keeps the RFC 3164 year state of that file)."""
-    return LinuxAuthParser(context)
-
-
 SIGMA_FIELDS = {
     name: name
     for name in (
@@ -200,7 +195,7 @@ for them use our ECS names, listed here so that a misspelt field still fails com
 SPEC = SourceSpec(
     name=NAME,
     description="Linux authentication syslog (auth.log, secure, messages)",
-    make_parser=make_parser,
+    parser=LinuxAuthParser,
     datasets=(DATASET,),
     logsources=(SigmaLogsource("linux_auth", product="linux", service="auth", fields=SIGMA_FIELDS),),
     samples=(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from dagster_project.sources.base import Event, GuardedParser, RawRecord, Rejected, SourceContext, SourceParser
+from dagster_project.sources.base import Event, GuardedParser, RawRecord, Rejected
 from dagster_project.sources.readers import iter_json_records
 from dagster_project.sources.spec import SigmaLogsource, SourceSpec
 from dagster_project.sources.values import load_json_object
@@ -32,7 +32,6 @@ __all__ = [
     "WindowsParser",
     "dataset",
     "extract",
-    "make_parser",
 ]
 
 _COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
@@ -76,11 +75,6 @@ class WindowsParser(GuardedParser):
         return Event(timestamp=event.timestamp, original=record.text, fields=to_ecs(event))
 
 
-def make_parser(context: SourceContext) -> SourceParser:
-    """Build the Windows parser."""
-    return WindowsParser(context)
-
-
 SIGMA_FIELDS = {
     "EventID": "event.code",
     "Channel": "winlog.channel",
@@ -119,7 +113,7 @@ SIGMA_FIELDS = {
 SPEC = SourceSpec(
     name=NAME,
     description="Windows event logs (.evtx, evtx_dump JSON, Winlogbeat, NXLog)",
-    make_parser=make_parser,
+    parser=WindowsParser,
     datasets=tuple(CHANNEL_DATASETS.values()),
     logsources=(
         SigmaLogsource(
