@@ -28,10 +28,9 @@ from __future__ import annotations
 
 import re
 from calendar import isleap
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from dagster_project.sources.values import MONTHS, parse_timestamp
 
@@ -64,8 +63,7 @@ _SD_UNESCAPE = re.compile(r"\\([\"\\\]])")
 _TAG = re.compile(r"([^\s\[\]:]+(?: [^\s\[\]:]+)?)(?:\[([^\]\s]*)\])?:(?: +|$)")
 
 
-@dataclass(frozen=True, slots=True)
-class SyslogMessage:
+class SyslogMessage(NamedTuple):
     """One syslog line taken apart; `syslog` holds the `log.syslog` fields of its header."""
 
     timestamp: datetime
@@ -80,8 +78,7 @@ class SyslogMessage:
     """`priority`, `facility`, `severity` (from `<PRI>`), and RFC 5424's `version`, `msgid`, `structured_data`."""
 
 
-@dataclass(frozen=True, slots=True)
-class Program:
+class Program(NamedTuple):
     """What a syslog tag says about the process that logged the line."""
 
     name: str | None
