@@ -61,7 +61,7 @@ def _random_access(stream: BinaryIO) -> Iterator[BinaryIO]:
     if direct:
         yield stream
         return
-    with tempfile.TemporaryFile(prefix="siem-evtx-") as spool:
+    with tempfile.TemporaryFile(prefix="evtx-spool-") as spool:
         shutil.copyfileobj(stream, spool, _SPOOL_CHUNK)
         spool.seek(0)
         yield cast(BinaryIO, spool)
