@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, Protocol
@@ -82,7 +82,7 @@ class SourceParser(Protocol):
 
     def parse(self, record: RawRecord) -> Event | Rejected:
         """Turn one raw record into an ECS event, or a reject with a reason (a flagged record is rejected
-        with the reader's reason); implementations wrap their work in `guarded_parse`."""
+        with the reader's reason); implementations subclass `GuardedParser`."""
         ...
 
 
@@ -90,26 +90,13 @@ INTERNAL_ERROR = "internal error in the {source} parser"
 """How the reason of a reject made from a parser crash begins; a parser bug, never bad input."""
 
 
-def guarded_parse(record: RawRecord, parse: Callable[[RawRecord], Event | Rejected], source: str) -> Event | Rejected:
-    """The one wrapper every source's `parse` uses: a record the reader flagged is rejected with that
-    reason, and an exception inside `parse` (a parser bug or an unforeseen shape) becomes a reject, so a
-    bad record is quarantined instead of stopping the run."""
-    if record.error is not None:
-        return Rejected(record.error, record.line_no, record.text)
-    try:
-        return parse(record)
-    except Exception as exc:  # noqa: BLE001  (never raise: quarantine the record with the reason)
-        reason = f"{INTERNAL_ERROR.format(source=source)}: {type(exc).__name__}: {exc}"
-        return Rejected(reason, record.line_no, record.text)
-
-
 def is_internal_error(result: Event | Rejected) -> bool:
-    """True for a reject that `guarded_parse` made from a crash: what tests of a parser must never see."""
+    """True for a reject that `GuardedParser.parse` made from a crash: what tests of a parser must never see."""
     return isinstance(result, Rejected) and result.reason.startswith(INTERNAL_ERROR.partition("{")[0])
 
 
 class GuardedParser(ABC):
-    """The shape of every source's parser: `parse` runs the source's `parse_record` inside `guarded_parse`."""
+    """The shape of every source's parser: `parse` runs the source's `parse_record` inside the one guard."""
 
     name: str
     """The source's name, as its spec declares it (it names the source in internal-error rejects)."""
@@ -122,8 +109,16 @@ class GuardedParser(ABC):
         """Split a (decompressed) binary stream into raw records, streaming, in constant memory."""
 
     def parse(self, record: RawRecord) -> Event | Rejected:
-        """Turn one raw record into an ECS event, or a reject with a reason; never raises."""
-        return guarded_parse(record, self.parse_record, self.name)
+        """The one guard of every source: a record the reader flagged is rejected with that reason, and an
+        exception inside `parse_record` (a parser bug or an unforeseen shape) becomes a reject naming the
+        source, so a bad record is quarantined instead of stopping the run. Never raises."""
+        if record.error is not None:
+            return Rejected(record.error, record.line_no, record.text)
+        try:
+            return self.parse_record(record)
+        except Exception as exc:  # noqa: BLE001  (never raise: quarantine the record with the reason)
+            reason = f"{INTERNAL_ERROR.format(source=self.name)}: {type(exc).__name__}: {exc}"
+            return Rejected(reason, record.line_no, record.text)
 
     @abstractmethod
     def parse_record(self, record: RawRecord) -> Event | Rejected:

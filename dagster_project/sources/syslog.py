@@ -63,21 +63,6 @@ _SD_UNESCAPE = re.compile(r"\\([\"\\\]])")
 _TAG = re.compile(r"([^\s\[\]:]+(?: [^\s\[\]:]+)?)(?:\[([^\]\s]*)\])?:(?: +|$)")
 
 
-class SyslogMessage(NamedTuple):
-    """One syslog line taken apart; `syslog` holds the `log.syslog` fields of its header."""
-
-    timestamp: datetime
-    host: str | None
-    tag: str | None
-    """RFC 3164 TAG or RFC 5424 APP-NAME (`sshd`, `sshd(pam_unix)`, `/usr/sbin/cron`, ...)."""
-    pid: str | None
-    """The PID in `tag[pid]:`, or RFC 5424 PROCID; as written (not always a number)."""
-    message: str
-    """MSG, without surrounding whitespace (and without RFC 5424's BOM)."""
-    syslog: dict[str, Any]
-    """`priority`, `facility`, `severity` (from `<PRI>`), and RFC 5424's `version`, `msgid`, `structured_data`."""
-
-
 class Program(NamedTuple):
     """What a syslog tag says about the process that logged the line."""
 
@@ -85,6 +70,16 @@ class Program(NamedTuple):
     executable: str | None
     module: str | None
     """The parenthesised part of an old sysklogd tag: `pam_unix` in `sshd(pam_unix)`."""
+
+
+SyslogLine = tuple[datetime, dict[str, Any], Program | None]
+"""A parsed line: its time (UTC), the ECS fields of its header, and what its tag says about the program.
+
+The fields are `message` (MSG without surrounding whitespace or RFC 5424's BOM), `host.name` and
+`host.hostname`, `process.name`/`executable`/`pid` (from the tag), and `log.syslog`: `priority`,
+`facility`, `severity` (from `<PRI>`), RFC 5424's `version`, `msgid`, `structured_data`, and `appname`,
+`procid` (the tag and the pid as written).
+"""
 
 
 class SyslogParser:
@@ -98,8 +93,8 @@ class SyslogParser:
         self._year: int | None = None
         self._month = 0
 
-    def parse(self, text: str) -> SyslogMessage | str:
-        """The parts of one line, or the reason it is not a syslog line."""
+    def parse(self, text: str) -> SyslogLine | str:
+        """The time and header fields of one line, or the reason it is not a syslog line."""
         m = _RFC3164.fullmatch(text)
         if m is not None:
             pri, mon, day, hh, mm, ss, frac, host, content = m.groups()
@@ -176,32 +171,6 @@ def program(tag: str) -> Program:
     return Program(name or None, executable, module)
 
 
-def header_fields(message: SyslogMessage) -> tuple[dict[str, Any], Program | None]:
-    """The ECS fields of a line's header (`message`, `host`, `process`, `log.syslog`) and its program."""
-    doc: dict[str, Any] = {"message": message.message}
-    host, tag, pid, syslog = message.host, message.tag, message.pid, dict(message.syslog)
-    if host:
-        doc["host"] = {"name": host, "hostname": host}
-    found = None
-    if tag:
-        syslog["appname"] = tag
-        found = program(tag)
-        process: dict[str, Any] = {"name": found.name} if found.name else {}
-        if found.executable:
-            process["executable"] = found.executable
-        if pid:
-            syslog["procid"] = pid
-            if pid.isdigit() and len(pid) < 19:
-                process["pid"] = int(pid)
-        if process:
-            doc["process"] = process
-    elif pid:
-        syslog["procid"] = pid
-    if syslog:
-        doc["log"] = {"syslog": syslog}
-    return doc, found
-
-
 def _dated(year: int, month: int, day: int, hh: int, mm: int, ss: int, micro: int) -> datetime:
     """A UTC datetime; 29 February of a non-leap year moves to the latest earlier leap year."""
     if month == 2 and day == 29:
@@ -210,8 +179,8 @@ def _dated(year: int, month: int, day: int, hh: int, mm: int, ss: int, micro: in
     return datetime(year, month, day, hh, mm, ss, micro, tzinfo=UTC)
 
 
-def _rfc5424(m: re.Match[str]) -> SyslogMessage | str:
-    """The parts of an RFC 5424 line matched by the header regex."""
+def _rfc5424(m: re.Match[str]) -> SyslogLine | str:
+    """The time and fields of an RFC 5424 line matched by the header regex."""
     pri, version, stamp, host, app, procid, msgid, sd, msg = m.groups()
     syslog = priority_fields(pri)
     if isinstance(syslog, str):
@@ -231,7 +200,7 @@ def _rfc5424(m: re.Match[str]) -> SyslogMessage | str:
     msg = msg or ""
     if msg.startswith("\ufeff"):
         msg = msg[1:]
-    return SyslogMessage(
+    return _header(
         timestamp,
         None if host == "-" else host,
         None if app == "-" else app,
@@ -249,10 +218,37 @@ def _structured_data(text: str) -> dict[str, dict[str, str]]:
     return result
 
 
-def _tagged(timestamp: datetime, host: str, content: str, syslog: dict[str, Any]) -> SyslogMessage:
-    """An RFC 3164 / ISO line's parts: split the TAG[PID]: prefix off the content."""
+def _tagged(timestamp: datetime, host: str, content: str, syslog: dict[str, Any]) -> SyslogLine:
+    """An RFC 3164 / ISO line's time and fields: split the TAG[PID]: prefix off the content."""
     m = _TAG.match(content)
     if m is None:
-        return SyslogMessage(timestamp, host, None, None, content.strip(), syslog)
+        return _header(timestamp, host, None, None, content.strip(), syslog)
     tag, pid = m.groups()
-    return SyslogMessage(timestamp, host, tag, pid, content[m.end() :].strip(), syslog)
+    return _header(timestamp, host, tag, pid, content[m.end() :].strip(), syslog)
+
+
+def _header(
+    timestamp: datetime, host: str | None, tag: str | None, pid: str | None, text: str, syslog: dict[str, Any]
+) -> SyslogLine:
+    """The ECS fields of a line's header (see `SyslogLine`) and its program."""
+    doc: dict[str, Any] = {"message": text}
+    if host:
+        doc["host"] = {"name": host, "hostname": host}
+    found = None
+    if tag:
+        syslog["appname"] = tag
+        found = program(tag)
+        process: dict[str, Any] = {"name": found.name} if found.name else {}
+        if found.executable:
+            process["executable"] = found.executable
+        if pid:
+            syslog["procid"] = pid
+            if pid.isdigit() and len(pid) < 19:
+                process["pid"] = int(pid)
+        if process:
+            doc["process"] = process
+    elif pid:
+        syslog["procid"] = pid
+    if syslog:
+        doc["log"] = {"syslog": syslog}
+    return timestamp, doc, found

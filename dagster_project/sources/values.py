@@ -1,7 +1,7 @@
 """The value parsers every source shares: times, IP addresses, host names and JSON objects.
 
 Each one turns text into a value or None (or a reason), never an exception, so that a parser built on
-them rejects bad input with a reason instead of reaching `guarded_parse` with a crash.
+them rejects bad input with a reason instead of reaching the parse guard with a crash.
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import BinaryIO
 
 import pytest
 
@@ -12,7 +14,6 @@ from dagster_project.sources.base import (
     RawRecord,
     Rejected,
     SourceContext,
-    guarded_parse,
     is_internal_error,
 )
 from dagster_project.sources.registry import parser_factory, source_names
@@ -24,14 +25,27 @@ def _boom(*_args: object) -> object:
     raise KeyError("surprise")
 
 
+class _Crashing(GuardedParser):
+    """A parser whose own work always fails."""
+
+    name = "demo"
+
+    def records(self, stream: BinaryIO, path: str) -> Iterator[RawRecord]:
+        """Not used."""
+        return iter(())
+
+    def parse_record(self, record: RawRecord) -> Event | Rejected:
+        """Crash."""
+        raise KeyError("surprise")
+
+
 def test_a_flagged_record_is_rejected_with_the_readers_reason() -> None:
     record = RawRecord(7, 0, "x", error="binary data (NUL bytes)")
-    result = guarded_parse(record, _boom, "demo")  # type: ignore[arg-type]
-    assert result == Rejected("binary data (NUL bytes)", 7, "x")
+    assert _Crashing(CONTEXT).parse(record) == Rejected("binary data (NUL bytes)", 7, "x")
 
 
 def test_an_exception_becomes_a_reject_naming_the_source() -> None:
-    result = guarded_parse(RawRecord(3, 0, "line"), _boom, "demo")  # type: ignore[arg-type]
+    result = _Crashing(CONTEXT).parse(RawRecord(3, 0, "line"))
     assert result == Rejected("internal error in the demo parser: KeyError: 'surprise'", 3, "line")
 
 

@@ -32,11 +32,11 @@ from typing import Any, BinaryIO
 from dagster_project.sources.base import Event, GuardedParser, RawRecord, Rejected, SourceContext
 from dagster_project.sources.linux_auth.accounts import cron, shadow, su, sudo
 from dagster_project.sources.linux_auth.fields import INFO, NONE, Handler, Result, auth_fields
-from dagster_project.sources.linux_auth.pam import pam_message, pam_more, pam_prefixed
+from dagster_project.sources.linux_auth.pam import PAM_PREFIX, pam_message, pam_more
 from dagster_project.sources.linux_auth.sshd import sshd
 from dagster_project.sources.readers import iter_lines
 from dagster_project.sources.spec import SigmaLogsource, SourceSpec
-from dagster_project.sources.syslog import SyslogParser, header_fields
+from dagster_project.sources.syslog import SyslogParser
 
 NAME = "linux-auth"
 DATASET = "linux.auth"
@@ -87,11 +87,11 @@ class LinuxAuthParser(GuardedParser):
 
     def parse_record(self, record: RawRecord) -> Event | Rejected:
         """Turn one syslog line into an ECS event, or a reject with a reason."""
-        message = self._syslog.parse(record.text)
-        if isinstance(message, str):
-            return Rejected(message, record.line_no, record.text)
-        doc, program = header_fields(message)
-        body = message.message
+        line = self._syslog.parse(record.text)
+        if isinstance(line, str):
+            return Rejected(line, record.line_no, record.text)
+        timestamp, doc, program = line
+        body = doc["message"]
         repeated = None
         if body.startswith("message repeated "):
             m = _REPEATED.fullmatch(body)
@@ -116,10 +116,10 @@ class LinuxAuthParser(GuardedParser):
             "dataset": DATASET,
             "module": MODULE,
         }
-        related = _related(doc, message.host)
+        related = _related(doc)
         if related:
             doc["related"] = related
-        return Event(timestamp=message.timestamp, original=record.text, fields=doc)
+        return Event(timestamp=timestamp, original=record.text, fields=doc)
 
 
 def _classify(program: str, module: str | None, body: str, doc: dict[str, Any]) -> Result | None:
@@ -128,7 +128,11 @@ def _classify(program: str, module: str | None, body: str, doc: dict[str, Any]) 
         # Old sysklogd PAM format: `sshd(pam_unix)[123]: authentication failure; ...`.
         return pam_message(module, program, None, body, doc)
     if body.startswith("pam_"):
-        return pam_prefixed(body, doc)
+        m = PAM_PREFIX.fullmatch(body)
+        if m is None:
+            return None
+        pam_module, service, kind, rest = m.groups()
+        return pam_message(pam_module, service, kind, rest, doc)
     if body.startswith("PAM "):
         return pam_more(body, doc, program)
     handler = HANDLERS.get(program)
@@ -137,10 +141,11 @@ def _classify(program: str, module: str | None, body: str, doc: dict[str, Any]) 
     return handler(body, doc)
 
 
-def _related(doc: dict[str, Any], host: str | None) -> dict[str, list[str]]:
+def _related(doc: dict[str, Any]) -> dict[str, list[str]]:
     """`related.ip`, `related.user` and `related.hosts` from the fields already set."""
     related: dict[str, list[str]] = {}
-    hosts = [host] if host else []
+    host = doc.get("host")
+    hosts = [host["name"]] if host is not None else []
     source = doc.get("source")
     if source is not None:
         if "ip" in source:

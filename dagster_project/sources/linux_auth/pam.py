@@ -20,7 +20,8 @@ from dagster_project.sources.linux_auth.fields import (
     target_user,
 )
 
-_PAM = re.compile(r"(pam_[\w-]+)\(([^:()]*):(\w+)\): (.*)")
+PAM_PREFIX = re.compile(r"(pam_[\w-]+)\(([^:()]*):(\w+)\): (.*)")
+"""`pam_unix(sshd:auth): ...`: a PAM module message that names its service and management group."""
 _PAM_MORE = re.compile(r"PAM (\d+) more authentication failures?; (.*)")
 _PAM_SESSION = re.compile(r"session (opened|closed) for user (.+?)(?:\(uid=(\d+)\))?(?: by (.*?)(?:\(uid=(\d+)\))?)?")
 _KV = re.compile(r"(\w+)=(\S*)")
@@ -97,12 +98,3 @@ def pam_more(msg: str, doc: dict[str, Any], program: str) -> Result | None:
     _failure_kv(body, doc, pam)
     auth_fields(doc)["repeated"] = int(count)
     return ("pam_authentication_failure", AUTH, INFO, "failure")
-
-
-def pam_prefixed(body: str, doc: dict[str, Any]) -> Result | None:
-    """`pam_unix(sshd:auth): ...`: a PAM module message that names its service and management group."""
-    m = _PAM.fullmatch(body)
-    if m is None:
-        return None
-    module, service, kind, rest = m.groups()
-    return pam_message(module, service, kind, rest, doc)

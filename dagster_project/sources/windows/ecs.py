@@ -37,16 +37,6 @@ def dataset(channel: str | None) -> str:
     return "windows." + (_NON_ALNUM.sub("_", lowered).strip("_") or "unknown")
 
 
-def _outcome(kind: Kind | None, event: WinEvent) -> str | None:
-    """`event.outcome` as the table says: fixed, from the audit keywords, or from EventData `Status`."""
-    if kind is None or kind.outcome == "keywords":
-        return event.outcome
-    if kind.outcome == "status":
-        status = present(event.event_data.get("Status"))
-        return "success" if status in (None, "0x0") else "failure"
-    return kind.outcome
-
-
 def _user(kind: Kind | None, event: WinEvent) -> dict[str, Any]:
     data = event.event_data
     role = kind.user if kind else ("sysmon" if "User" in data and "SubjectUserName" not in data else "subject")
@@ -63,11 +53,18 @@ def _user(kind: Kind | None, event: WinEvent) -> dict[str, Any]:
 
 def to_ecs(event: WinEvent) -> dict[str, Any]:
     """The ECS fields of one Windows event (without `@timestamp`/`event.original`)."""
-    kind = kind_of(event)
+    sysmon = is_sysmon(event)
+    kind = kind_of(event, sysmon)
     data = event.event_data
     code = str(event.event_id)
     ecs: dict[str, Any] = {}
-    outcome = _outcome(kind, event)
+    # The table says where the outcome comes from: fixed, the audit keywords, or EventData `Status`.
+    if kind is None or kind.outcome == "keywords":
+        outcome = event.outcome
+    elif kind.outcome == "status":
+        outcome = "success" if present(data.get("Status")) in (None, "0x0") else "failure"
+    else:
+        outcome = kind.outcome
     ecs_event: dict[str, Any] = {
         "kind": "event",
         "category": list(kind.category) if kind else list(_GENERIC_CATEGORY),
@@ -105,7 +102,7 @@ def to_ecs(event: WinEvent) -> dict[str, Any]:
     user = _user(kind, event)
     if user:
         ecs["user"] = user
-    if is_sysmon(event):
+    if sysmon:
         process = process_of(data.get("Image"), data.get("ProcessId"))
         guid = present(data.get("ProcessGuid"))
         if guid:

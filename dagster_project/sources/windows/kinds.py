@@ -24,7 +24,7 @@ from dagster_project.sources.windows.entities import (
     ip_of,
     process_of,
 )
-from dagster_project.sources.windows.event import SYSMON, WinEvent, as_int, is_sysmon, present
+from dagster_project.sources.windows.event import SYSMON, WinEvent, as_int, present
 
 Filler = Callable[[dict[str, str], dict[str, Any]], None]
 """Adds an event code's own ECS fields from its EventData."""
@@ -288,7 +288,7 @@ KINDS: Mapping[str, Mapping[int, Kind]] = MappingProxyType(_packaged_table())
 """The packaged event table: channel -> event code -> Kind."""
 
 
-def kind_of(event: WinEvent) -> Kind | None:
-    """The table entry of an event (Sysmon's by provider too), or None for a code the table does not know."""
-    table = KINDS.get(SYSMON if is_sysmon(event) else event.channel or "")
+def kind_of(event: WinEvent, sysmon: bool) -> Kind | None:
+    """The table entry of an event (`sysmon`: Sysmon's by provider too), or None for a code the table lacks."""
+    table = KINDS.get(SYSMON if sysmon else event.channel or "")
     return table.get(event.event_id) if table is not None else None
