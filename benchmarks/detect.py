@@ -21,8 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest import RETENTION, synth_auth_log, wipe  # noqa: E402
 
 from dagster_project.client import client_from_env  # noqa: E402
-from dagster_project.detection.hunt import FINDINGS_INDEX, hunt, select_rules  # noqa: E402
+from dagster_project.detection.hunt import hunt, select_rules  # noqa: E402
 from dagster_project.ingest.pipeline import ingest  # noqa: E402
+from dagster_project.storage import naming  # noqa: E402
 from dagster_project.storage.bootstrap import bootstrap  # noqa: E402
 
 AGENTS = ["Mozilla/5.0 (X11; Linux x86_64)", "curl/8.5.0", "sqlmap/1.7.2#stable", "Nikto/2.5.0"]
@@ -53,7 +54,7 @@ def main() -> None:
     client = client_from_env()
     bootstrap(client, RETENTION)
     wipe(client)
-    client.indices.delete(index=FINDINGS_INDEX, ignore_unavailable=True)
+    client.indices.delete(index=naming.findings_index(), ignore_unavailable=True)
     with tempfile.TemporaryDirectory() as tmp:
         auth, web = Path(tmp) / "auth.log", Path(tmp) / "access.log"
         synth_auth_log(auth, args.events * 6 // 10)

@@ -21,8 +21,7 @@ from dagster_project.detection.alerts import raise_alerts
 from dagster_project.detection.hunt import hunt, select_rules
 from dagster_project.detection.notifications import notify
 from dagster_project.ingest.pipeline import ingest
-from dagster_project.notify.settings import SmtpSettings, WebhookSettings
-from dagster_project.settings import RetentionSettings
+from dagster_project.settings import RetentionSettings, SmtpSettings, WebhookSettings
 from dagster_project.storage.bootstrap import bootstrap
 
 RECEIVED: list[float] = []

@@ -103,8 +103,8 @@ def measure(partition: str) -> dict[str, Any]:
     from dagster_project.quality.runner import check_partition
     from dagster_project.quality.sample import draw_sample, validate_sample
     from dagster_project.quality.scope import partition_query
-    from dagster_project.quality.settings import QualitySettings
     from dagster_project.quality.timeliness import freshness, volume
+    from dagster_project.settings import QualitySettings
 
     import_seconds = time.monotonic() - started
     rss_after_imports = _peak_rss_mb()

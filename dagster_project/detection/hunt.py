@@ -22,10 +22,10 @@ from opensearchpy import OpenSearch, helpers
 from dagster_project.detection.compile import CompiledRule, compile_rule
 from dagster_project.detection.results import correlation_alerts
 from dagster_project.detection.rules import Rule, load_rules
+from dagster_project.storage import naming
 
 log = logging.getLogger(__name__)
 
-FINDINGS_INDEX = "siem-findings"
 ENTITY_FIELDS = (
     "host.name",
     "user.name",
@@ -118,7 +118,7 @@ def hunt(
         outcome.seconds = round(time.monotonic() - started, 3)
         result.rules.append(outcome)
         log.info("rule %s (%s): %d findings", rule.id, rule.title, outcome.findings)
-    client.indices.refresh(index=FINDINGS_INDEX, ignore_unavailable=True)
+    client.indices.refresh(index=naming.findings_index(), ignore_unavailable=True)
     return result
 
 
@@ -215,4 +215,4 @@ def _action(doc: dict[str, Any], rule: Rule, detected_at: datetime, partition: s
     }
     if partition:
         doc.setdefault("siem", {})["partition"] = partition
-    return {"_op_type": "index", "_index": FINDINGS_INDEX, "_id": doc_id, "_source": doc}
+    return {"_op_type": "index", "_index": naming.findings_index(), "_id": doc_id, "_source": doc}

@@ -31,6 +31,7 @@ from dagster_project.integrity.hashing import canonical_json
 from dagster_project.settings import RetentionSettings
 from dagster_project.sources.base import Event, RawRecord, Rejected, SourceContext
 from dagster_project.sources.registry import parser_factory
+from dagster_project.storage import naming
 from dagster_project.storage.naming import events_index, quarantine_index
 
 log = logging.getLogger(__name__)
@@ -223,7 +224,11 @@ def ingest(
     summary.seconds = time.monotonic() - started
     summary.reasons = dict(reasons)
     if refresh:
-        client.indices.refresh(index="siem-events-*,siem-quarantine-*", ignore_unavailable=True, allow_no_indices=True)
+        client.indices.refresh(
+            index=f"{naming.events_pattern()},{naming.quarantine_pattern()}",
+            ignore_unavailable=True,
+            allow_no_indices=True,
+        )
     if not summary.reconciles:
         raise ReconciliationError(
             f"read {summary.read} != indexed {summary.indexed} + quarantined {summary.quarantined} "

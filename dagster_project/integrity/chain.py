@@ -15,10 +15,10 @@ from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConflictError, NotFoundError
 
 from dagster_project.integrity.hashing import GENESIS, record_hash
+from dagster_project.storage import naming
 
 log = logging.getLogger(__name__)
 
-INTEGRITY_INDEX = "siem-integrity"
 BATCH_SIZE = 2000
 
 
@@ -30,7 +30,7 @@ def chain_head(client: OpenSearch, source: str) -> tuple[int, str]:
     seq, head = _searched_head(client, source)
     while True:
         try:
-            newer = client.get(index=INTEGRITY_INDEX, id=f"{source}:{seq + 1}", _source_includes=["hash"])
+            newer = client.get(index=naming.integrity_index(), id=f"{source}:{seq + 1}", _source_includes=["hash"])
         except NotFoundError:
             return seq, head
         seq, head = seq + 1, newer["_source"]["hash"]
@@ -39,7 +39,7 @@ def chain_head(client: OpenSearch, source: str) -> tuple[int, str]:
 def _searched_head(client: OpenSearch, source: str) -> tuple[int, str]:
     try:
         found = client.search(
-            index=INTEGRITY_INDEX,
+            index=naming.integrity_index(),
             body={
                 "size": 1,
                 "query": {"term": {"source": source}},
@@ -94,7 +94,7 @@ class BatchRecorder:
                 "entries": [{"index": i, "id": d, "hash": h} for i, d, h in entries],
             }
             try:
-                self.client.create(index=INTEGRITY_INDEX, id=f"{self.source}:{seq}", body=body)
+                self.client.create(index=naming.integrity_index(), id=f"{self.source}:{seq}", body=body)
             except ConflictError:
                 log.info("integrity chain of %s moved on while sealing; retrying", self.source)
                 self._head = chain_head(self.client, self.source)

@@ -12,10 +12,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from opensearchpy import NotFoundError, OpenSearch, helpers
 
-from dagster_project.integrity.chain import INTEGRITY_INDEX
 from dagster_project.integrity.hashing import GENESIS, document_hash, record_hash
 from dagster_project.integrity.keys import key_id
-from dagster_project.integrity.signing import DIGESTS_INDEX, digest_of
+from dagster_project.integrity.signing import digest_of
+from dagster_project.storage import naming
 
 MGET_BATCH = 500
 SEAL_SLACK = timedelta(hours=1)
@@ -51,14 +51,14 @@ def _range(start: datetime, end: datetime) -> dict[str, Any]:
 
 
 def _records(client: OpenSearch, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
-    if not client.indices.exists(index=INTEGRITY_INDEX):
+    if not client.indices.exists(index=naming.integrity_index()):
         return
-    client.indices.refresh(index=INTEGRITY_INDEX)
+    client.indices.refresh(index=naming.integrity_index())
     yield from (
         hit["_source"]
         for hit in helpers.scan(
             client,
-            index=INTEGRITY_INDEX,
+            index=naming.integrity_index(),
             query={"query": _range(start, end), "sort": [{"source": "asc"}, {"seq": "asc"}]},
             preserve_order=True,
             size=200,
@@ -70,7 +70,7 @@ def _previous_hash(client: OpenSearch, source: str, seq: int) -> str | None:
     if seq == 1:
         return GENESIS
     try:
-        return client.get(index=INTEGRITY_INDEX, id=f"{source}:{seq - 1}")["_source"]["hash"]
+        return client.get(index=naming.integrity_index(), id=f"{source}:{seq - 1}")["_source"]["hash"]
     except NotFoundError:
         return None
 
@@ -133,7 +133,7 @@ def _find_injected(
         "query": {"range": {"event.ingested": {"gte": start.isoformat(), "lt": end.isoformat()}}},
         "_source": False,
     }
-    for hit in helpers.scan(client, index="siem-events-*", query=query, size=2000, ignore_unavailable=True):
+    for hit in helpers.scan(client, index=naming.events_pattern(), query=query, size=2000, ignore_unavailable=True):
         if hit["_id"] not in recorded:
             report.injected.append({"index": hit["_index"], "id": hit["_id"]})
 
@@ -141,11 +141,11 @@ def _find_injected(
 def _check_digests(
     client: OpenSearch, start: datetime, end: datetime, key: Ed25519PublicKey, report: VerifyReport
 ) -> None:
-    if not client.indices.exists(index=DIGESTS_INDEX):
+    if not client.indices.exists(index=naming.digests_index()):
         return
-    client.indices.refresh(index=DIGESTS_INDEX)
+    client.indices.refresh(index=naming.digests_index())
     expected_key = key_id(key)
-    for hit in helpers.scan(client, index=DIGESTS_INDEX, query={"query": _range(start, end)}):
+    for hit in helpers.scan(client, index=naming.digests_index(), query={"query": _range(start, end)}):
         report.digests += 1
         digest = hit["_source"]
         where = {"digest": hit["_id"]}
@@ -162,7 +162,7 @@ def _check_digests(
             continue
         for source, head in digest["heads"].items():
             try:
-                stored = client.get(index=INTEGRITY_INDEX, id=f"{source}:{head['seq']}")["_source"]["hash"]
+                stored = client.get(index=naming.integrity_index(), id=f"{source}:{head['seq']}")["_source"]["hash"]
             except NotFoundError:
                 stored = None
             if stored != head["hash"]:

@@ -9,7 +9,7 @@ from typing import Any
 from opensearchpy import OpenSearch
 
 from dagster_project.quality.scope import SEARCH_OPTIONS
-from dagster_project.quality.store import DQ_INDEX
+from dagster_project.storage import naming
 
 CHECK = "required_fields"
 
@@ -68,7 +68,7 @@ def completeness(client: OpenSearch, start: date, end: date, source: str | None 
             }
         },
     }
-    response = client.search(index=DQ_INDEX, body=body, **SEARCH_OPTIONS)
+    response = client.search(index=naming.dq_index(), body=body, **SEARCH_OPTIONS)
     buckets = response.get("aggregations", {}).get("by_source", {}).get("buckets", [])
     found = [
         Completeness(

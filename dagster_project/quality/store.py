@@ -12,8 +12,7 @@ from opensearchpy import OpenSearch, helpers
 from dagster_project.errors import IngestError
 from dagster_project.quality.model import CheckResult
 from dagster_project.quality.scope import iso
-
-DQ_INDEX = "siem-dq"
+from dagster_project.storage import naming
 
 
 def dq_id(source: str, partition: str, check: str) -> str:
@@ -50,7 +49,7 @@ def write_results(
     actions = [
         {
             "_op_type": "index",
-            "_index": DQ_INDEX,
+            "_index": naming.dq_index(),
             "_id": dq_id(r.source, r.partition, r.check),
             "_source": dq_document(r, checked_at),
         }
@@ -58,5 +57,5 @@ def write_results(
     ]
     written, errors = helpers.bulk(client, actions, raise_on_error=False, refresh=refresh)
     if errors:
-        raise IngestError(f"{len(errors)} data-quality results not written: {errors[:3]}", where=DQ_INDEX)
+        raise IngestError(f"{len(errors)} data-quality results not written: {errors[:3]}", where=naming.dq_index())
     return int(written)

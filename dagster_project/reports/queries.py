@@ -14,7 +14,8 @@ from typing import Any
 
 from opensearchpy import NotFoundError, OpenSearch
 
-from dagster_project.cluster import installed_plugins
+from dagster_project.cluster import ISM_PLUGIN, installed_plugins
+from dagster_project.detection.rules import SIGMA_LEVELS
 from dagster_project.errors import SiemError
 from dagster_project.integrity import keys
 from dagster_project.integrity.verify import verify
@@ -47,16 +48,11 @@ from dagster_project.reports.model import (
     VerificationSummary,
 )
 from dagster_project.settings import RetentionSettings
+from dagster_project.storage import naming
 from dagster_project.storage.artifacts import ism_policy_with_ages, load_artifacts
-from dagster_project.storage.naming import EVENTS_PREFIX, index_day
 
 log = logging.getLogger(__name__)
 
-EVENTS_ALL = f"{EVENTS_PREFIX}*"
-FINDINGS = "siem-findings*"
-ALERTS = "siem-alerts*"
-DQ = "siem-dq*"
-EVENTS_POLICY = "siem-events-retention"
 SAMPLE_FIELDS = (
     "@timestamp",
     "siem.source",
@@ -72,7 +68,7 @@ _MISSING_OK = {"ignore_unavailable": True, "allow_no_indices": True}
 
 def events_index(sources: Sequence[str]) -> str:
     """The index pattern of these sources' events (all sources when empty)."""
-    return ",".join(f"{EVENTS_PREFIX}{s}-*" for s in sources) if sources else EVENTS_ALL
+    return ",".join(naming.events_pattern(s) for s in sources) if sources else naming.events_pattern()
 
 
 def time_range(field: str, start: datetime, end: datetime) -> dict[str, Any]:
@@ -276,7 +272,7 @@ def scope_body(period: Period) -> dict[str, Any]:
 
 def run_scope(client: OpenSearch, period: Period) -> Scope:
     """Sources, hosts and accounts of the period, with per-source volumes of the previous period."""
-    aggs = _aggs(_search(client, EVENTS_ALL, scope_body(period)))
+    aggs = _aggs(_search(client, naming.events_pattern(), scope_body(period)))
     current = aggs.get("current", {})
     now = _bucket_counts(current.get("by_source", {}))
     before = _bucket_counts(aggs.get("previous", {}).get("by_source", {}))
@@ -295,8 +291,8 @@ def run_scope(client: OpenSearch, period: Period) -> Scope:
 
 def known_sources(client: OpenSearch) -> list[str]:
     """Sources that have at least one daily events index on the cluster, whatever its date."""
-    families = {parsed[0] for name in _events_indices(client) if (parsed := index_day(name))}
-    return sorted(f.removeprefix(EVENTS_PREFIX) for f in families if f.startswith(EVENTS_PREFIX))
+    families = {parsed[0] for name in _events_indices(client) if (parsed := naming.index_day(name))}
+    return sorted(source for f in families if (source := naming.source_of_family(f)))
 
 
 def findings_by_level_body(period: Period) -> dict[str, Any]:
@@ -319,12 +315,12 @@ def findings_by_level_body(period: Period) -> dict[str, Any]:
     }
 
 
-LEVEL_ORDER = ("critical", "high", "medium", "low", "informational")
+LEVEL_ORDER = tuple(reversed(SIGMA_LEVELS))
 
 
 def run_findings_by_level(client: OpenSearch, period: Period) -> tuple[Comparison, ...]:
     """Findings per level (critical first) in this and the previous period."""
-    aggs = _aggs(_search(client, FINDINGS, findings_by_level_body(period)))
+    aggs = _aggs(_search(client, naming.pattern(naming.findings_index()), findings_by_level_body(period)))
     now = _bucket_counts(aggs.get("current", {}).get("levels", {}))
     before = _bucket_counts(aggs.get("previous", {}).get("levels", {}))
     names = [lv for lv in LEVEL_ORDER] + sorted((set(now) | set(before)) - set(LEVEL_ORDER))
@@ -360,7 +356,9 @@ def run_findings_for_tags(
     client: OpenSearch, tags: Sequence[str], tag_prefix: str | None, period: Period
 ) -> tuple[int, tuple[Count, ...], tuple[Count, ...]]:
     """(total, per level, per rule) of the findings mapped to a control in the period."""
-    response = _search(client, FINDINGS, findings_for_tags_body(tags, tag_prefix, period))
+    response = _search(
+        client, naming.pattern(naming.findings_index()), findings_for_tags_body(tags, tag_prefix, period)
+    )
     aggs = _aggs(response)
     return _total(response), _counts(aggs.get("levels", {})), _counts(aggs.get("rules", {}))
 
@@ -397,7 +395,7 @@ def run_data_quality(
     client: OpenSearch, period: Period, sources: Sequence[str], gap_on_blocking_failure: bool
 ) -> DataQualityResult:
     """Data-quality results per source in the period (empty when nothing was recorded)."""
-    aggs = _aggs(_search(client, DQ, data_quality_body(period, sources)))
+    aggs = _aggs(_search(client, naming.pattern(naming.dq_index()), data_quality_body(period, sources)))
     rows = []
     for bucket in aggs.get("sources", {}).get("buckets", []):
         checks = bucket["doc_count"]
@@ -421,22 +419,25 @@ def run_retention(
     client: OpenSearch, retention: RetentionSettings, min_days: int | None, min_hot_days: int | None
 ) -> RetentionResult:
     """The configured retention, its ISM policy file, how it is enforced, and the oldest event stored."""
-    artifact = next(a for a in load_artifacts("ism_policy") if a.name == EVENTS_POLICY)
+    policy = naming.events_retention_policy()
+    artifact = next(a for a in load_artifacts("ism_policy") if a.name == policy)
     desired = ism_policy_with_ages(artifact, retention.hot_days, retention.retention_days)
     ages = _policy_ages(desired)
-    if "opensearch-index-management" in installed_plugins(client):
+    if ISM_PLUGIN in installed_plugins(client):
         try:
-            applied = client.transport.perform_request("GET", f"/_plugins/_ism/policies/{EVENTS_POLICY}")
+            applied = client.transport.perform_request("GET", f"/_plugins/_ism/policies/{policy}")
             applied_ages = _policy_ages({"policy": applied["policy"]})
             enforcement = (
-                f"ISM policy {EVENTS_POLICY} applied on the cluster "
+                f"ISM policy {policy} applied on the cluster "
                 f"(warm after {applied_ages[0]}, delete after {applied_ages[1]})"
             )
         except NotFoundError:
-            enforcement = f"ISM plugin installed but policy {EVENTS_POLICY} not applied: run `siem bootstrap`"
+            enforcement = f"ISM plugin installed but policy {policy} not applied: run `siem bootstrap`"
     else:
         enforcement = "ISM plugin not installed: `siem retention` enforces the same ages by event date"
-    response = _search(client, EVENTS_ALL, {"size": 0, "aggs": {"oldest": {"min": {"field": "@timestamp"}}}})
+    response = _search(
+        client, naming.events_pattern(), {"size": 0, "aggs": {"oldest": {"min": {"field": "@timestamp"}}}}
+    )
     oldest = _aggs(response).get("oldest", {})
     return RetentionResult(
         retention_days=retention.retention_days,
@@ -455,13 +456,17 @@ def run_retention(
 def run_integrity(client: OpenSearch, hot_days: int, period: Period, as_of: datetime) -> IntegrityResult:
     """Event indices, how many are write-blocked, which are writable past the hot phase, and hashed events."""
     settings = client.indices.get_settings(
-        index=EVENTS_ALL, name="index.blocks.write", include_defaults=True, flat_settings=True, **_MISSING_OK
+        index=naming.events_pattern(),
+        name="index.blocks.write",
+        include_defaults=True,
+        flat_settings=True,
+        **_MISSING_OK,
     )
     read_only = 0
     late: list[str] = []
     dated = 0
     for name in sorted(settings):
-        parsed = index_day(name)
+        parsed = naming.index_day(name)
         if parsed is None:
             continue
         dated += 1
@@ -475,7 +480,7 @@ def run_integrity(client: OpenSearch, hot_days: int, period: Period, as_of: date
         "query": time_range("@timestamp", period.start, period.end),
         "aggs": {"hashed": {"filter": {"exists": {"field": "siem.content_hash"}}}},
     }
-    response = _search(client, EVENTS_ALL, body)
+    response = _search(client, naming.events_pattern(), body)
     return IntegrityResult(
         verification=run_verification(client, period),
         indices=dated,
@@ -555,7 +560,7 @@ def run_alert_review(
     client: OpenSearch, evidence: AlertReviewEvidence, period: Period, as_of: datetime
 ) -> AlertReviewResult:
     """Review status of the alerts first seen in the period, as of `as_of`."""
-    response = _search(client, ALERTS, alert_review_body(evidence, period, as_of))
+    response = _search(client, naming.pattern(naming.alerts_index()), alert_review_body(evidence, period, as_of))
     aggs = _aggs(response)
     open_aggs = aggs.get("open", {})
     rows = []
@@ -610,7 +615,7 @@ def run_breach_clock(
     client: OpenSearch, evidence: BreachClockEvidence, period: Period, as_of: datetime
 ) -> BreachClockResult:
     """Breach candidates of the period, their hours since detection, and the state of their alerts."""
-    response = _search(client, FINDINGS, breach_clock_body(evidence, period))
+    response = _search(client, naming.pattern(naming.findings_index()), breach_clock_body(evidence, period))
     hits = response.get("hits", {}).get("hits", [])
     ids = [str(h["_source"].get("finding", {}).get("id") or h["_id"]) for h in hits]
     states = _alert_states(client, ids) if ids else {}
@@ -675,7 +680,7 @@ def _alert_states(client: OpenSearch, finding_ids: Sequence[str]) -> dict[str, s
     }
     states: dict[str, str] = {}
     wanted = set(finding_ids)
-    for hit in _search(client, ALERTS, body).get("hits", {}).get("hits", []):
+    for hit in _search(client, naming.pattern(naming.alerts_index()), body).get("hits", {}).get("hits", []):
         alert = hit["_source"].get("alert", {})
         linked = alert.get("finding_ids") or []
         for finding in [linked] if isinstance(linked, str) else linked:
@@ -685,7 +690,7 @@ def _alert_states(client: OpenSearch, finding_ids: Sequence[str]) -> dict[str, s
 
 
 def _events_indices(client: OpenSearch) -> list[str]:
-    return sorted(client.indices.get_alias(index=EVENTS_ALL, **_MISSING_OK))
+    return sorted(client.indices.get_alias(index=naming.events_pattern(), **_MISSING_OK))
 
 
 def _policy_ages(policy: Mapping[str, Any]) -> tuple[str, str]:

@@ -9,8 +9,7 @@ from typing import Any
 from opensearchpy import OpenSearch
 
 from dagster_project.reports.model import ReportData
-
-REPORTS_INDEX = "siem-reports"
+from dagster_project.storage import naming
 
 
 def record_id(data: ReportData) -> str:
@@ -38,5 +37,7 @@ def report_record(data: ReportData, hashes: Mapping[str, str], delivered_to: Seq
 def write_record(client: OpenSearch, data: ReportData, hashes: Mapping[str, str], delivered_to: Sequence[str]) -> str:
     """Index the record (visible to search when this returns) and return its id."""
     doc_id = record_id(data)
-    client.index(index=REPORTS_INDEX, id=doc_id, body=report_record(data, hashes, delivered_to), refresh="wait_for")
+    client.index(
+        index=naming.reports_index(), id=doc_id, body=report_record(data, hashes, delivered_to), refresh="wait_for"
+    )
     return doc_id

@@ -15,9 +15,10 @@ from typing import Any
 
 from opensearchpy import OpenSearch
 
+from dagster_project.storage import naming
+
 log = logging.getLogger(__name__)
 
-AUDIT_INDEX = "siem-audit"
 REDACTED = "[redacted]"
 # Detail keys whose values never reach the index (matched as substrings, case-insensitively).
 SECRET_MARKERS = (
@@ -61,7 +62,7 @@ def record(
         "details": clean,
     }
     doc_id = audit_id(action, target, key) if key is not None else audit_id(action, target, _canonical(document))
-    client.index(index=AUDIT_INDEX, id=doc_id, body=document)
+    client.index(index=naming.audit_index(), id=doc_id, body=document)
     log.info("audit %s by %s on %s", action, actor, target)
 
 

@@ -7,14 +7,13 @@ from typing import Any
 
 from opensearchpy import NotFoundError, OpenSearch
 
-from dagster_project.cluster import installed_plugins
+from dagster_project.cluster import SECURITY_PLUGIN, installed_plugins
 from dagster_project.security.artifacts import entries
 from dagster_project.security.users import apply_users
-from dagster_project.storage.bootstrap import Change
+from dagster_project.storage.changes import Change
 
 log = logging.getLogger(__name__)
 
-SECURITY_PLUGIN = "opensearch-security"
 API = "/_plugins/_security/api"
 # (change kind, REST resource, file) in dependency order: roles use action groups, mappings use roles.
 RESOURCES = (

@@ -16,7 +16,7 @@ from opensearchpy import OpenSearch
 from dagster_project.security import audit
 from dagster_project.security.actor import actor
 from dagster_project.settings import RetentionSettings
-from dagster_project.storage.naming import index_day
+from dagster_project.storage import naming
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +38,14 @@ def enforce_retention(
     """Apply the retention schedule to every dated siem index; returns one action per index."""
     today = today or datetime.now(UTC).date()
     settings = client.indices.get_settings(
-        index="siem-events-*,siem-quarantine-*", flat_settings=True, allow_no_indices=True, expand_wildcards="open"
+        index=f"{naming.events_pattern()},{naming.quarantine_pattern()}",
+        flat_settings=True,
+        allow_no_indices=True,
+        expand_wildcards="open",
     )
     actions: list[RetentionAction] = []
     for index in sorted(settings):
-        parsed = index_day(index)
+        parsed = naming.index_day(index)
         if parsed is None:
             continue
         _family, day = parsed

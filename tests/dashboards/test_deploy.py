@@ -18,8 +18,12 @@ from dagster_project.dashboards.deploy import DashboardsClient, DashboardsError,
 from dagster_project.dashboards.objects import load_saved_objects, ndjson_payload
 from dagster_project.errors import ArtifactError, ConfigurationError
 from tests.dashboards.fake_dashboards import FakeDashboards, running
+from tests.namespace import users_namespace
 
-OBJECTS = load_saved_objects()
+pytestmark = pytest.mark.usefixtures("default_namespace")
+
+with users_namespace():
+    OBJECTS = load_saved_objects()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import dagster as dg
 
 from dagster_project.assets.cluster import opensearch_cluster
 from dagster_project.definitions import defs
-from dagster_project.resources import OpenSearchResource
+from tests.resources import suite_resources
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -38,7 +38,7 @@ def test_dagster_definitions_validate() -> None:
 
 
 def test_cluster_asset_materialises(opensearch_url: str) -> None:
-    result = dg.materialize([opensearch_cluster], resources={"opensearch": OpenSearchResource(url=opensearch_url)})
+    result = dg.materialize([opensearch_cluster], resources=suite_resources(opensearch_url))
     assert result.success
     (materialization,) = result.asset_materializations_for_node("opensearch_cluster")
     assert materialization.metadata["health"].value in ("green", "yellow")
