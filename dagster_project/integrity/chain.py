@@ -55,6 +55,22 @@ def _searched_head(client: OpenSearch, source: str) -> tuple[int, str]:
     return int(hits[0]["_source"]["seq"]), hits[0]["_source"]["hash"]
 
 
+def seal(
+    source: str, seq: int, prev_hash: str, entries: list[tuple[str, str, str]], run_id: str, sealed_at: datetime
+) -> dict[str, Any]:
+    """The integrity record of one batch (pure): its entries, chained to `prev_hash` by its own hash."""
+    return {
+        "@timestamp": sealed_at.isoformat(),
+        "source": source,
+        "seq": seq,
+        "prev_hash": prev_hash,
+        "hash": record_hash(source, seq, prev_hash, entries),
+        "run_id": run_id,
+        "count": len(entries),
+        "entries": [{"index": i, "id": d, "hash": h} for i, d, h in entries],
+    }
+
+
 @dataclass
 class BatchRecorder:
     """Collects (index, id, document hash) of documents the cluster accepted and seals them into chained records."""
@@ -83,16 +99,7 @@ class BatchRecorder:
         while True:
             seq, prev = self._head
             seq += 1
-            body: dict[str, Any] = {
-                "@timestamp": datetime.now(UTC).isoformat(),
-                "source": self.source,
-                "seq": seq,
-                "prev_hash": prev,
-                "hash": record_hash(self.source, seq, prev, entries),
-                "run_id": self.run_id,
-                "count": len(entries),
-                "entries": [{"index": i, "id": d, "hash": h} for i, d, h in entries],
-            }
+            body = seal(self.source, seq, prev, entries, self.run_id, datetime.now(UTC))
             try:
                 self.client.create(index=naming.integrity_index(), id=f"{self.source}:{seq}", body=body)
             except ConflictError:

@@ -22,6 +22,20 @@ def digest_of(heads: dict[str, dict[str, Any]], signed_at: str) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def signed_digest(heads: dict[str, dict[str, Any]], key: Ed25519PrivateKey, signed_at: datetime) -> dict[str, Any]:
+    """The digest document of these heads, signed (pure): what `verify` checks against the public key."""
+    stamp = signed_at.isoformat()
+    digest = digest_of(heads, stamp)
+    return {
+        "@timestamp": stamp,
+        "heads": heads,
+        "digest": digest,
+        "signature": key.sign(bytes.fromhex(digest)).hex(),
+        "key_id": key_id(key.public_key()),
+        "algorithm": "Ed25519",
+    }
+
+
 def current_heads(client: OpenSearch) -> dict[str, dict[str, Any]]:
     """{source: {"seq", "hash"}} for every source that has records."""
     try:
@@ -44,17 +58,7 @@ def sign_heads(
     """Sign the current heads; one digest per period (a second call in the same period returns the stored one)."""
     now = now or datetime.now(UTC)
     client.indices.refresh(index=naming.integrity_index(), ignore_unavailable=True)
-    heads = current_heads(client)
-    signed_at = now.isoformat()
-    digest = digest_of(heads, signed_at)
-    document = {
-        "@timestamp": signed_at,
-        "heads": heads,
-        "digest": digest,
-        "signature": key.sign(bytes.fromhex(digest)).hex(),
-        "key_id": key_id(key.public_key()),
-        "algorithm": "Ed25519",
-    }
+    document = signed_digest(current_heads(client), key, now)
     identifier = now.strftime(period)
     try:
         client.create(index=naming.digests_index(), id=identifier, body=document, refresh=True)

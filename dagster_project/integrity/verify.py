@@ -75,6 +75,33 @@ def _previous_hash(client: OpenSearch, source: str, seq: int) -> str | None:
         return None
 
 
+def record_problems(record: dict[str, Any], expected_prev: str | None) -> list[str]:
+    """What is wrong with one integrity record given its predecessor's hash (None: missing), pure."""
+    source, seq = record["source"], int(record["seq"])
+    problems = []
+    if expected_prev is None:
+        problems.append(f"record {source}:{seq - 1} is missing")
+    elif record["prev_hash"] != expected_prev:
+        problems.append("prev_hash does not match the previous record")
+    entries = [(e["index"], e["id"], e["hash"]) for e in record["entries"]]
+    if record_hash(source, seq, record["prev_hash"], entries) != record["hash"]:
+        problems.append("record content does not match its hash")
+    return problems
+
+
+def digest_problem(digest: dict[str, Any], key: Ed25519PublicKey) -> str | None:
+    """Why a signed digest does not verify with `key` (wrong key, altered heads, bad signature), or None; pure."""
+    if digest.get("key_id") != key_id(key):
+        return "signed with another key"
+    if digest_of(digest["heads"], digest["@timestamp"]) != digest["digest"]:
+        return "heads do not match the signed digest"
+    try:
+        key.verify(bytes.fromhex(digest["signature"]), bytes.fromhex(digest["digest"]))
+    except (InvalidSignature, ValueError):
+        return "signature does not verify"
+    return None
+
+
 def verify(client: OpenSearch, start: datetime, end: datetime, public_key: Ed25519PublicKey | None) -> VerifyReport:
     """Check every record sealed in [start, end) and every event ingested in it; digests when a key is given."""
     report = VerifyReport()
@@ -88,18 +115,9 @@ def verify(client: OpenSearch, start: datetime, end: datetime, public_key: Ed255
         expected_prev = (
             last[source][1] if source in last and last[source][0] == seq - 1 else _previous_hash(client, source, seq)
         )
-        if expected_prev is None:
-            report.broken_chain.append(
-                {"source": source, "seq": seq, "reason": f"record {source}:{seq - 1} is missing"}
-            )
-        elif record["prev_hash"] != expected_prev:
-            report.broken_chain.append(
-                {"source": source, "seq": seq, "reason": "prev_hash does not match the previous record"}
-            )
-        if record_hash(source, seq, record["prev_hash"], entries) != record["hash"]:
-            report.broken_chain.append(
-                {"source": source, "seq": seq, "reason": "record content does not match its hash"}
-            )
+        report.broken_chain += [
+            {"source": source, "seq": seq, "reason": reason} for reason in record_problems(record, expected_prev)
+        ]
         last[source] = (seq, record["hash"])
         for entry in entries:
             recorded.add(entry[1])
@@ -144,21 +162,13 @@ def _check_digests(
     if not client.indices.exists(index=naming.digests_index()):
         return
     client.indices.refresh(index=naming.digests_index())
-    expected_key = key_id(key)
     for hit in helpers.scan(client, index=naming.digests_index(), query={"query": _range(start, end)}):
         report.digests += 1
         digest = hit["_source"]
         where = {"digest": hit["_id"]}
-        if digest.get("key_id") != expected_key:
-            report.bad_signatures.append({**where, "reason": "signed with another key"})
-            continue
-        if digest_of(digest["heads"], digest["@timestamp"]) != digest["digest"]:
-            report.bad_signatures.append({**where, "reason": "heads do not match the signed digest"})
-            continue
-        try:
-            key.verify(bytes.fromhex(digest["signature"]), bytes.fromhex(digest["digest"]))
-        except (InvalidSignature, ValueError):
-            report.bad_signatures.append({**where, "reason": "signature does not verify"})
+        problem = digest_problem(digest, key)
+        if problem is not None:
+            report.bad_signatures.append({**where, "reason": problem})
             continue
         for source, head in digest["heads"].items():
             try:
