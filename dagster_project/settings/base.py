@@ -20,7 +20,10 @@ class SuiteSettings(BaseSettings):
     is set but blank) into validated settings, so a resource never consults the environment itself.
     """
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    # An empty variable (as `.env.example` leaves most) means the default, as it does for `from_text`.
+    model_config = SettingsConfigDict(
+        extra="ignore", populate_by_name=True, env_ignore_empty=True, use_attribute_docstrings=True
+    )
 
     @classmethod
     def settings_customise_sources(
