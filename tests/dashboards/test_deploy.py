@@ -12,7 +12,6 @@ from collections.abc import Iterator
 import pytest
 from click.testing import CliRunner
 
-import dagster_project.commands.dashboards_cmd  # noqa: F401  (registers the command group)
 from dagster_project.cli import cli, main
 from dagster_project.dashboards.deploy import DashboardsClient, DashboardsError, deploy, multipart_body
 from dagster_project.dashboards.objects import load_saved_objects, ndjson_payload

@@ -17,14 +17,13 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from dagster_project.notify.settings import SmtpSettings, WebhookSettings
 from opensearchpy import OpenSearch
 
-from dagster_project.detection.alerts import AlertSettings, raise_alerts, set_state
+from dagster_project.detection.alerts import raise_alerts, set_state
 from dagster_project.detection.hunt import hunt, select_rules
 from dagster_project.detection.notifications import notify
 from dagster_project.ingest.pipeline import ingest
-from dagster_project.settings import RetentionSettings
+from dagster_project.settings import AlertSettings, RetentionSettings, SmtpSettings, WebhookSettings
 from dagster_project.storage import naming
 from dagster_project.storage.bootstrap import bootstrap
 

@@ -449,7 +449,6 @@ def test_cli_prints_paths_and_status_as_json(
     seeded: OpenSearch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from dagster_project.cli import cli
-    from dagster_project.commands import report_cmd  # noqa: F401  (registers `report`)
 
     monkeypatch.setenv("SIEM_RETENTION_DAYS", "400")
     args = [
