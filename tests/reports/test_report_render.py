@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from dagster_project.reports.assess import statements_for, status_of
 from dagster_project.reports.frameworks import EventsEvidence, FieldOp
 from dagster_project.reports.model import (
@@ -140,6 +142,7 @@ def test_clause_queries_are_golden() -> None:
     assert clause_query({"status": FieldOp(gte=400)}) == {"range": {"status": {"gte": 400}}}
 
 
+@pytest.mark.usefixtures("default_namespace")
 def test_events_body_is_bounded_and_golden() -> None:
     evidence = EventsEvidence(
         kind="events",
