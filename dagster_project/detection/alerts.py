@@ -6,7 +6,6 @@ never re-notifies. States: active -> acknowledged -> resolved (`siem alerts ack|
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dagster_project.detection.hunt import FINDINGS_INDEX
 from dagster_project.errors import DetectionError
+from dagster_project.ids import stable_id
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class AlertChange:
 
 def alert_id(rule_id: str, entity: str, window_start: str) -> str:
     """Deterministic alert id."""
-    return hashlib.sha256(f"{rule_id}\x1f{entity}\x1f{window_start}".encode()).hexdigest()[:32]
+    return stable_id(rule_id, entity, window_start)
 
 
 def raise_alerts(

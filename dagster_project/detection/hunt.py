@@ -8,7 +8,6 @@ Blocking; writes use `streaming_bulk` (429s retried with backoff).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -22,6 +21,7 @@ from opensearchpy import OpenSearch, helpers
 from dagster_project.detection.compile import CompiledRule, compile_rule
 from dagster_project.detection.results import correlation_alerts
 from dagster_project.detection.rules import Rule, load_rules
+from dagster_project.ids import stable_id
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class HuntResult:
 
 def finding_id(rule_id: str, *parts: str) -> str:
     """Deterministic finding id from the rule id and the matched event id (or group and window)."""
-    return hashlib.sha256("\x1f".join((rule_id, *parts)).encode()).hexdigest()[:32]
+    return stable_id(rule_id, *parts)
 
 
 def select_rules(rule_ids: Iterable[str] | None = None) -> list[tuple[Rule, CompiledRule]]:

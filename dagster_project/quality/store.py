@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from opensearchpy import OpenSearch, helpers
 
 from dagster_project.errors import IngestError
+from dagster_project.ids import stable_id
 from dagster_project.quality.model import CheckResult
 from dagster_project.quality.scope import iso
 
@@ -18,7 +18,7 @@ DQ_INDEX = "siem-dq"
 
 def dq_id(source: str, partition: str, check: str) -> str:
     """The document id of a result: SHA-256 over (source, partition, check), hex, 32 chars."""
-    return hashlib.sha256(f"{source}\x1f{partition}\x1f{check}".encode()).hexdigest()[:32]
+    return stable_id(source, partition, check)
 
 
 def dq_document(result: CheckResult, checked_at: datetime) -> dict[str, Any]:

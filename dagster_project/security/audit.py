@@ -6,7 +6,6 @@ what the suite itself did, in its own words, and is readable by officers (role s
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import socket
@@ -14,6 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from opensearchpy import OpenSearch
+
+from dagster_project.ids import stable_id
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def record(
 
 def audit_id(action: str, target: str, key: str) -> str:
     """The document id of an action: a SHA-256 of (action, target, key)."""
-    return hashlib.sha256(json.dumps([action, target, key]).encode()).hexdigest()
+    return stable_id(json.dumps([action, target, key]), length=64)
 
 
 def redact(details: dict[str, Any]) -> dict[str, Any]:
