@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from dagster_project.detection.hunt import FINDINGS_INDEX
 from dagster_project.errors import DetectionError
 from dagster_project.ids import stable_id
+from dagster_project.querydsl import time_range
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def raise_alerts(
             "bool": {
                 "filter": [
                     {"terms": {"rule.level": settings.levels()}},
-                    {"range": {"@timestamp": {"gte": start.isoformat(), "lt": end.isoformat()}}},
+                    time_range("@timestamp", start, end),
                 ]
             }
         },

@@ -22,6 +22,7 @@ from dagster_project.detection.compile import CompiledRule, compile_rule
 from dagster_project.detection.results import correlation_alerts
 from dagster_project.detection.rules import Rule, load_rules
 from dagster_project.ids import stable_id
+from dagster_project.querydsl import time_range
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +176,11 @@ def _correlation_findings(
                 "size": MAX_EVENT_IDS,
                 "sort": [{"@timestamp": "asc"}],
                 "_source": ["@timestamp", *ENTITY_FIELDS],
-                "query": {"bool": {"filter": [compiled.query, *group_filters, _range(alert.start, alert.end)]}},
+                "query": {
+                    "bool": {
+                        "filter": [compiled.query, *group_filters, time_range("@timestamp", alert.start, alert.end)]
+                    }
+                },
             },
             ignore_unavailable=True,
         )["hits"]["hits"]
@@ -194,10 +199,6 @@ def _correlation_findings(
             },
             **_entity(first),
         }
-
-
-def _range(start: datetime, end: datetime) -> dict[str, Any]:
-    return {"range": {"@timestamp": {"gte": start.isoformat(), "lt": end.isoformat()}}}
 
 
 def _action(doc: dict[str, Any], rule: Rule, detected_at: datetime, partition: str | None) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from dagster_project.integrity.chain import INTEGRITY_INDEX
 from dagster_project.integrity.hashing import GENESIS, document_hash, record_hash
 from dagster_project.integrity.keys import key_id
 from dagster_project.integrity.signing import DIGESTS_INDEX, digest_of
+from dagster_project.querydsl import time_range
 
 MGET_BATCH = 500
 SEAL_SLACK = timedelta(hours=1)
@@ -46,10 +47,6 @@ class VerifyReport:
         return {"ok": self.ok, **data}
 
 
-def _range(start: datetime, end: datetime) -> dict[str, Any]:
-    return {"range": {"@timestamp": {"gte": start.isoformat(), "lt": end.isoformat()}}}
-
-
 def _records(client: OpenSearch, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
     if not client.indices.exists(index=INTEGRITY_INDEX):
         return
@@ -59,7 +56,7 @@ def _records(client: OpenSearch, start: datetime, end: datetime) -> Iterator[dic
         for hit in helpers.scan(
             client,
             index=INTEGRITY_INDEX,
-            query={"query": _range(start, end), "sort": [{"source": "asc"}, {"seq": "asc"}]},
+            query={"query": time_range("@timestamp", start, end), "sort": [{"source": "asc"}, {"seq": "asc"}]},
             preserve_order=True,
             size=200,
         )
@@ -130,7 +127,7 @@ def _find_injected(
     client: OpenSearch, start: datetime, end: datetime, recorded: set[str], report: VerifyReport
 ) -> None:
     query = {
-        "query": {"range": {"event.ingested": {"gte": start.isoformat(), "lt": end.isoformat()}}},
+        "query": time_range("event.ingested", start, end),
         "_source": False,
     }
     for hit in helpers.scan(client, index="siem-events-*", query=query, size=2000, ignore_unavailable=True):
@@ -145,7 +142,7 @@ def _check_digests(
         return
     client.indices.refresh(index=DIGESTS_INDEX)
     expected_key = key_id(key)
-    for hit in helpers.scan(client, index=DIGESTS_INDEX, query={"query": _range(start, end)}):
+    for hit in helpers.scan(client, index=DIGESTS_INDEX, query={"query": time_range("@timestamp", start, end)}):
         report.digests += 1
         digest = hit["_source"]
         where = {"digest": hit["_id"]}
