@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 from opensearchpy import OpenSearch
 
+from dagster_project.retries import TRANSPORT as TRANSPORT_RETRY
 from dagster_project.serializer import OrjsonSerializer
 from dagster_project.settings import ConnectionSettings, NodeSettings, effective_url
 
@@ -25,13 +26,11 @@ def make_client(
     timeout: float = 30.0,
     http_compress: bool = False,
 ) -> OpenSearch:
-    """A client for one cluster; retries on timeouts and 429/502/503/504, verifies TLS unless told not to."""
+    """A client for one cluster; retries as `dagster_project.retries` states, verifies TLS unless told not to."""
     kwargs: dict[str, object] = {
         "hosts": [url],
         "timeout": timeout,
-        "max_retries": 3,
-        "retry_on_timeout": True,
-        "retry_on_status": (429, 502, 503, 504),
+        **TRANSPORT_RETRY,
         # Compression costs more CPU than it saves on loopback or a LAN; turn it on for slow links.
         "http_compress": http_compress,
         "serializer": OrjsonSerializer(),

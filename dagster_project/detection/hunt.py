@@ -3,7 +3,7 @@
 Plain rules stream their matches with a scroll (only the entity fields are fetched); correlation rules run
 as aggregations and each qualifying group and window becomes one finding. Finding ids are hashes of the
 rule id and the matched event id (or of the rule, group and window), so a re-run overwrites and adds nothing.
-Blocking; writes use `streaming_bulk` (429s retried with backoff).
+Blocking; writes use `streaming_bulk`, retried as `dagster_project.retries` states.
 """
 
 from __future__ import annotations
@@ -23,10 +23,12 @@ from dagster_project.detection.results import correlation_alerts
 from dagster_project.detection.rules import Rule, load_rules
 from dagster_project.ids import stable_id
 from dagster_project.querydsl import time_range
+from dagster_project.retries import BulkRetry, IdempotentBulkClient
 
 log = logging.getLogger(__name__)
 
 FINDINGS_INDEX = "siem-findings"
+BULK_RETRY = BulkRetry()
 ENTITY_FIELDS = (
     "host.name",
     "user.name",
@@ -113,7 +115,11 @@ def hunt(
         )
         actions = (_action(doc, rule, detected_at, partition) for doc in docs)
         for ok, _item in helpers.streaming_bulk(
-            client, actions, chunk_size=1000, max_retries=5, initial_backoff=1, raise_on_error=True
+            IdempotentBulkClient(client, BULK_RETRY),  # `index` with deterministic finding ids
+            actions,
+            chunk_size=1000,
+            raise_on_error=True,
+            **BULK_RETRY.streaming_kwargs(),
         ):
             outcome.findings += 1 if ok else 0
         outcome.seconds = round(time.monotonic() - started, 3)

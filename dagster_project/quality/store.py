@@ -12,8 +12,10 @@ from dagster_project.errors import IngestError
 from dagster_project.ids import stable_id
 from dagster_project.quality.model import CheckResult
 from dagster_project.quality.scope import iso
+from dagster_project.retries import BulkRetry, IdempotentBulkClient
 
 DQ_INDEX = "siem-dq"
+BULK_RETRY = BulkRetry()
 
 
 def dq_id(source: str, partition: str, check: str) -> str:
@@ -44,8 +46,8 @@ def write_results(
 ) -> int:
     """Index the results (the `index` op overwrites an earlier run's); IngestError listing what failed.
 
-    Blocking; opensearch-py's `bulk` helper sends one request per 500 results and the client retries
-    timeouts and 429/502/503/504.
+    Blocking; opensearch-py's `bulk` helper sends one request per 500 results, retried as
+    `dagster_project.retries` states (the `index` op with deterministic ids is idempotent).
     """
     actions = [
         {
@@ -56,7 +58,13 @@ def write_results(
         }
         for r in results
     ]
-    written, errors = helpers.bulk(client, actions, raise_on_error=False, refresh=refresh)
+    written, errors = helpers.bulk(
+        IdempotentBulkClient(client, BULK_RETRY),
+        actions,
+        raise_on_error=False,
+        refresh=refresh,
+        **BULK_RETRY.streaming_kwargs(),
+    )
     if errors:
         raise IngestError(f"{len(errors)} data-quality results not written: {errors[:3]}", where=DQ_INDEX)
     return int(written)

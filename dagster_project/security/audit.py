@@ -43,7 +43,7 @@ def record(
     key: str | None = None,
     timestamp: datetime | None = None,
 ) -> None:
-    """Write one action to `siem-audit` (blocking; the client retries 429/5xx).
+    """Write one action to `siem-audit` (blocking; retried as `dagster_project.retries` states).
 
     Pass `key` when the action is naturally idempotent (e.g. the content hash of the template that
     bootstrap applied): the id is then a hash of (action, target, key), so recording it again overwrites
