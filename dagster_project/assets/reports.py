@@ -9,6 +9,7 @@ from dagster._core.definitions.partitions.partitioned_schedule import (
     UnresolvedPartitionedAssetScheduleDefinition,
 )
 
+from dagster_project.integrity import keys
 from dagster_project.reports.deliver import ReportSettings, SmtpSettings, recipients_for
 from dagster_project.reports.frameworks import Cadence, load_frameworks
 from dagster_project.reports.model import STATUS_LABELS, Period
@@ -98,6 +99,7 @@ def build_report_asset(framework_name: str, title: str, cadence: Cadence) -> dg.
                 out_dir,
                 retention=RetentionSettings(),
                 delivery=Delivery(recipients=recipients, smtp=smtp),
+                public_key=keys.public_key_if_configured(),
             )
         data = produced.data
         counts = data.status_counts()

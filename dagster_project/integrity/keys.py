@@ -69,3 +69,16 @@ def public_key_from_env() -> Ed25519PublicKey:
     if not isinstance(key, Ed25519PublicKey):
         raise ConfigurationError("the public key must be Ed25519", where=path)
     return key
+
+
+def public_key_if_configured() -> Ed25519PublicKey | None:
+    """The verifying key when any signing key variable is set, else None; a key set but unusable is an error."""
+    names = ("SIEM_SIGNING_PUBLIC_KEY_FILE", "SIEM_SIGNING_KEY", "SIEM_SIGNING_KEY_FILE")
+    if not any(os.environ.get(name) for name in names):
+        return None
+    try:
+        return public_key_from_env()
+    except OSError as exc:
+        raise ConfigurationError(f"signing key not readable: {exc.strerror}", where=str(exc.filename)) from exc
+    except ValueError as exc:
+        raise ConfigurationError(f"not a PEM public key: {exc}", where="SIEM_SIGNING_PUBLIC_KEY_FILE") from exc
