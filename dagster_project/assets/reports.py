@@ -91,15 +91,10 @@ def build_report_asset(framework_name: str, title: str, cadence: Cadence) -> dg.
         if recipients and not smtp.host:
             context.log.warning("not e-mailing %s: SIEM_SMTP_HOST is not set", ", ".join(recipients))
             recipients = ()
+        delivery, key = Delivery(recipients=recipients, smtp=smtp), keys.public_key_if_configured()
         with opensearch.client() as client:
             produced = produce_report(
-                client,
-                framework,
-                period,
-                out_dir,
-                retention=RetentionSettings(),
-                delivery=Delivery(recipients=recipients, smtp=smtp),
-                public_key=keys.public_key_if_configured(),
+                client, framework, period, out_dir, retention=RetentionSettings(), delivery=delivery, public_key=key
             )
         data = produced.data
         counts = data.status_counts()

@@ -46,15 +46,10 @@ def report_command(
             smtp=SmtpSettings(),
             directory=ReportSettings().root / framework.name / period.slug,
         )
+    key = keys.public_key_if_configured()
     with opened_client() as client:
         produced = produce_report(
-            client,
-            framework,
-            period,
-            out_dir,
-            retention=RetentionSettings(),
-            delivery=delivery,
-            public_key=keys.public_key_if_configured(),
+            client, framework, period, out_dir, retention=RetentionSettings(), delivery=delivery, public_key=key
         )
     counts = produced.data.status_counts()
     lines = [f"{framework.title} report for {period.label}: {out_dir}"]

@@ -157,31 +157,31 @@ def run_events(
     )
 
 
-def scope_body(period: Period) -> dict[str, Any]:
-    """Volumes per source in both periods, and hosts and accounts seen in the current one."""
-    previous = period.previous()
-    by_source = {"terms": {"field": "siem.source", "size": 100}}
+def both_periods_body(period: Period, current: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
+    """One request over this and the previous period: `current` aggregations of the one, `previous` of the other."""
+    before = period.previous()
     return {
         "size": 0,
-        "query": time_range("@timestamp", previous.start, period.end),
+        "query": time_range("@timestamp", before.start, period.end),
         "aggs": {
-            "current": {
-                "filter": time_range("@timestamp", period.start, period.end),
-                "aggs": {
-                    "by_source": by_source,
-                    "hosts": {"cardinality": {"field": "host.name", "precision_threshold": 40000}},
-                    "top_hosts": {"terms": {"field": "host.name", "size": SCOPE_TOP}},
-                    "accounts": {"cardinality": {"field": "user.name", "precision_threshold": 40000}},
-                    "top_accounts": {"terms": {"field": "user.name", "size": SCOPE_TOP}},
-                    "cloud_accounts": {"terms": {"field": "cloud.account.id", "size": SCOPE_TOP}},
-                },
-            },
-            "previous": {
-                "filter": time_range("@timestamp", previous.start, previous.end),
-                "aggs": {"by_source": by_source},
-            },
+            "current": {"filter": time_range("@timestamp", period.start, period.end), "aggs": current},
+            "previous": {"filter": time_range("@timestamp", before.start, before.end), "aggs": previous},
         },
     }
+
+
+def scope_body(period: Period) -> dict[str, Any]:
+    """Volumes per source in both periods, and hosts and accounts seen in the current one."""
+    by_source = {"terms": {"field": "siem.source", "size": 100}}
+    current = {
+        "by_source": by_source,
+        "hosts": {"cardinality": {"field": "host.name", "precision_threshold": 40000}},
+        "top_hosts": {"terms": {"field": "host.name", "size": SCOPE_TOP}},
+        "accounts": {"cardinality": {"field": "user.name", "precision_threshold": 40000}},
+        "top_accounts": {"terms": {"field": "user.name", "size": SCOPE_TOP}},
+        "cloud_accounts": {"terms": {"field": "cloud.account.id", "size": SCOPE_TOP}},
+    }
+    return both_periods_body(period, current, {"by_source": by_source})
 
 
 def run_scope(client: OpenSearch, period: Period) -> Scope:
@@ -211,22 +211,8 @@ def known_sources(client: OpenSearch) -> list[str]:
 
 def findings_by_level_body(period: Period) -> dict[str, Any]:
     """Findings per rule level in this and the previous period (by the time of the finding's activity)."""
-    previous = period.previous()
-    levels = {"terms": {"field": "rule.level", "size": 10}}
-    return {
-        "size": 0,
-        "query": time_range("@timestamp", previous.start, period.end),
-        "aggs": {
-            "current": {
-                "filter": time_range("@timestamp", period.start, period.end),
-                "aggs": {"levels": levels},
-            },
-            "previous": {
-                "filter": time_range("@timestamp", previous.start, previous.end),
-                "aggs": {"levels": levels},
-            },
-        },
-    }
+    levels = {"levels": {"terms": {"field": "rule.level", "size": 10}}}
+    return both_periods_body(period, levels, levels)
 
 
 LEVEL_ORDER = ("critical", "high", "medium", "low", "informational")
