@@ -7,8 +7,9 @@ A failed request meets at most three layers, in this order (one bulk chunk is on
    `TRANSPORT_RETRIES` times. Nothing else is retried there: not a timeout (a write that timed out may have
    been applied, and only an idempotent write may be sent again) and not a 429 (back-pressure wants a pause,
    see 3). urllib3's own retries stay off (opensearch-py turns them off).
-2. **Idempotent bulk writes** (`IdempotentBulkClient`; ingestion's `create` and hunting's `index` with
-   deterministic ids): a timed-out request is sent again after a pause, `BulkRetry.timeout_retries` times.
+2. **Idempotent bulk writes** (`IdempotentBulkClient`; ingestion's `create`, the `index` of findings and of
+   data-quality results, all with deterministic ids): a timed-out request is sent again after a pause,
+   `BulkRetry.timeout_retries` times.
    Documents the timed-out attempt did write answer 409 (`create`) and are counted as duplicates.
 3. **`streaming_bulk`** (`BulkRetry.streaming_kwargs()`): a 429 for the whole request or for single documents
    is retried after an exponential pause (`initial_backoff` doubling up to `max_backoff`),
