@@ -15,6 +15,7 @@ from typing import Any
 
 from opensearchpy import OpenSearch
 
+from dagster_project.retries import TRANSPORT as TRANSPORT_RETRY
 from dagster_project.serializer import OrjsonSerializer
 from dagster_project.settings import ConnectionSettings, NodeSettings
 
@@ -35,9 +36,7 @@ def client_options(
     kwargs: dict[str, Any] = {
         "hosts": [url],
         "timeout": timeout,
-        "max_retries": 3,
-        "retry_on_timeout": True,
-        "retry_on_status": (429, 502, 503, 504),
+        **TRANSPORT_RETRY,
         # Compression costs more CPU than it saves on loopback or a LAN; turn it on for slow links.
         "http_compress": http_compress,
     }
@@ -76,7 +75,7 @@ def make_client(
     timeout: float = 30.0,
     http_compress: bool = False,
 ) -> OpenSearch:
-    """A client for one cluster; retries on timeouts and 429/502/503/504, verifies TLS unless told not to."""
+    """A client for one cluster; retries as `dagster_project.retries` states, verifies TLS unless told not to."""
     options = client_options(
         url,
         user=user,

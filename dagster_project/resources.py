@@ -135,6 +135,10 @@ class SigningKeyResource(dg.ConfigurableResource):
         """The key that verifies digests; ConfigurationError when none is configured."""
         return keys.public_key(self.settings())
 
+    def public_key_if_configured(self) -> Ed25519PublicKey | None:
+        """The key that verifies digests, or None when no signing setting is set (unusable: an error)."""
+        return keys.public_key_if_configured(self.settings())
+
 
 class DashboardsResource(dg.ConfigurableResource):
     """OpenSearch Dashboards (OPENSEARCH_DASHBOARDS_*); its credentials and TLS are the cluster's."""

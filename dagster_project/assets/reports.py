@@ -9,7 +9,13 @@ from dagster_project.assets.partitions import REPORT_PERIODS
 from dagster_project.reports.frameworks import Cadence, load_frameworks
 from dagster_project.reports.model import STATUS_LABELS, Period
 from dagster_project.reports.produce import Delivery, produce_report
-from dagster_project.resources import OpenSearchResource, ReportsResource, RetentionResource, SmtpResource
+from dagster_project.resources import (
+    OpenSearchResource,
+    ReportsResource,
+    RetentionResource,
+    SigningKeyResource,
+    SmtpResource,
+)
 
 SCHEDULE_CRONS: dict[str, str] = {
     "daily": "30 1 * * *",
@@ -68,6 +74,7 @@ def build_report_asset(framework_name: str, title: str, cadence: Cadence) -> dg.
         reports_folder: ReportsResource,
         smtp: SmtpResource,
         retention: RetentionResource,
+        signing_key: SigningKeyResource,
     ) -> dg.MaterializeResult:
         framework = load_frameworks()[framework_name]
         period = period_of(context, cadence)
@@ -78,6 +85,7 @@ def build_report_asset(framework_name: str, title: str, cadence: Cadence) -> dg.
         if recipients and not mail.host:
             context.log.warning("not e-mailing %s: SIEM_SMTP_HOST is not set", ", ".join(recipients))
             recipients = ()
+        key = signing_key.public_key_if_configured()
         with opensearch.client() as client:
             produced = produce_report(
                 client,
@@ -86,6 +94,7 @@ def build_report_asset(framework_name: str, title: str, cadence: Cadence) -> dg.
                 out_dir,
                 retention=retention.settings(),
                 delivery=Delivery(recipients=recipients, smtp=mail),
+                public_key=key,
             )
         data = produced.data
         counts = data.status_counts()

@@ -10,6 +10,7 @@ import click
 from dagster_project.client import opened_client
 from dagster_project.commands.shared import emit
 from dagster_project.errors import ReportError
+from dagster_project.integrity import keys
 from dagster_project.reports.deliver import recipients_for
 from dagster_project.reports.frameworks import load_framework
 from dagster_project.reports.model import Period
@@ -45,8 +46,11 @@ def report_command(
             smtp=SmtpSettings(),
             directory=FolderSettings().reports_root(NodeSettings().home) / framework.name / period.slug,
         )
+    key = keys.public_key_if_configured()
     with opened_client() as client:
-        produced = produce_report(client, framework, period, out_dir, retention=RetentionSettings(), delivery=delivery)
+        produced = produce_report(
+            client, framework, period, out_dir, retention=RetentionSettings(), delivery=delivery, public_key=key
+        )
     counts = produced.data.status_counts()
     lines = [f"{framework.title} report for {period.label}: {out_dir}"]
     lines += [f"  {c.status:16} {c.id:24} {c.title}" for c in produced.data.controls]

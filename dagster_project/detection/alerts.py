@@ -6,7 +6,6 @@ never re-notifies. States: active -> acknowledged -> resolved (`siem alerts ack|
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +15,8 @@ from opensearchpy import NotFoundError, OpenSearch
 
 from dagster_project.detection.rules import SIGMA_LEVELS
 from dagster_project.errors import DetectionError
+from dagster_project.ids import stable_id
+from dagster_project.querydsl import time_range
 from dagster_project.settings import AlertSettings
 from dagster_project.storage import naming
 
@@ -45,7 +46,7 @@ class AlertChange:
 
 def alert_id(rule_id: str, entity: str, window_start: str) -> str:
     """Deterministic alert id."""
-    return hashlib.sha256(f"{rule_id}\x1f{entity}\x1f{window_start}".encode()).hexdigest()[:32]
+    return stable_id(rule_id, entity, window_start)
 
 
 def raise_alerts(
@@ -66,7 +67,7 @@ def raise_alerts(
             "bool": {
                 "filter": [
                     {"terms": {"rule.level": alert_levels(settings)}},
-                    {"range": {"@timestamp": {"gte": start.isoformat(), "lt": end.isoformat()}}},
+                    time_range("@timestamp", start, end),
                 ]
             }
         },

@@ -81,3 +81,19 @@ def private_key_from_env() -> Ed25519PrivateKey:
 def public_key_from_env() -> Ed25519PublicKey:
     """The public key the environment configures (the CLI's way in)."""
     return public_key(SigningSettings())
+
+
+def public_key_if_configured(settings: SigningSettings | None = None) -> Ed25519PublicKey | None:
+    """The verifying key when any SIEM_SIGNING_* setting is set (default: the environment's), else None.
+
+    A key that is set but unusable is a ConfigurationError.
+    """
+    settings = settings or SigningSettings()
+    if not (settings.public_key_file or settings.key.get_secret_value() or settings.key_file):
+        return None
+    try:
+        return public_key(settings)
+    except OSError as exc:
+        raise ConfigurationError(f"signing key not readable: {exc.strerror}", where=str(exc.filename)) from exc
+    except ValueError as exc:
+        raise ConfigurationError(f"not a PEM public key: {exc}", where="SIEM_SIGNING_PUBLIC_KEY_FILE") from exc

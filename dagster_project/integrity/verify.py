@@ -15,6 +15,7 @@ from opensearchpy import NotFoundError, OpenSearch, helpers
 from dagster_project.integrity.hashing import GENESIS, document_hash, record_hash
 from dagster_project.integrity.keys import key_id
 from dagster_project.integrity.signing import digest_of
+from dagster_project.querydsl import time_range
 from dagster_project.storage import naming
 
 MGET_BATCH = 500
@@ -46,10 +47,6 @@ class VerifyReport:
         return {"ok": self.ok, **data}
 
 
-def _range(start: datetime, end: datetime) -> dict[str, Any]:
-    return {"range": {"@timestamp": {"gte": start.isoformat(), "lt": end.isoformat()}}}
-
-
 def _records(client: OpenSearch, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
     if not client.indices.exists(index=naming.integrity_index()):
         return
@@ -59,7 +56,7 @@ def _records(client: OpenSearch, start: datetime, end: datetime) -> Iterator[dic
         for hit in helpers.scan(
             client,
             index=naming.integrity_index(),
-            query={"query": _range(start, end), "sort": [{"source": "asc"}, {"seq": "asc"}]},
+            query={"query": time_range("@timestamp", start, end), "sort": [{"source": "asc"}, {"seq": "asc"}]},
             preserve_order=True,
             size=200,
         )
@@ -148,7 +145,7 @@ def _find_injected(
     client: OpenSearch, start: datetime, end: datetime, recorded: set[str], report: VerifyReport
 ) -> None:
     query = {
-        "query": {"range": {"event.ingested": {"gte": start.isoformat(), "lt": end.isoformat()}}},
+        "query": time_range("event.ingested", start, end),
         "_source": False,
     }
     for hit in helpers.scan(client, index=naming.events_pattern(), query=query, size=2000, ignore_unavailable=True):
@@ -162,7 +159,8 @@ def _check_digests(
     if not client.indices.exists(index=naming.digests_index()):
         return
     client.indices.refresh(index=naming.digests_index())
-    for hit in helpers.scan(client, index=naming.digests_index(), query={"query": _range(start, end)}):
+    query = {"query": time_range("@timestamp", start, end)}
+    for hit in helpers.scan(client, index=naming.digests_index(), query=query):
         report.digests += 1
         digest = hit["_source"]
         where = {"digest": hit["_id"]}

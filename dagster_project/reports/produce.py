@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from opensearchpy import OpenSearch
 
 from dagster_project.errors import ReportError
@@ -82,15 +83,20 @@ def produce_report(
     retention: RetentionSettings,
     delivery: Delivery | None = None,
     generated_at: datetime | None = None,
+    public_key: Ed25519PublicKey | None = None,
     catalog: RuleCatalog | None = None,
 ) -> ProducedReport:
-    """Build, render and write one report under `out_dir`, deliver it, and record it in siem-reports."""
+    """Build, render and write one report under `out_dir`, deliver it, and record it in siem-reports.
+
+    `public_key` (from `integrity.keys`, the keys' owner) checks the signed digests; None leaves them unchecked.
+    """
     data = build_report(
         client,
         framework,
         period,
         retention=retention,
         generated_at=generated_at or datetime.now(UTC),
+        public_key=public_key,
         catalog=catalog,
     )
     out_dir.mkdir(parents=True, exist_ok=True)

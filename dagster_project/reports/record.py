@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from opensearchpy import OpenSearch
 
+from dagster_project.ids import stable_id
 from dagster_project.reports.model import ReportData
 from dagster_project.storage import naming
 
 
 def record_id(data: ReportData) -> str:
     """A deterministic id: one record per (framework, period), so a re-run overwrites it."""
-    key = f"{data.framework.name}|{data.period.start.isoformat()}|{data.period.end.isoformat()}"
-    return hashlib.sha256(key.encode()).hexdigest()
+    return stable_id(
+        data.framework.name, data.period.start.isoformat(), data.period.end.isoformat(), separator="|", length=64
+    )
 
 
 def report_record(data: ReportData, hashes: Mapping[str, str], delivered_to: Sequence[str]) -> dict[str, Any]:

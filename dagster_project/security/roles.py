@@ -31,7 +31,7 @@ def apply_roles(client: OpenSearch) -> list[Change]:
     Skipped as a whole, with one change saying so, when the cluster has no security plugin or this
     user may not use the security API (e.g. bootstrap run as the engineer). Users are
     applied when their password variable is set (see `users.apply_users`). Blocks for one GET (and at
-    most one PUT) per resource; the client retries 429/5xx. Logs nothing per change: the caller
+    most one PUT) per resource, retried as `dagster_project.retries` states. Logs nothing per change: the caller
     (bootstrap) logs the changes it returns.
     """
     if SECURITY_PLUGIN not in installed_plugins(client):

@@ -549,3 +549,18 @@ def test_the_daily_pci_asset_materialises_and_mails_the_officer(
     attached = [p for p in message.walk() if p.get_filename()]
     assert rcpt == ["qsa@example.org"] and attached[0].get_filename() == "pci-dss-20240305-20240305.pdf"
     assert attached[0].get_payload(decode=True) == pdf.read_bytes()
+
+
+def test_report_completeness_is_the_quality_packages_completeness(
+    seeded: OpenSearch, reports: dict[tuple[str, str], ProducedReport]
+) -> None:
+    from dagster_project.quality.completeness import completeness
+
+    shown = {s.source: s for s in reports[("pci-dss", "march")].data.facts.data_quality.sources}
+    (figure,) = completeness(seeded, MARCH.first_day, MARCH.last_day, source="cloudtrail")
+    cloudtrail = shown["cloudtrail"]
+    assert (cloudtrail.records, cloudtrail.incomplete) == (figure.records, figure.incomplete) == (3, 1)
+    assert cloudtrail.completeness == figure.ratio == pytest.approx(2 / 3)
+    # linux-auth recorded no required_fields result: no completeness is claimed for it.
+    assert (shown["linux-auth"].records, shown["linux-auth"].completeness) == (0, None)
+    assert completeness(seeded, MARCH.first_day, MARCH.last_day, source="linux-auth")[0].ratio is None
