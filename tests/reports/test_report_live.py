@@ -27,10 +27,11 @@ from dagster_project.reports.frameworks import load_framework, load_frameworks
 from dagster_project.reports.manifest import verify_manifest
 from dagster_project.reports.model import Period, RuleRef
 from dagster_project.reports.produce import ProducedReport, produce_report
-from dagster_project.resources import OpenSearchResource, ReportsResource, RetentionResource, SmtpResource
+from dagster_project.resources import ReportsResource, SmtpResource
 from dagster_project.settings import RetentionSettings
 from dagster_project.storage import naming
 from dagster_project.storage.bootstrap import bootstrap
+from tests.resources import suite_resources
 
 from .conftest import PASSWORD, Inbox
 
@@ -529,12 +530,11 @@ def test_the_daily_pci_asset_materialises_and_mails_the_officer(
     result = dg.materialize(
         [asset],
         partition_key="2024-03-05",
-        resources={
-            "opensearch": OpenSearchResource(url=opensearch_url),
-            "smtp": SmtpResource(**{name.lower(): value for name, value in env.items()}),
-            "reports_folder": ReportsResource(recipients_file=str(recipients)),
-            "retention": RetentionResource(),
-        },
+        resources=suite_resources(
+            opensearch_url,
+            smtp=SmtpResource(**{name.lower(): value for name, value in env.items()}),
+            reports_folder=ReportsResource(recipients_file=str(recipients)),
+        ),
         run_config={"ops": {"pci_dss_daily_report": {"config": {"out_dir": str(tmp_path)}}}},
     )
     assert result.success
