@@ -30,7 +30,7 @@ from sigma.types import (
 from dagster_project.errors import DetectionError
 from dagster_project.sources.registry import specs
 from dagster_project.sources.spec import SigmaLogsource
-from dagster_project.storage.naming import events_pattern
+from dagster_project.storage import naming
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,8 @@ class LogsourceTarget:
 
     @property
     def index(self) -> str:
-        """Index pattern searched for rules of this log source (named when asked, so settings apply)."""
-        return events_pattern(self.source)
+        """Index pattern searched for rules of this log source (in the current index namespace)."""
+        return naming.events_pattern(self.source)
 
     def matches(self, product: str | None, service: str | None, category: str | None) -> bool:
         """True when a rule's log source names this target (unset target attributes match anything)."""
@@ -211,4 +211,4 @@ def processing_pipeline() -> ProcessingPipeline:
                     identifier=f"{target.name}_dataset",
                 )
             )
-    return ProcessingPipeline(items=items, name="siem-ecs")
+    return ProcessingPipeline(items=items, name=naming.SIGMA_PIPELINE)

@@ -23,8 +23,8 @@ from dagster_project.detection.pipeline import LOGSOURCES, logsource_target
 from dagster_project.errors import ConfigurationError
 from dagster_project.sources.base import GuardedParser, SourceContext
 from dagster_project.sources.registry import parser_factory, source_names, source_spec, specs
+from dagster_project.storage import naming
 from dagster_project.storage.artifacts import load_artifacts
-from dagster_project.storage.naming import events_pattern
 
 PACKAGE = Path(__file__).resolve().parents[2] / "dagster_project"
 SOURCES = PACKAGE / "sources"
@@ -56,19 +56,19 @@ def test_every_source_is_derived_everywhere(shared_data: Path) -> None:
         parser = parser_factory(spec.name)(CONTEXT)
         if not isinstance(parser, GuardedParser) or parser.name != spec.name:
             offenders.append(f"{spec.name}: its parser is not a GuardedParser named after the source")
-        template = index_templates.get(f"siem-events-{spec.name}")
+        template = index_templates.get(naming.events_family(spec.name))
         if template is None:
-            offenders.append(f"{spec.name}: no index template siem-events-{spec.name}")
-        elif template.body["index_patterns"] != [events_pattern(spec.name)]:
+            offenders.append(f"{spec.name}: no index template {naming.events_family(spec.name)}")
+        elif template.body["index_patterns"] != [naming.events_pattern(spec.name)]:
             offenders.append(f"{spec.name}: index template patterns {template.body['index_patterns']}")
-        for component in spec.component_templates:
-            if f"siem-{component}" not in components:
-                offenders.append(f"{spec.name}: no component template siem-{component}")
-            elif template is not None and f"siem-{component}" not in template.body["composed_of"]:
-                offenders.append(f"{spec.name}: index template is not composed of siem-{component}")
+        for component in map(naming.component_template_name, spec.component_templates):
+            if component not in components:
+                offenders.append(f"{spec.name}: no component template {component}")
+            elif template is not None and component not in template.body["composed_of"]:
+                offenders.append(f"{spec.name}: index template is not composed of {component}")
         for logsource in spec.logsources:
             target = LOGSOURCES.get(logsource.name)
-            if target is None or target.source != spec.name or target.index != events_pattern(spec.name):
+            if target is None or target.source != spec.name or target.index != naming.events_pattern(spec.name):
                 offenders.append(f"{spec.name}: Sigma log source {logsource.name} is not routed to it")
             elif logsource_target(logsource.product, logsource.service, logsource.category) is not target:
                 offenders.append(f"{spec.name}: a rule naming {logsource.name}'s log source is routed elsewhere")

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import BinaryIO, cast
 
 from dagster_project.sources.base import RawRecord
+from dagster_project.storage import naming
 
 _SPOOL_CHUNK = 1 << 20
 _MAX_EVTX_ERRORS = 100
@@ -61,7 +62,7 @@ def _random_access(stream: BinaryIO) -> Iterator[BinaryIO]:
     if direct:
         yield stream
         return
-    with tempfile.TemporaryFile(prefix="evtx-spool-") as spool:
+    with tempfile.TemporaryFile(prefix=naming.SPOOL_PREFIX) as spool:
         shutil.copyfileobj(stream, spool, _SPOOL_CHUNK)
         spool.seek(0)
         yield cast(BinaryIO, spool)
