@@ -153,7 +153,10 @@ def main() -> None:
     compile_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
-    counted = client.count(index=naming.events_pattern(), body={"query": {"range": {"@timestamp": {"gte": start.isoformat(), "lt": stop.isoformat()}}}})["count"]
+    counted = client.count(
+        index=naming.events_pattern(),
+        body={"query": {"range": {"@timestamp": {"gte": start.isoformat(), "lt": stop.isoformat()}}}},
+    )["count"]
     baseline = time.perf_counter() - started
 
     started = time.perf_counter()

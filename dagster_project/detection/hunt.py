@@ -1,7 +1,8 @@
 """Retro-hunts: run compiled rules over a time range of stored events and write findings to `siem-findings`.
 
-Plain rules stream their matches with a scroll (only the entity fields are fetched); correlation rules run
-as aggregations and each qualifying group and window becomes one finding. Finding ids are hashes of the
+Plain rules are counted first, many per request, and only those that matched stream their events
+(`dagster_project.detection.execute`; only the entity fields are fetched); correlation rules run as
+aggregations and each qualifying group and window becomes one finding. Finding ids are hashes of the
 rule id and the matched event id (or of the rule, group and window), so a re-run overwrites and adds nothing.
 Blocking; writes use `streaming_bulk`, retried as `dagster_project.retries` states.
 """
@@ -19,6 +20,7 @@ from typing import Any
 from opensearchpy import OpenSearch, helpers
 
 from dagster_project.detection.compile import CompiledRule, compile_rule
+from dagster_project.detection.execute import count_matches, matching_events
 from dagster_project.detection.results import correlation_alerts
 from dagster_project.detection.rules import Rule, load_rules
 from dagster_project.ids import stable_id
@@ -51,6 +53,8 @@ class RuleOutcome:
     level: str
     tags: list[str]
     findings: int = 0
+    matched: int = 0
+    """Events (plain rule) or qualifying groups and windows (correlation) matched in the range: the same on a re-run."""
     seconds: float = 0.0
 
 
@@ -105,14 +109,17 @@ def hunt(
     rules = rules if rules is not None else select_rules()
     result = HuntResult(start, end)
     detected_at = datetime.now(UTC)
+    started = time.monotonic()
+    counts = iter(count_matches(client, [c for _, c in rules if c.correlation is None], start, end))
+    count_share = (time.monotonic() - started) / max(len(rules), 1)
     for rule, compiled in rules:
-        started = time.monotonic()
+        started = time.monotonic() - count_share
         outcome = RuleOutcome(rule.id, rule.title, rule.level, list(rule.tags))
-        docs = (
-            _correlation_findings(client, rule, compiled, start, end)
-            if compiled.correlation
-            else _plain_findings(client, rule, compiled, start, end)
-        )
+        if compiled.correlation:
+            docs = _counted(outcome, _correlation_findings(client, rule, compiled, start, end))
+        else:
+            outcome.matched = next(counts)
+            docs = _plain_findings(client, rule, compiled, start, end) if outcome.matched else iter(())
         actions = (_action(doc, rule, detected_at, partition) for doc in docs)
         for ok, _item in helpers.streaming_bulk(
             IdempotentBulkClient(client, BULK_RETRY),  # `index` with deterministic finding ids
@@ -148,11 +155,7 @@ def _entity(source: dict[str, Any]) -> dict[str, Any]:
 def _plain_findings(
     client: OpenSearch, rule: Rule, compiled: CompiledRule, start: datetime, end: datetime
 ) -> Iterator[dict[str, Any]]:
-    body = compiled.body(start, end)
-    body["_source"] = ["@timestamp", *ENTITY_FIELDS]
-    for hit in helpers.scan(
-        client, query=body, index=compiled.index, size=2000, preserve_order=False, ignore_unavailable=True
-    ):
+    for hit in matching_events(client, compiled, start, end, ["@timestamp", *ENTITY_FIELDS]):
         source = hit.get("_source", {})
         yield {
             "_id": finding_id(rule.id, hit["_id"]),
@@ -160,6 +163,12 @@ def _plain_findings(
             "finding": {"event_ids": [hit["_id"]], "event_index": hit["_index"], "event_count": 1},
             **_entity(source),
         }
+
+
+def _counted(outcome: RuleOutcome, docs: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for doc in docs:
+        outcome.matched += 1
+        yield doc
 
 
 def _correlation_findings(
