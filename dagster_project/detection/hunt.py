@@ -19,7 +19,8 @@ from typing import Any
 
 from opensearchpy import OpenSearch, helpers
 
-from dagster_project.detection.compile import CompiledRule, compile_rule
+from dagster_project.detection.cache import compiled as compile_cached
+from dagster_project.detection.compile import CompiledRule
 from dagster_project.detection.execute import count_matches, matching_events
 from dagster_project.detection.results import correlation_alerts
 from dagster_project.detection.rules import Rule, load_rules
@@ -88,13 +89,13 @@ def select_rules(rule_ids: Iterable[str] | None = None) -> list[tuple[Rule, Comp
             continue  # a building block of a correlation: it raises nothing on its own
         if wanted and rule.id not in wanted and (rule.name or "") not in wanted:
             continue
-        chosen.append((rule, compile_rule(rule)))
-    missing = wanted - {r.id for r, _ in chosen} - {r.name for r, _ in chosen if r.name}
+        chosen.append(rule)
+    missing = wanted - {r.id for r in chosen} - {r.name for r in chosen if r.name}
     if missing:
         from dagster_project.errors import DetectionError
 
         raise DetectionError(f"no such rule: {', '.join(sorted(missing))}", where="--rule")
-    return chosen
+    return list(zip(chosen, compile_cached(chosen), strict=True))
 
 
 def hunt(
