@@ -26,6 +26,8 @@ MSEARCH_BATCH = 50
 """Rules counted per `_msearch` request."""
 MAX_CONCURRENT_SEARCHES = 4
 """Searches of one `_msearch` the node runs at a time (the node's search pool has a few threads per core)."""
+REQUEST_TIMEOUT = 600.0
+"""Seconds one `_msearch` may take: a batch of leading-wildcard rules over millions of events is slow work."""
 PAGE_SIZE = 5000
 """Events fetched per page for a rule with matches."""
 _MISSING_OK = {"ignore_unavailable": True, "allow_no_indices": True}
@@ -47,7 +49,9 @@ def count_matches(client: OpenSearch, rules: Sequence[CompiledRule], start: date
             body = compiled.body(start, end)
             body.update(size=0, track_total_hits=True)
             lines += [{"index": compiled.index, **_MISSING_OK}, body]
-        responses = client.msearch(body=lines, max_concurrent_searches=MAX_CONCURRENT_SEARCHES)["responses"]
+        responses = client.msearch(
+            body=lines, max_concurrent_searches=MAX_CONCURRENT_SEARCHES, request_timeout=REQUEST_TIMEOUT
+        )["responses"]
         for compiled, response in zip(batch, responses, strict=True):
             if "error" in response:
                 raise _failure(compiled, response)
