@@ -8,6 +8,8 @@ are written in the sources' own formats and ingested through the suite, so what 
 would store. Deterministic for a given `seed`; the `Message` text of exports is dropped (no rule reads it).
 """
 
+# ruff: noqa: E501  (the profile and log-line tables read best one record per line)
+
 from __future__ import annotations
 
 import base64
@@ -36,7 +38,9 @@ _GUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}
 _HEX = re.compile(r"0x[0-9A-Fa-f]{3,}")
 _LONG_NUMBER = re.compile(r"(?<![\w.])\d{4,}(?![\w.])")
 _USER_PATH = re.compile(r"(?i)(\\Users\\)([^\\\"]+)")
-_KEEP = frozenset({"EventID", "Channel", "SourceName", "ProviderGuid", "Level", "Task", "Keywords", "Opcode", "Version"})
+_KEEP = frozenset(
+    {"EventID", "Channel", "SourceName", "ProviderGuid", "Level", "Task", "Keywords", "Opcode", "Version"}
+)
 _DROP = frozenset({"Message", "EventTime", "EventReceivedTime", "@timestamp", "@version", "TimeCreated", "UtcTime"})
 
 USERS = [f"{first}.{last}" for first in ("anna", "ben", "chen", "dara", "emil", "fatma", "gus", "hana", "ivan", "jo")
@@ -208,7 +212,9 @@ class Volatile:
         """A copied string with new GUIDs, hex ids, long numbers and user folder."""
         value = _GUID.sub(lambda _: self.guid(), value)
         value = _HEX.sub(lambda m: f"0x{self.rng.getrandbits(4 * (len(m.group(0)) - 2)):x}", value)
-        value = _LONG_NUMBER.sub(lambda m: str(self.rng.randint(10 ** (len(m.group(0)) - 1), 10 ** len(m.group(0)) - 1)), value)
+        value = _LONG_NUMBER.sub(
+            lambda m: str(self.rng.randint(10 ** (len(m.group(0)) - 1), 10 ** len(m.group(0)) - 1)), value
+        )
         return _USER_PATH.sub(lambda m: m.group(1) + user, value)
 
 
@@ -354,7 +360,13 @@ def write_auth(path: Path, count: int, start: datetime, span: timedelta, seed: i
             elif roll < 0.65:
                 line = f"sshd[{pid}]: Accepted publickey for deploy{r.randint(0, 49)} from {ip} port {r.randint(1024, 65535)} ssh2: RSA SHA256:{base64.b64encode(r.randbytes(32)).decode()[:43]}"
             elif roll < 0.8:
-                command = r.choice(("/usr/bin/systemctl restart app{n}", "/usr/bin/apt-get install -y pkg{n}", "/bin/cat /var/log/app{n}.log"))
+                command = r.choice(
+                    (
+                        "/usr/bin/systemctl restart app{n}",
+                        "/usr/bin/apt-get install -y pkg{n}",
+                        "/bin/cat /var/log/app{n}.log",
+                    )
+                )
                 line = f"sudo:    admin{r.randint(0, 9)} : TTY=pts/{r.randint(0, 9)} ; PWD=/home/admin ; USER=root ; COMMAND={command.format(n=r.randint(1, 9999))}"
             elif roll < 0.95:
                 line = f"CRON[{pid}]: pam_unix(cron:session): session opened for user root by (uid=0)"
@@ -382,7 +394,11 @@ def write_access(path: Path, count: int, start: datetime, span: timedelta, seed:
             ts = start + step * i
             ip = f"{r.randint(11, 223)}.{r.randint(0, 255)}.{r.randint(0, 255)}.{r.randint(1, 254)}"
             if r.random() < 0.01:
-                target, agent, status = r.choice(_PROBES), r.choice(("sqlmap/1.7.2#stable", "Nikto/2.5.0", _AGENTS[2])), 404
+                target, agent, status = (
+                    r.choice(_PROBES),
+                    r.choice(("sqlmap/1.7.2#stable", "Nikto/2.5.0", _AGENTS[2])),
+                    404,
+                )
             else:
                 target = f"/{'/'.join(r.choice(WORDS) for _ in range(r.randint(1, 3)))}?id={r.randint(1, 99999)}&page={r.randint(1, 50)}"
                 agent, status = r.choice(_AGENTS), r.choice((200, 200, 200, 304, 302, 404))
@@ -424,4 +440,3 @@ def write_mix(folder: Path, count: int, end: datetime, span: timedelta, seed: in
     write_access(files["web-access"], counts["web-access"], start, span, seed + 2)
     write_cloudtrail(files["cloudtrail"], counts["cloudtrail"], start, span, seed + 3)
     return files
-
