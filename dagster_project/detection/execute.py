@@ -24,7 +24,7 @@ from dagster_project.errors import DetectionError
 
 MSEARCH_BATCH = 50
 """Rules counted per `_msearch` request."""
-MAX_CONCURRENT_SEARCHES = 4
+MAX_CONCURRENT_SEARCHES = 2
 """Searches of one `_msearch` the node runs at a time (the node's search pool has a few threads per core)."""
 REQUEST_TIMEOUT = 600.0
 """Seconds one `_msearch` may take: a batch of leading-wildcard rules over millions of events is slow work."""
