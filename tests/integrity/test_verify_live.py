@@ -139,6 +139,8 @@ def test_verify_cli_json_and_exit_code(signed: tuple[OpenSearch, Ed25519PrivateK
         RANGE[0].date().isoformat(),
         "--to",
         TODAY.date().isoformat(),
+        "--by",
+        "ingested",
         "--json",
     ]
     done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
@@ -156,6 +158,12 @@ def test_verify_cli_json_and_exit_code(signed: tuple[OpenSearch, Ed25519PrivateK
     clean = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
     assert clean.returncode == 0, clean.stdout
     assert json.loads(clean.stdout)["checked"] == 4500
+    # By default the days are event days: the fixture's events are dated 27 March, whatever day they arrived.
+    day = _some_event(client)["_source"]["@timestamp"][:10]
+    by_event = [*args[:5], day, "--to", day, "--json"]
+    done = subprocess.run(by_event, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout
+    assert (json.loads(done.stdout)["by"], json.loads(done.stdout)["checked"]) == ("event", 4500)
 
 
 def test_the_pci_report_states_the_verification_result(
