@@ -122,7 +122,8 @@ def _data_quality(r: DataQualityResult) -> list[Statement]:
         text = (
             f"data quality: {passed} of {checks} checks passed across {len(r.sources)} "
             f"source{'s' * (len(r.sources) != 1)}, for {covered:,} of the period's {r.period_events:,} events "
-            f"(the {partitions} arrival-day partition{'s' * (partitions != 1)} that hold them)"
+            f"(the results of the {partitions} source and arrival-day partition{'s' * (partitions != 1)} "
+            "that hold them)"
         )
         out.append(Statement(text=text + (f"; not passed: {', '.join(failed)}" if failed else "")))
     return out

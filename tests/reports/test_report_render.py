@@ -418,7 +418,7 @@ def test_data_quality_covers_the_events_of_the_period_whatever_day_they_arrived(
     assert statements_for(checked) == [
         Statement(
             text="data quality: 8 of 8 checks passed across 1 source, for 6,000 of the period's 6,000 events "
-            "(the 1 arrival-day partition that hold them)"
+            "(the results of the 1 source and arrival-day partition that hold them)"
         )
     ]
     late = checked.model_copy(
