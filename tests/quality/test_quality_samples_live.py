@@ -1,6 +1,6 @@
 """The bundled samples pass data quality, and records that lack what PCI DSS 10.2.2 asks of their kind still fail.
 
-The samples are the ones `siem demo` ingests (dagster_project/demo_samples.yaml, from ../shared/data); the
+The samples are the ones `siem demo` ingests (each source spec's `samples`, from ../shared/data); the
 failing records are real sample events with one element taken away, indexed beside them.
 """
 
@@ -10,14 +10,13 @@ import copy
 import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from opensearchpy import OpenSearch
 
+from dagster_project.commands.demo_cmd import demo_inputs, samples_dir
 from dagster_project.ingest.pipeline import ingest
 from dagster_project.quality.model import CheckResult
 from dagster_project.quality.runner import run_checks
@@ -29,9 +28,7 @@ pytestmark = pytest.mark.live
 
 RETENTION = RetentionSettings(retention_days=20_000, hot_days=7_300)
 PARTITION = datetime.now(UTC).strftime("%Y-%m-%d")
-MANIFEST: dict[str, list[str]] = yaml.safe_load(
-    resources.files("dagster_project").joinpath("demo_samples.yaml").read_text()
-)
+SOURCES = sorted(item.source for item in demo_inputs(samples_dir()))
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +38,11 @@ def samples(opensearch_client: OpenSearch, shared_data: Path) -> Iterator[OpenSe
 
     _wipe(opensearch_client)
     bootstrap(opensearch_client, RETENTION)
-    for source, patterns in MANIFEST.items():
-        files = sorted({p for pattern in patterns for p in shared_data.glob(pattern) if p.is_file()})
-        assert files, f"no sample of {source} in {shared_data}"
-        summary = ingest(opensearch_client, source, files, retention=RETENTION, refresh=True, partition=PARTITION)
+    for item in demo_inputs(shared_data):
+        assert item.files and not item.unmatched, f"samples of {item.source} missing in {shared_data}"
+        summary = ingest(
+            opensearch_client, item.source, item.files, retention=RETENTION, refresh=True, partition=PARTITION
+        )
         assert summary.indexed > 0 and summary.reconciles
     yield opensearch_client
     _wipe(opensearch_client)
@@ -54,7 +52,7 @@ def _checks(client: OpenSearch, source: str) -> dict[str, CheckResult]:
     return {r.check: r for r in run_checks(client, source, PARTITION, retention=RETENTION)}
 
 
-@pytest.mark.parametrize("source", sorted(MANIFEST))
+@pytest.mark.parametrize("source", SOURCES)
 def test_the_shared_samples_pass_every_check(samples: OpenSearch, source: str) -> None:
     results = _checks(samples, source)
     failed = {name: (r.failing, r.total) for name, r in results.items() if not r.passed}
