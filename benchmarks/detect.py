@@ -12,8 +12,8 @@ process creations with varied command lines, Linux auth, web access, CloudTrail)
 suite, in a child process so that `peak_rss_mb` is detection's own. Stdout is one JSON object with exactly
 `events, rules, seconds, baseline_seconds, rules_per_second, findings, peak_rss_mb`; the baseline is a
 `count` over the hunted range, measured in the same run. Where time went goes to stderr. Works in its own index
-namespace (benchmarks/namespace.py) and deletes its events and findings at the end (`--keep` keeps them for
-the next run, which then skips generation).
+namespace (benchmarks/namespace.py) and wipes it before generating and at the end (`--keep` keeps the events,
+ingested and sealed by the suite, for the next run, which then skips generation).
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import namespace  # noqa: E402, F401  (first: the index namespace)
-from ingest import RETENTION, wipe  # noqa: E402
+import namespace  # noqa: E402  (first: the index namespace)
+from ingest import RETENTION  # noqa: E402
 from sigma.backends.opensearch import OpensearchLuceneBackend  # noqa: E402
 from sigma.exceptions import SigmaError  # noqa: E402
 from sigma.pipelines.elasticsearch.windows import ecs_windows  # noqa: E402
@@ -98,8 +98,8 @@ def prepare_events(client: Any, count: int, keep: bool) -> datetime:
         if saved["events"] == count and stored >= count * 0.99:
             return datetime.fromisoformat(saved["end"])
     end = datetime.now(UTC).replace(microsecond=0)
+    namespace.wipe(client)
     bootstrap(client, RETENTION)
-    wipe(client)
     child = multiprocessing.get_context("spawn").Process(target=_generate_and_ingest, args=(count, end))
     child.start()
     child.join()
@@ -275,8 +275,7 @@ def main() -> None:
     for outcome in slowest:
         log.warning("  %6.2f s %7d findings  %s", outcome.seconds, outcome.findings, outcome.title)
     if not args.keep:
-        wipe(client)
-        client.indices.delete(index=naming.findings_index(), ignore_unavailable=True)
+        namespace.wipe(client)
     print(json.dumps(figures))
 
 
