@@ -6,13 +6,17 @@ import hashlib
 from collections import deque
 
 
-def event_id(source: str, original: str, occurrence: int = 0) -> str:
-    """Id of an event: SHA-256 over the source name, the raw record and its repeat number, hex, 32 chars.
+def event_id(source: str, original: str, occurrence: int = 0, *, scope: str = "") -> str:
+    """Id of an event: SHA-256 over the source name, the raw record, its repeat number and scope, hex, 32 chars.
 
     `occurrence` tells apart identical lines that really are separate events (a scanner sending the same
     request thrice in one second); it is counted within a file, so re-reading the file gives the same ids.
+    `scope` (empty for files) is where a received record came from and how its occurrence was counted:
+    see `dagster_project.collect.identity`.
     """
     suffix = f"\x1e{occurrence}" if occurrence else ""
+    if scope:
+        suffix += f"\x1d{scope}"
     return hashlib.sha256(f"{source}\x1f{original}{suffix}".encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
