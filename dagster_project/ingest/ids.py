@@ -35,12 +35,13 @@ class RepeatCounter:
 
     def __init__(self, window: int = 10_000) -> None:
         self._window = window
-        self._recent: deque[str] = deque()
-        self._counts: dict[str, int] = {}
+        self._recent: deque[bytes] = deque()
+        self._counts: dict[bytes, int] = {}
 
-    def occurrence(self, original: str) -> int:
+    def occurrence(self, original: str | bytes) -> int:
         """0 for the first time a record is seen within the window, 1 for its first repeat, and so on."""
-        key = hashlib.blake2b(original.encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
+        data = original if isinstance(original, bytes) else original.encode("utf-8", "surrogateescape")
+        key = hashlib.blake2b(data, digest_size=16).digest()
         seen = self._counts.get(key, 0)
         self._counts[key] = seen + 1
         self._recent.append(key)

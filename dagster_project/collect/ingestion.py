@@ -1,0 +1,210 @@
+"""Sealed spool segments through the one ingestion pipeline; a segment is retired only after its run reconciled.
+
+Each segment is a record stream (`ingest.streams.RecordStream`): syslog messages become one record each,
+HTTP bodies are read by the source's own reader as a file would be. Ids come from the scope and occurrence
+the receiver stored (`collect.identity`); every event also gets the sender's address (`log.source.address`)
+and the time of receipt (`event.created`). Beyond the pipeline's own reconciliation
+(read = indexed + quarantined + duplicates), a batch checks that it read exactly what the receiver
+acknowledged; only then are its segments deleted (or archived) and the source's ledger updated.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from opensearchpy import OpenSearch
+
+from dagster_project.collect.spool import (
+    MESSAGES,
+    Segment,
+    add_to_ledger,
+    find_segment,
+    read_entries,
+    retire,
+    unpack_messages,
+)
+from dagster_project.errors import ReconciliationError
+from dagster_project.ingest.pipeline import IngestSummary, ingest
+from dagster_project.settings import RetentionSettings
+from dagster_project.sources.base import RawRecord, SourceContext, SourceParser
+from dagster_project.storage.naming import events_pattern
+
+log = logging.getLogger(__name__)
+
+
+def decode(data: bytes) -> tuple[str, str | None]:
+    """A received message as text (UTF-8, else latin-1, as files are read) and a reject reason for NUL bytes."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    if "\x00" in text:
+        return text.replace("\x00", "\\x00"), "binary data (NUL bytes)"
+    return text, None
+
+
+class SegmentStream:
+    """A sealed segment read as one input: records in the order received, ids as the receiver fixed them."""
+
+    def __init__(self, segment: Segment) -> None:
+        self.segment = segment
+        self.label = segment.label
+        stat = segment.path.stat()
+        self.size = stat.st_size
+        self._mtime = stat.st_mtime
+        self.acknowledged = 0
+        """Records the receiver counted (and acknowledged) in the entries read so far."""
+        self._scope = ""
+        self._occurrence = 0
+        self._header: dict[str, Any] = {}
+        self._position = 0
+
+    def context(self) -> SourceContext:
+        """The segment's label and last write (the RFC 3164 year rule's reference: records arrived before it)."""
+        return SourceContext(path=self.label, reference_time=datetime.fromtimestamp(self._mtime, UTC))
+
+    def records(self, parser: SourceParser) -> Iterator[RawRecord]:
+        """One record per syslog message; HTTP bodies through the source's reader."""
+        line = 0
+        for entry in read_entries(self.segment.path):
+            self._header = entry.header
+            self._scope = str(entry.header.get("s", ""))
+            self._position = entry.end
+            self.acknowledged += entry.records
+            if entry.kind == MESSAGES:
+                occurrences = dict(entry.header.get("o", []))
+                errors = dict(entry.header.get("x", []))
+                for index, message in enumerate(unpack_messages(entry.payload)):
+                    line += 1
+                    self._occurrence = occurrences.get(index, 0)
+                    text, problem = decode(message)
+                    yield RawRecord(line, entry.offset, text, error=errors.get(index) or problem)
+            else:
+                for index, record in enumerate(parser.records(io.BytesIO(entry.payload), self.label)):
+                    line += 1
+                    self._occurrence = index
+                    yield RawRecord(line, entry.offset, record.text, error=record.error)
+
+    def identity(self, record: RawRecord, original: str) -> tuple[str, int]:
+        """The scope and occurrence the receiver stored for the current record."""
+        return self._scope, self._occurrence
+
+    def annotate(self, doc: dict[str, Any], record: RawRecord) -> None:
+        """The sender's address and the time of receipt."""
+        peer = self._header.get("p")
+        if peer:
+            doc.setdefault("log", {})["source"] = {"address": peer}
+        received = self._header.get("t")
+        if received is not None:
+            stamp = datetime.fromtimestamp(float(received), UTC).isoformat(timespec="milliseconds")
+            doc["event"]["created"] = stamp.replace("+00:00", "Z")
+
+    def position(self) -> int:
+        """Bytes of the segment read so far."""
+        return self._position
+
+    def trailing_error(self) -> str | None:
+        """Sealed segments hold whole entries only."""
+        return None
+
+
+@dataclass
+class SpoolBatch:
+    """The outcome of ingesting a batch of sealed segments of one source."""
+
+    source: str
+    segments: list[str]
+    labels: list[str] = field(default_factory=list)
+    already_gone: list[str] = field(default_factory=list)
+    """Segments a previous run ingested and retired (a relaunched run skips them)."""
+    acknowledged: int = 0
+    summary: IngestSummary | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """Counts for run metadata and the CLI."""
+        summary = self.summary or IngestSummary(source=self.source)
+        return {
+            "source": self.source,
+            "segments": self.segments,
+            "already_gone": self.already_gone,
+            "acknowledged": self.acknowledged,
+            **{k: v for k, v in summary.as_json().items() if k not in ("source", "files")},
+        }
+
+
+def ingest_segments(
+    client: OpenSearch,
+    root: Path,
+    segment_ids: list[str],
+    *,
+    archive: Path | None = None,
+    retention: RetentionSettings | None = None,
+    partition: str | None = None,
+) -> SpoolBatch:
+    """Ingest sealed segments of one source, check they reconcile with what was acknowledged, then retire them."""
+    sources = {segment_id.rpartition("-")[0] for segment_id in segment_ids}
+    if len(sources) != 1:
+        raise ReconciliationError(f"a batch holds one source's segments, got {sorted(sources)}", where=str(root))
+    (source,) = sources
+    batch = SpoolBatch(source=source, segments=list(segment_ids))
+    present: list[Segment] = []
+    for segment_id in segment_ids:
+        segment = find_segment(root, segment_id)
+        if segment is None:
+            batch.already_gone.append(segment_id)
+        else:
+            present.append(segment)
+    if not present:
+        batch.summary = IngestSummary(source=source)
+        return batch
+    streams = [SegmentStream(segment) for segment in present]
+    batch.labels = [stream.label for stream in streams]
+    batch.summary = ingest(client, source, streams=streams, retention=retention, refresh=True, partition=partition)
+    batch.acknowledged = sum(stream.acknowledged for stream in streams)
+    if batch.summary.read != batch.acknowledged:
+        raise ReconciliationError(
+            f"read {batch.summary.read} records but the receiver acknowledged {batch.acknowledged}",
+            where=", ".join(s.id for s in present),
+        )
+    for segment in present:
+        retire(segment, archive)
+    add_to_ledger(
+        root,
+        source,
+        {
+            "segments": len(present),
+            "ingested": batch.summary.indexed,
+            "quarantined": batch.summary.quarantined,
+            "duplicates": batch.summary.duplicates,
+        },
+    )
+    log.info("spool batch %s: %s", source, batch.as_json())
+    return batch
+
+
+def event_span(client: OpenSearch, source: str, labels: list[str]) -> tuple[datetime, datetime] | None:
+    """First and last event time among the events of these segments, or None when none was indexed."""
+    if not labels:
+        return None
+    found = client.search(
+        index=events_pattern(source),
+        body={
+            "size": 0,
+            "query": {"terms": {"siem.file": labels}},
+            "aggs": {"first": {"min": {"field": "@timestamp"}}, "last": {"max": {"field": "@timestamp"}}},
+        },
+        ignore_unavailable=True,
+        allow_no_indices=True,
+    )
+    aggs = found.get("aggregations") or {}
+    first = (aggs.get("first") or {}).get("value")
+    last = (aggs.get("last") or {}).get("value")
+    if first is None or last is None:
+        return None
+    return datetime.fromtimestamp(first / 1000, UTC), datetime.fromtimestamp(last / 1000, UTC)

@@ -1,0 +1,354 @@
+"""The receiver process: every configured listener on one asyncio loop, all writing one spool.
+
+Run by `siem serve` as a child (`python -m dagster_project.collect.receiver`), which hands it the listening
+sockets (so ports stay bound across restarts) and the connections a previous receiver left (see
+`collect.parking`). Started alone, it binds the listeners itself. Every second it writes its counters to
+SPOOL/receiver.json (what `siem collect status` reads); SIGTERM or SIGINT stops it cleanly: stop
+accepting, spool what is buffered, fsync and seal every open segment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import ssl
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from aiohttp import web
+
+from dagster_project.collect.http import LogsEndpoint, application
+from dagster_project.collect.parking import ParkingClient
+from dagster_project.collect.settings import CollectSettings, Listener
+from dagster_project.collect.spool import (
+    STATUS_FILE,
+    STREAM,
+    SpoolWriter,
+    read_entries,
+    read_json,
+    segments,
+    write_json_atomically,
+)
+from dagster_project.collect.syslog import (
+    PEEK_BYTES,
+    DatagramProtocol,
+    StreamConnection,
+    TcpListener,
+    TlsProtocol,
+    resume_connection,
+)
+from dagster_project.collect.tls import server_context
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 0.1
+STATUS_SECONDS = 1.0
+LISTEN_FDS_ENV = "SIEM_COLLECT_LISTEN_FDS"
+CHANNEL_FD_ENV = "SIEM_COLLECT_CHANNEL_FD"
+ADOPT_ENV = "SIEM_COLLECT_ADOPT"
+
+
+@dataclass
+class ListenerStats:
+    """Counters of one listener (cumulative across receiver restarts)."""
+
+    name: str
+    transport: str
+    address: str
+    port: int
+    source: str
+    received: int = 0
+    """Records read off the wire (UDP: datagrams, including dropped ones)."""
+    spooled: int = 0
+    """Records appended to the spool (acknowledged)."""
+    dropped: int = 0
+    """UDP datagrams dropped because the spool was full."""
+    refused: int = 0
+    """HTTP requests answered with an error."""
+    connections: int = 0
+
+    def count(self, records: int) -> None:
+        """Records received and spooled at once (stream transports)."""
+        self.received += records
+        self.spooled += records
+
+
+def bind(listener: Listener) -> socket.socket:
+    """A bound (and, for stream transports, listening) socket for a listener."""
+    kind = socket.SOCK_DGRAM if listener.transport == "udp" else socket.SOCK_STREAM
+    family, _, _, _, address = socket.getaddrinfo(listener.address.host, listener.address.port, type=kind)[0]
+    sock = socket.socket(family, kind)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if kind == socket.SOCK_DGRAM:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 * 1024 * 1024)  # absorb bursts
+    sock.bind(address)
+    if kind == socket.SOCK_STREAM:
+        sock.listen(1024)
+    return sock
+
+
+def bound_address(sock: socket.socket) -> tuple[str, int]:
+    """(host, port) a socket is bound to (the real port when 0 was asked for)."""
+    host, port = sock.getsockname()[:2]
+    return str(host), int(port)
+
+
+class Receiver:
+    """Owns the spool, the listeners and their counters; the listeners call back into it."""
+
+    def __init__(
+        self,
+        settings: CollectSettings,
+        listeners: list[Listener],
+        sockets: dict[str, socket.socket],
+        *,
+        parking: ParkingClient | None = None,
+        adopted: dict[str, socket.socket] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.listeners = listeners
+        self.sockets = sockets
+        self.parking = parking
+        self.adopted = adopted or {}
+        self.spool = SpoolWriter(
+            settings.spool_path,
+            segment_bytes=settings.spool_segment_bytes,
+            segment_seconds=settings.spool_segment_seconds,
+            max_bytes=settings.spool_max_bytes,
+        )
+        self.run = uuid.uuid4().hex[:12]
+        self.started = time.time()
+        self.stats: dict[str, ListenerStats] = {}
+        for listener in listeners:
+            host, port = bound_address(sockets[listener.name])
+            self.stats[listener.name] = ListenerStats(
+                listener.name, listener.transport, f"{host}:{port}", port, listener.source or "*"
+            )
+        self.keys: dict[tuple[str, str], tuple[int, str]] = {}
+        """Idempotency keys seen: (source, key) -> (records accepted, body digest)."""
+        self.connections: set[Any] = set()
+        self.held: set[Any] = set()
+        self._waiters: list[asyncio.Future[None]] = []
+        self._stop = asyncio.Event()
+        self._closers: list[Any] = []
+        self.loop: asyncio.AbstractEventLoop
+
+    # -- what the listeners call ---------------------------------------------------------------------
+    def append(self, source: str, data: bytes) -> None:
+        """Append encoded entries; with SIEM_SPOOL_FSYNC=batch they are fsynced before this returns."""
+        self.spool.append(source, data)
+        if self.settings.fsync_interval is None:
+            self.spool.sync()
+
+    async def durable(self) -> None:
+        """Wait until everything appended so far is fsynced (immediate with the batch policy)."""
+        if self.settings.fsync_interval is None:
+            return
+        waiter = self.loop.create_future()
+        self._waiters.append(waiter)
+        await waiter
+
+    def hold(self, connection: Any) -> None:
+        """Stop reading a connection until the spool has room again."""
+        connection.pause()
+        self.held.add(connection)
+
+    def adopt(self, connection: Any) -> None:
+        """Track a new connection."""
+        self.connections.add(connection)
+
+    def forget(self, connection: Any) -> None:
+        """A connection ended."""
+        self.connections.discard(connection)
+        self.held.discard(connection)
+        if isinstance(connection, StreamConnection) and self.parking is not None:
+            self.parking.release(connection.conn_id)
+
+    def park(self, conn_id: str, sock: socket.socket) -> None:
+        """Hand a duplicate of a new TCP connection to the supervisor."""
+        if self.parking is not None:
+            self.parking.park(conn_id, sock)
+
+    # -- the process -------------------------------------------------------------------------------
+    async def serve(self) -> None:
+        """Recover the spool, start every listener, run until SIGTERM/SIGINT, then stop cleanly."""
+        self.loop = asyncio.get_running_loop()
+        recovered = self.spool.recover()
+        if recovered.sealed:
+            log.warning("sealed %d segments a previous receiver left open", len(recovered.sealed))
+        self._load_keys()
+        self._load_counters()
+        for listener in self.listeners:
+            await self._start(listener)
+        for conn_id, sock in self.adopted.items():
+            stats = self._tcp_stats(sock)
+            if stats is None:
+                sock.close()
+                continue
+            self.adopt(
+                resume_connection(
+                    self,
+                    stats,
+                    sock,
+                    conn_id,
+                    recovered.connection_ends.get(conn_id),
+                    recovered.connection_messages.get(conn_id, []),
+                )
+            )
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self.loop.add_signal_handler(sig, self._stop.set)
+        self.write_status(ready=True)
+        ticker = asyncio.create_task(self._tick())
+        await self._stop.wait()
+        ticker.cancel()
+        await self._shutdown()
+
+    def stop(self) -> None:
+        """Ask `serve` to stop (as SIGTERM does)."""
+        self._stop.set()
+
+    async def _start(self, listener: Listener) -> None:
+        stats = self.stats[listener.name]
+        sock = self.sockets[listener.name]
+        hosts = [item.address.host for item in self.listeners]
+        if listener.transport == "udp":
+            transport, protocol = await self.loop.create_datagram_endpoint(
+                lambda: DatagramProtocol(self, stats), sock=sock
+            )
+            self._closers += [protocol.flush, transport.close]
+        elif listener.transport == "tcp":
+            tcp = TcpListener(self, stats, sock)
+            self._closers.append(tcp.close)
+        elif listener.transport == "tls":
+            server = await self.loop.create_server(
+                lambda: TlsProtocol(self, stats), sock=sock, ssl=server_context(self.settings, hosts)
+            )
+            self._closers.append(server.close)
+        else:
+            endpoint = LogsEndpoint(self, stats, self.settings.http_token.get_secret_value())
+            runner = web.AppRunner(application(endpoint, self.settings.http_max_body_bytes), access_log=None)
+            await runner.setup()
+            context: ssl.SSLContext | None = server_context(self.settings, hosts) if self.settings.http_tls else None
+            await web.SockSite(runner, sock, ssl_context=context, shutdown_timeout=10).start()
+            self._http_runner = runner
+        log.info("%s listening on %s -> %s", listener.name, stats.address, stats.source)
+
+    def _tcp_stats(self, sock: socket.socket) -> ListenerStats | None:
+        port = bound_address(sock)[1]
+        for stats in self.stats.values():
+            if stats.transport == "tcp" and stats.port == port:
+                return stats
+        return None
+
+    async def _tick(self) -> None:
+        interval = self.settings.fsync_interval
+        tick = min(TICK_SECONDS, interval) if interval else TICK_SECONDS
+        last_sync = last_status = time.monotonic()
+        while True:
+            await asyncio.sleep(tick)
+            now = time.monotonic()
+            if interval is not None and now - last_sync >= interval:
+                self._sync()
+                last_sync = now
+            self.spool.seal_due()
+            if now - last_status >= STATUS_SECONDS:
+                last_status = now
+                self.spool.refresh_usage()
+                if self.held and self.spool.has_room(4 * PEEK_BYTES):
+                    for connection in list(self.held):
+                        self.held.discard(connection)
+                        connection.resume()
+                self.write_status()
+
+    def _sync(self) -> None:
+        self.spool.sync()
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _shutdown(self) -> None:
+        runner = getattr(self, "_http_runner", None)
+        if runner is not None:
+            await runner.cleanup()
+        for close in self._closers:
+            close()
+        for connection in list(self.connections):
+            connection.drain()
+            connection.close()
+        await asyncio.sleep(0.2)  # let closing TLS transports deliver their last bytes (connection_lost)
+        self._sync()
+        sealed = self.spool.seal_all()
+        self.write_status(running=False)
+        log.info("stopped; sealed %d open segments", len(sealed))
+
+    def _load_keys(self) -> None:
+        for segment in segments(self.settings.spool_path):
+            for entry in read_entries(segment.path, with_payload=False):
+                key = entry.header.get("k")
+                if entry.kind == STREAM and key is not None:
+                    self.keys[(segment.source, key)] = (entry.records, str(entry.header.get("h", "")))
+
+    def _load_counters(self) -> None:
+        previous = {
+            item["name"]: item for item in read_json(self.settings.spool_path / STATUS_FILE).get("listeners", [])
+        }
+        for stats in self.stats.values():
+            before = previous.get(stats.name)
+            if before:
+                for field_name in ("received", "spooled", "dropped", "refused"):
+                    setattr(stats, field_name, int(before.get(field_name, 0)))
+
+    def write_status(self, *, ready: bool = True, running: bool = True) -> None:
+        """Write SPOOL/receiver.json: counters, spool usage, open segments."""
+        write_json_atomically(
+            self.settings.spool_path / STATUS_FILE,
+            {
+                "pid": os.getpid(),
+                "run": self.run,
+                "running": running,
+                "ready": ready,
+                "started": self.started,
+                "updated": time.time(),
+                "listeners": [asdict(stats) for stats in self.stats.values()],
+                "spool": {
+                    "dir": str(self.settings.spool_path),
+                    "bytes": self.spool.usage,
+                    "max_bytes": self.spool.max_bytes,
+                    "full": not self.spool.has_room(PEEK_BYTES),
+                    "held_connections": len(self.held),
+                },
+                "open_segments": self.spool.open_state(),
+            },
+        )
+
+
+def _fd_map(value: str) -> dict[str, int]:
+    return {name: int(fd) for name, _, fd in (item.partition("=") for item in value.split(",") if item)}
+
+
+def main() -> None:
+    """Entry point of the receiver child process (and of a receiver run on its own)."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    settings = CollectSettings()
+    listeners = settings.listeners()
+    inherited = _fd_map(os.environ.get(LISTEN_FDS_ENV, ""))
+    sockets = {
+        listener.name: socket.socket(fileno=inherited[listener.name]) if listener.name in inherited else bind(listener)
+        for listener in listeners
+    }
+    channel_fd = os.environ.get(CHANNEL_FD_ENV)
+    parking = ParkingClient(socket.socket(fileno=int(channel_fd))) if channel_fd else None
+    adopted = {conn_id: socket.socket(fileno=fd) for conn_id, fd in _fd_map(os.environ.get(ADOPT_ENV, "")).items()}
+    receiver = Receiver(settings, listeners, sockets, parking=parking, adopted=adopted)
+    asyncio.run(receiver.serve())
+
+
+if __name__ == "__main__":
+    main()
