@@ -121,6 +121,18 @@ class CollectSettings(BaseSettings):
         """The spool directory."""
         return self.spool_dir or NodeSettings().home / "spool"
 
+    def as_env(self) -> dict[str, str]:
+        """These settings as SIEM_* environment variables (how `siem serve` hands its flags to the receiver)."""
+        env = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            env[f"SIEM_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+        return env
+
     def listeners(self) -> list[Listener]:
         """The configured listeners, in a stable order; ConfigurationError for a bad address or an open HTTP port."""
         configured = (

@@ -1,6 +1,7 @@
 """Sub-commands of `siem`, one module each; importing this package registers them."""
 
 from dagster_project.commands import (  # noqa: F401
+    collect_cmd,
     dashboards_cmd,
     demo_cmd,
     detect_cmd,
@@ -9,5 +10,6 @@ from dagster_project.commands import (  # noqa: F401
     opensearch_cmd,
     quality_cmd,
     report_cmd,
+    serve_cmd,
     storage_cmd,
 )
