@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from dagster_project.assets import cluster, dashboards, detection, ingestion, integrity, quality, reports
+from dagster_project.assets import cluster, collection, dashboards, detection, ingestion, integrity, quality, reports
 from dagster_project.resources import opensearch_from_env
 
 defs = dg.Definitions(
@@ -11,6 +11,8 @@ defs = dg.Definitions(
         ingestion.index_templates,
         ingestion.retention_enforcement,
         *ingestion.INGESTION_ASSETS,
+        collection.spool_events,
+        collection.spool_findings,
         detection.findings,
         detection.recent_findings,
         integrity.integrity_digest,
@@ -30,6 +32,7 @@ defs = dg.Definitions(
         integrity.integrity_verifies,
         *quality.QUALITY_CHECKS,
     ],
-    sensors=ingestion.LANDING_SENSORS,
-    resources={"opensearch": opensearch_from_env()},
+    jobs=[collection.spool_ingestion_job],
+    sensors=[*ingestion.LANDING_SENSORS, collection.sealed_segments_sensor],
+    resources={"opensearch": opensearch_from_env(), "spool": collection.SpoolResource()},
 )

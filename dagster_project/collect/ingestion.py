@@ -188,23 +188,30 @@ def ingest_segments(
     return batch
 
 
-def event_span(client: OpenSearch, source: str, labels: list[str]) -> tuple[datetime, datetime] | None:
-    """First and last event time among the events of these segments, or None when none was indexed."""
+def event_spans(client: OpenSearch, source: str, labels: list[str]) -> list[tuple[datetime, datetime]]:
+    """Per event day, the first and last event time among the events of these segments (what detection covers)."""
     if not labels:
-        return None
+        return []
     found = client.search(
         index=events_pattern(source),
         body={
             "size": 0,
             "query": {"terms": {"siem.file": labels}},
-            "aggs": {"first": {"min": {"field": "@timestamp"}}, "last": {"max": {"field": "@timestamp"}}},
+            "aggs": {
+                "days": {
+                    "date_histogram": {"field": "@timestamp", "calendar_interval": "day", "min_doc_count": 1},
+                    "aggs": {"first": {"min": {"field": "@timestamp"}}, "last": {"max": {"field": "@timestamp"}}},
+                }
+            },
         },
         ignore_unavailable=True,
         allow_no_indices=True,
     )
-    aggs = found.get("aggregations") or {}
-    first = (aggs.get("first") or {}).get("value")
-    last = (aggs.get("last") or {}).get("value")
-    if first is None or last is None:
-        return None
-    return datetime.fromtimestamp(first / 1000, UTC), datetime.fromtimestamp(last / 1000, UTC)
+    buckets = ((found.get("aggregations") or {}).get("days") or {}).get("buckets", [])
+    return [
+        (
+            datetime.fromtimestamp(bucket["first"]["value"] / 1000, UTC),
+            datetime.fromtimestamp(bucket["last"]["value"] / 1000, UTC),
+        )
+        for bucket in buckets
+    ]
