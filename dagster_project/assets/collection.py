@@ -116,6 +116,7 @@ spool_ingestion_job = dg.define_asset_job(
     "spool_ingestion",
     selection=[spool_events, spool_findings],
     description="Ingest a batch of sealed spool segments, then detect over the new events.",
+    executor_def=dg.in_process_executor,  # one process per run: a batch's latency is not spent starting steps
 )
 
 

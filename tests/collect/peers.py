@@ -85,6 +85,12 @@ class Serve:
         wait_for(lambda: self._status().get("pid") not in (None, old) and self._status().get("ready"), 90, "restart")
         return old
 
+    def kill_child(self, name: str) -> None:
+        """SIGKILL a Dagster child and wait until the supervisor has started its replacement."""
+        os.kill(self.child(name), signal.SIGKILL)
+        log = Path(self.log.name)
+        wait_for(lambda: log.read_text(errors="replace").count(f"started {name}") >= 2, 60, f"{name} restarted")
+
     def _status(self) -> dict[str, Any]:
         try:
             return dict(json.loads((self.spool / "receiver.json").read_text()))
