@@ -116,7 +116,7 @@ def demo_command() -> None:
         "  logger --tcp --octet-count -n 127.0.0.1 -P 5514 -t sshd "
         "'Failed password for root from 203.0.113.9 port 22 ssh2'"
     )
-    click.echo("  .venv/bin/siem collect status     # received, spooled, ingested; then search event.original in siem-events")
+    click.echo("  .venv/bin/siem collect status     # received, spooled, ingested")
 
 
 def _event_span(client) -> tuple[datetime, datetime]:  # type: ignore[no-untyped-def]
