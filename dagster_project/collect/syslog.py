@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 
 PEEK_BYTES = 256 * 1024
 MAX_PEEK_BYTES = MAX_LINE_BYTES + 64 * 1024
-PARTIAL_WAIT_SECONDS = 0.005
 
 
 def peer_text(address: Any) -> tuple[str, str]:
@@ -89,6 +88,7 @@ class StreamConnection:
         ip, self.peer = peer_text(sock.getpeername())
         self.scope = stream_scope("tcp", stats.port, ip)
         self.peek_bytes = PEEK_BYTES
+        self._lowat = 1
         self.reading = False
         sock.setblocking(False)
         stats.connections += 1
@@ -132,9 +132,7 @@ class StreamConnection:
             if not peer_closed(self.sock):
                 if len(data) >= self.peek_bytes:
                     self.peek_bytes = min(self.peek_bytes * 2, MAX_PEEK_BYTES)
-                # Only a partial frame is waiting: look again shortly rather than spin on a readable socket.
-                self.pause()
-                self.receiver.loop.call_later(PARTIAL_WAIT_SECONDS, self.resume)
+                self._set_lowat(len(data) + 1)  # wake up only when more than this partial frame is there
                 return
             frames, used, finished = self.framer.finish(data), len(data), True
         if frames:
@@ -145,6 +143,8 @@ class StreamConnection:
             self.stats.count(count)
         self._consume(used)
         self.offset += used
+        if self._lowat != 1:
+            self._set_lowat(1)
         if finished:
             self.close()
 
@@ -163,6 +163,10 @@ class StreamConnection:
             if got == 0:
                 return
             count -= got
+
+    def _set_lowat(self, value: int) -> None:
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, value)
+        self._lowat = value
 
     def close(self) -> None:
         """Close the connection for good (also the supervisor's duplicate)."""
