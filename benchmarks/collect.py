@@ -1,6 +1,6 @@
 """Live-collection benchmark: receive rates into the spool, RSS growth, and sent -> searchable / -> finding latency.
 
-Run: `python benchmarks/collect.py [--quick]` with the node up (it writes siem-*: use a scratch node). Prints
+Run: `python benchmarks/collect.py [--quick]` with the node up (it writes in the `siembench` namespace). Prints
 one JSON object; every ratio divides by a baseline measured in the same run:
 * `tcp`: syslog messages/s over one TCP connection (octet-counted) into the spool, with `siem serve`'s real
   receiver; baseline: the same bytes read off a plain socket by a Python loop that does nothing with them.
@@ -28,8 +28,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import namespace  # noqa: F401  (first: the index namespace)
+
 from dagster_project.client import client_from_env
 from dagster_project.settings import RetentionSettings
+from dagster_project.storage import naming
 from dagster_project.storage.bootstrap import bootstrap
 
 BIN = Path(sys.executable).parent
@@ -242,8 +245,10 @@ def end_to_end(work: Path, rate: int, seconds: int) -> dict[str, Any]:
                 sender.sendall(b"".join(f"{len(m.encode())} {m}".encode() for m in batch))
                 sent += len(batch)
                 time.sleep(max(0.0, started + (sent / rate) - time.monotonic()))
-        searchable = _latencies(client, "user.name", probes, "siem-events-linux-auth-*", timeout=180)
-        finding = _latencies(client, "user.name", {f"{k}m": v for k, v in matches.items()}, "siem-findings", 240)
+        searchable = _latencies(client, "user.name", probes, naming.events_pattern("linux-auth"), timeout=180)
+        finding = _latencies(
+            client, "user.name", {f"{k}m": v for k, v in matches.items()}, naming.findings_index(), 240
+        )
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)

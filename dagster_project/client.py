@@ -1,4 +1,9 @@
-"""Builds opensearch-py clients from settings: basic auth, TLS verification with a CA file, retries."""
+"""The one client factory: opensearch-py clients from the OPENSEARCH_* settings, for the CLI and Dagster alike.
+
+`connect(settings, local_url)` is the only way the suite builds a client from settings: the CLI passes
+what it read from the environment (`client_from_env`), the Dagster `OpenSearchResource` what `dg.EnvVar`
+delivered; both end in `client_options`, so they cannot drift apart.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,58 @@ import logging
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from opensearchpy import OpenSearch
 
+from dagster_project.retries import TRANSPORT as TRANSPORT_RETRY
 from dagster_project.serializer import OrjsonSerializer
-from dagster_project.settings import ConnectionSettings, NodeSettings, effective_url
+from dagster_project.settings import ConnectionSettings, NodeSettings
 
 log = logging.getLogger(__name__)
+
+
+def client_options(
+    url: str,
+    *,
+    user: str = "",
+    password: str = "",
+    ca_certs: str = "",
+    verify_certs: bool = True,
+    timeout: float = 30.0,
+    http_compress: bool = False,
+) -> dict[str, Any]:
+    """The keyword arguments of `OpenSearch(...)` for one cluster (pure; the serializer is added by the caller)."""
+    kwargs: dict[str, Any] = {
+        "hosts": [url],
+        "timeout": timeout,
+        **TRANSPORT_RETRY,
+        # Compression costs more CPU than it saves on loopback or a LAN; turn it on for slow links.
+        "http_compress": http_compress,
+    }
+    if user:
+        kwargs["http_auth"] = (user, password)
+    if url.startswith("https://"):
+        kwargs["use_ssl"] = True
+        kwargs["verify_certs"] = verify_certs
+        if ca_certs:
+            kwargs["ca_certs"] = ca_certs
+        if not verify_certs:
+            kwargs["ssl_show_warn"] = False
+    return kwargs
+
+
+def settings_options(connection: ConnectionSettings, local_url: str) -> dict[str, Any]:
+    """`client_options` for a cluster's settings: OPENSEARCH_URL, or `local_url` when it is empty."""
+    return client_options(
+        connection.url or local_url,
+        user=connection.user,
+        password=connection.password.get_secret_value(),
+        ca_certs=connection.ca_certs,
+        verify_certs=connection.verify_certs,
+        timeout=connection.timeout,
+        http_compress=connection.http_compress,
+    )
 
 
 def make_client(
@@ -25,43 +75,27 @@ def make_client(
     timeout: float = 30.0,
     http_compress: bool = False,
 ) -> OpenSearch:
-    """A client for one cluster; retries on timeouts and 429/502/503/504, verifies TLS unless told not to."""
-    kwargs: dict[str, object] = {
-        "hosts": [url],
-        "timeout": timeout,
-        "max_retries": 3,
-        "retry_on_timeout": True,
-        "retry_on_status": (429, 502, 503, 504),
-        # Compression costs more CPU than it saves on loopback or a LAN; turn it on for slow links.
-        "http_compress": http_compress,
-        "serializer": OrjsonSerializer(),
-    }
-    if user:
-        kwargs["http_auth"] = (user, password)
-    if url.startswith("https://"):
-        kwargs["use_ssl"] = True
-        kwargs["verify_certs"] = verify_certs
-        if ca_certs:
-            kwargs["ca_certs"] = ca_certs
-        if not verify_certs:
-            log.warning("TLS certificate verification is OFF for %s (OPENSEARCH_VERIFY_CERTS=false)", url)
-            kwargs["ssl_show_warn"] = False
-            warnings.filterwarnings("ignore", message="Unverified HTTPS request")
-    return OpenSearch(**kwargs)  # type: ignore[arg-type]
+    """A client for one cluster; retries as `dagster_project.retries` states, verifies TLS unless told not to."""
+    options = client_options(
+        url,
+        user=user,
+        password=password,
+        ca_certs=ca_certs,
+        verify_certs=verify_certs,
+        timeout=timeout,
+        http_compress=http_compress,
+    )
+    return _open(options)
+
+
+def connect(connection: ConnectionSettings, local_url: str) -> OpenSearch:
+    """A client for these settings (OPENSEARCH_URL, else `local_url`): what the CLI and the resource both use."""
+    return _open(settings_options(connection, local_url))
 
 
 def client_from_env() -> OpenSearch:
     """A client for OPENSEARCH_URL (or the local node) with the OPENSEARCH_* auth and TLS settings."""
-    connection = ConnectionSettings()
-    return make_client(
-        effective_url(connection, NodeSettings()),
-        user=connection.user,
-        password=connection.password.get_secret_value(),
-        ca_certs=connection.ca_certs,
-        verify_certs=connection.verify_certs,
-        timeout=connection.timeout,
-        http_compress=connection.http_compress,
-    )
+    return connect(ConnectionSettings(), NodeSettings().url)
 
 
 @contextmanager
@@ -72,3 +106,10 @@ def opened_client() -> Iterator[OpenSearch]:
         yield client
     finally:
         client.close()
+
+
+def _open(options: dict[str, Any]) -> OpenSearch:
+    if options.get("use_ssl") and not options.get("verify_certs", True):
+        log.warning("TLS certificate verification is OFF for %s (OPENSEARCH_VERIFY_CERTS=false)", options["hosts"][0])
+        warnings.filterwarnings("ignore", message="Unverified HTTPS request")
+    return OpenSearch(**options, serializer=OrjsonSerializer())

@@ -10,20 +10,24 @@ same run, right after their ingestion.
 
 import json
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
-from dagster_project.assets.ingestion import index_templates
+from dagster_project.assets.storage import index_templates
 from dagster_project.collect.ingestion import event_spans, ingest_segments
-from dagster_project.collect.settings import CollectSettings
 from dagster_project.collect.spool import Segment, sealed_segments
 from dagster_project.detection.alerts import raise_alerts
 from dagster_project.detection.hunt import hunt, select_rules
 from dagster_project.detection.notifications import notify
-from dagster_project.resources import OpenSearchResource
-from dagster_project.settings import RetentionSettings
+from dagster_project.resources import (
+    AlertPolicyResource,
+    OpenSearchResource,
+    RetentionResource,
+    SmtpResource,
+    SpoolResource,
+    WebhookResource,
+)
 
 MAX_SEGMENTS_PER_RUN = 64
 SOURCE_TAG = "siem/spool-source"
@@ -36,25 +40,6 @@ ACTIVE = [
 FAILED = (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
 
 
-class SpoolResource(dg.ConfigurableResource):
-    """The receivers' spool on local disk; empty settings mean SIEM_SPOOL_DIR / SIEM_SPOOL_ARCHIVE_DIR."""
-
-    directory: str = ""
-    archive: str = ""
-
-    @property
-    def root(self) -> Path:
-        """The spool directory."""
-        return Path(self.directory) if self.directory else CollectSettings().spool_path
-
-    @property
-    def archive_path(self) -> Path | None:
-        """Where ingested segments go, or None to delete them."""
-        if self.archive:
-            return Path(self.archive)
-        return CollectSettings().spool_archive_dir
-
-
 class SpoolBatchConfig(dg.Config):
     """Which sealed segments (all of one source) this run ingests."""
 
@@ -63,12 +48,16 @@ class SpoolBatchConfig(dg.Config):
 
 @dg.asset(group_name="collection", kinds={"opensearch"}, deps=[index_templates])
 def spool_events(
-    context: dg.AssetExecutionContext, config: SpoolBatchConfig, opensearch: OpenSearchResource, spool: SpoolResource
+    context: dg.AssetExecutionContext,
+    config: SpoolBatchConfig,
+    opensearch: OpenSearchResource,
+    spool: SpoolResource,
+    retention: RetentionResource,
 ) -> dg.Output[dict[str, Any]]:
     """Events received live (syslog, HTTP), ingested from sealed spool segments; segments retired once reconciled."""
     with opensearch.client() as client:
         batch = ingest_segments(
-            client, spool.root, config.segments, archive=spool.archive_path, retention=RetentionSettings()
+            client, spool.root, config.segments, archive=spool.archive, retention=retention.settings()
         )
     counts = batch.as_json()
     context.log.info("spool batch: %s", counts)
@@ -87,7 +76,12 @@ def spool_events(
 
 @dg.asset(group_name="collection", kinds={"opensearch", "sigma"})
 def spool_findings(
-    context: dg.AssetExecutionContext, spool_events: dict[str, Any], opensearch: OpenSearchResource
+    context: dg.AssetExecutionContext,
+    spool_events: dict[str, Any],
+    opensearch: OpenSearchResource,
+    alerting: AlertPolicyResource,
+    webhook: WebhookResource,
+    smtp: SmtpResource,
 ) -> dg.MaterializeResult:
     """Sigma findings (and alerts) for the events the same run just ingested from the spool."""
     findings = alerts = new_alerts = 0
@@ -97,8 +91,14 @@ def spool_findings(
         for first, last in spans:
             end = last + timedelta(milliseconds=1)
             findings += hunt(client, first, end, rules=rules).findings
-            changes = raise_alerts(client, first, end)
-            notify(client, changes, events_url=opensearch.effective_url)
+            changes = raise_alerts(client, first, end, alerting.settings())
+            notify(
+                client,
+                changes,
+                webhook=webhook.settings(),
+                smtp=smtp.settings(),
+                events_url=opensearch.effective_url,
+            )
             alerts += len(changes)
             new_alerts += sum(c.created for c in changes)
     context.log.info("%d findings, %d new alerts over %d event days", findings, new_alerts, len(spans))
@@ -170,3 +170,6 @@ def sealed_segments_sensor(context: dg.SensorEvaluationContext, spool: SpoolReso
         )
         requested.update({segment.id: [run_key, attempt] for segment in batch})
     return dg.SensorResult(run_requests=requests, cursor=json.dumps({"requested": requested}))
+
+
+COLLECTION_ASSETS = [spool_events, spool_findings]

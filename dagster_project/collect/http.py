@@ -18,20 +18,17 @@ import io
 import math
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
+from dagster_project.collect.host import Host, ListenerStats
 from dagster_project.collect.identity import batch_scope
 from dagster_project.collect.spool import STREAM, encode_entry
 from dagster_project.collect.syslog import peer_text
 from dagster_project.sources.base import SourceContext
 from dagster_project.sources.registry import parser_factory, source_names
-
-if TYPE_CHECKING:
-    from dagster_project.collect.receiver import ListenerStats, Receiver
 
 ENCODINGS = frozenset({"", "identity", "gzip", "x-gzip", "deflate"})
 MAX_KEY_LENGTH = 255
@@ -50,7 +47,7 @@ def count_records(source: str, body: bytes) -> int:
 class LogsEndpoint:
     """The request handler, bound to one receiver and its HTTP listener's counters."""
 
-    def __init__(self, receiver: Receiver, stats: ListenerStats, token: str) -> None:
+    def __init__(self, receiver: Host, stats: ListenerStats, token: str) -> None:
         self.receiver = receiver
         self.stats = stats
         self.token = token
@@ -92,7 +89,7 @@ class LogsEndpoint:
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            return _error(413, f"body larger than {self.receiver.settings.http_max_body_bytes} bytes")
+            return _error(413, f"body larger than {self.receiver.config.collect.http_max_body_bytes} bytes")
         except (HttpProcessingError, RequestPayloadError, ValueError, OSError) as exc:
             return _error(400, f"unreadable body: {exc}")
         digest = hashlib.sha256(body).hexdigest()
@@ -113,7 +110,7 @@ class LogsEndpoint:
         entry = encode_entry(STREAM, header, body)
         self.stats.received += records
         if not self.receiver.spool.has_room(len(entry)):
-            retry = max(1, math.ceil(self.receiver.settings.spool_segment_seconds))
+            retry = max(1, math.ceil(self.receiver.config.spool.segment_seconds))
             return _error(503, "spool full, retry later", **{"Retry-After": str(retry)})
         slot = (source, key) if key is not None else None
         if slot is not None:

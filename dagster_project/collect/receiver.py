@@ -9,6 +9,7 @@ accepting, spool what is buffered, fsync and seal every open segment.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import os
@@ -18,14 +19,16 @@ import ssl
 import sys
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 from aiohttp import web
 
+from dagster_project.collect.config import ReceiverConfig
+from dagster_project.collect.host import ListenerStats
 from dagster_project.collect.http import LogsEndpoint, application
+from dagster_project.collect.listeners import Listener
 from dagster_project.collect.parking import ParkingClient
-from dagster_project.collect.settings import CollectSettings, Listener
 from dagster_project.collect.spool import (
     STATUS_FILE,
     STREAM,
@@ -49,34 +52,6 @@ log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.1
 STATUS_SECONDS = 1.0
-LISTEN_FDS_ENV = "SIEM_COLLECT_LISTEN_FDS"
-CHANNEL_FD_ENV = "SIEM_COLLECT_CHANNEL_FD"
-ADOPT_ENV = "SIEM_COLLECT_ADOPT"
-
-
-@dataclass
-class ListenerStats:
-    """Counters of one listener (cumulative across receiver restarts)."""
-
-    name: str
-    transport: str
-    address: str
-    port: int
-    source: str
-    received: int = 0
-    """Records read off the wire (UDP: datagrams, including dropped ones)."""
-    spooled: int = 0
-    """Records appended to the spool (acknowledged)."""
-    dropped: int = 0
-    """UDP datagrams dropped because the spool was full."""
-    refused: int = 0
-    """HTTP requests answered with an error."""
-    connections: int = 0
-
-    def count(self, records: int) -> None:
-        """Records received and spooled at once (stream transports)."""
-        self.received += records
-        self.spooled += records
 
 
 def bind(listener: Listener) -> socket.socket:
@@ -104,23 +79,24 @@ class Receiver:
 
     def __init__(
         self,
-        settings: CollectSettings,
+        config: ReceiverConfig,
         listeners: list[Listener],
         sockets: dict[str, socket.socket],
         *,
         parking: ParkingClient | None = None,
         adopted: dict[str, socket.socket] | None = None,
     ) -> None:
-        self.settings = settings
+        self.config = config
+        self.root = config.root
         self.listeners = listeners
         self.sockets = sockets
         self.parking = parking
         self.adopted = adopted or {}
         self.spool = SpoolWriter(
-            settings.spool_path,
-            segment_bytes=settings.spool_segment_bytes,
-            segment_seconds=settings.spool_segment_seconds,
-            max_bytes=settings.spool_max_bytes,
+            self.root,
+            segment_bytes=config.spool.segment_bytes,
+            segment_seconds=config.spool.segment_seconds,
+            max_bytes=config.spool.max_bytes,
         )
         self.run = uuid.uuid4().hex[:12]
         self.started = time.time()
@@ -143,12 +119,12 @@ class Receiver:
     def append(self, source: str, data: bytes) -> None:
         """Append encoded entries; with SIEM_SPOOL_FSYNC=batch they are fsynced before this returns."""
         self.spool.append(source, data)
-        if self.settings.fsync_interval is None:
+        if self.config.spool.fsync_interval is None:
             self.spool.sync()
 
     async def durable(self) -> None:
         """Wait until everything appended so far is fsynced (immediate with the batch policy)."""
-        if self.settings.fsync_interval is None:
+        if self.config.spool.fsync_interval is None:
             return
         waiter = self.loop.create_future()
         self._waiters.append(waiter)
@@ -227,14 +203,18 @@ class Receiver:
             self._closers.append(tcp.close)
         elif listener.transport == "tls":
             server = await self.loop.create_server(
-                lambda: TlsProtocol(self, stats), sock=sock, ssl=server_context(self.settings, hosts)
+                lambda: TlsProtocol(self, stats),
+                sock=sock,
+                ssl=server_context(self.config.collect, self.config.home, hosts),
             )
             self._closers.append(server.close)
         else:
-            endpoint = LogsEndpoint(self, stats, self.settings.http_token.get_secret_value())
-            runner = web.AppRunner(application(endpoint, self.settings.http_max_body_bytes), access_log=None)
+            endpoint = LogsEndpoint(self, stats, self.config.collect.http_token.get_secret_value())
+            runner = web.AppRunner(application(endpoint, self.config.collect.http_max_body_bytes), access_log=None)
             await runner.setup()
-            context: ssl.SSLContext | None = server_context(self.settings, hosts) if self.settings.http_tls else None
+            context: ssl.SSLContext | None = (
+                server_context(self.config.collect, self.config.home, hosts) if self.config.collect.http_tls else None
+            )
             await web.SockSite(runner, sock, ssl_context=context, shutdown_timeout=10).start()
             self._http_runner = runner
         log.info("%s listening on %s -> %s", listener.name, stats.address, stats.source)
@@ -247,7 +227,7 @@ class Receiver:
         return None
 
     async def _tick(self) -> None:
-        interval = self.settings.fsync_interval
+        interval = self.config.spool.fsync_interval
         tick = min(TICK_SECONDS, interval) if interval else TICK_SECONDS
         last_sync = last_status = time.monotonic()
         while True:
@@ -289,16 +269,14 @@ class Receiver:
         log.info("stopped; sealed %d open segments", len(sealed))
 
     def _load_keys(self) -> None:
-        for segment in segments(self.settings.spool_path):
+        for segment in segments(self.root):
             for entry in read_entries(segment.path, with_payload=False):
                 key = entry.header.get("k")
                 if entry.kind == STREAM and key is not None:
                     self.keys[(segment.source, key)] = (entry.records, str(entry.header.get("h", "")))
 
     def _load_counters(self) -> None:
-        previous = {
-            item["name"]: item for item in read_json(self.settings.spool_path / STATUS_FILE).get("listeners", [])
-        }
+        previous = {item["name"]: item for item in read_json(self.root / STATUS_FILE).get("listeners", [])}
         for stats in self.stats.values():
             before = previous.get(stats.name)
             if before:
@@ -308,7 +286,7 @@ class Receiver:
     def write_status(self, *, ready: bool = True, running: bool = True) -> None:
         """Write SPOOL/receiver.json: counters, spool usage, open segments."""
         write_json_atomically(
-            self.settings.spool_path / STATUS_FILE,
+            self.root / STATUS_FILE,
             {
                 "pid": os.getpid(),
                 "run": self.run,
@@ -318,7 +296,7 @@ class Receiver:
                 "updated": time.time(),
                 "listeners": [asdict(stats) for stats in self.stats.values()],
                 "spool": {
-                    "dir": str(self.settings.spool_path),
+                    "dir": str(self.root),
                     "bytes": self.spool.usage,
                     "max_bytes": self.spool.max_bytes,
                     "full": not self.spool.has_room(PEEK_BYTES),
@@ -329,24 +307,35 @@ class Receiver:
         )
 
 
-def _fd_map(value: str) -> dict[str, int]:
-    return {name: int(fd) for name, _, fd in (item.partition("=") for item in value.split(",") if item)}
+def receiver_arguments(listening: dict[str, int], channel: int, adopted: dict[str, int]) -> list[str]:
+    """The command-line arguments that hand a receiver its inherited descriptors (see `main`)."""
+    arguments = [f"--listen={name}={fd}" for name, fd in listening.items()]
+    arguments += [f"--channel={channel}"]
+    return arguments + [f"--adopt={conn_id}={fd}" for conn_id, fd in adopted.items()]
 
 
-def main() -> None:
-    """Entry point of the receiver child process (and of a receiver run on its own)."""
+def _fd_map(values: list[str]) -> dict[str, int]:
+    return {name: int(fd) for name, _, fd in (item.partition("=") for item in values)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the receiver child process (and of a receiver run on its own, binding its own sockets)."""
+    parser = argparse.ArgumentParser(prog="python -m dagster_project.collect.receiver")
+    parser.add_argument("--listen", action="append", default=[], metavar="NAME=FD", help="an inherited listener")
+    parser.add_argument("--channel", type=int, metavar="FD", help="the supervisor's parking channel")
+    parser.add_argument("--adopt", action="append", default=[], metavar="ID=FD", help="a parked connection")
+    arguments = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    settings = CollectSettings()
-    listeners = settings.listeners()
-    inherited = _fd_map(os.environ.get(LISTEN_FDS_ENV, ""))
+    config = ReceiverConfig.from_environment()
+    listeners = config.listeners()
+    inherited = _fd_map(arguments.listen)
     sockets = {
         listener.name: socket.socket(fileno=inherited[listener.name]) if listener.name in inherited else bind(listener)
         for listener in listeners
     }
-    channel_fd = os.environ.get(CHANNEL_FD_ENV)
-    parking = ParkingClient(socket.socket(fileno=int(channel_fd))) if channel_fd else None
-    adopted = {conn_id: socket.socket(fileno=fd) for conn_id, fd in _fd_map(os.environ.get(ADOPT_ENV, "")).items()}
-    receiver = Receiver(settings, listeners, sockets, parking=parking, adopted=adopted)
+    parking = ParkingClient(socket.socket(fileno=arguments.channel)) if arguments.channel is not None else None
+    adopted = {conn_id: socket.socket(fileno=fd) for conn_id, fd in _fd_map(arguments.adopt).items()}
+    receiver = Receiver(config, listeners, sockets, parking=parking, adopted=adopted)
     asyncio.run(receiver.serve())
 
 

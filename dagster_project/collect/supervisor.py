@@ -21,18 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dagster_project.collect.config import ReceiverConfig
+from dagster_project.collect.listeners import Listener
 from dagster_project.collect.parking import ParkingLot
-from dagster_project.collect.receiver import (
-    ADOPT_ENV,
-    CHANNEL_FD_ENV,
-    LISTEN_FDS_ENV,
-    bind,
-    bound_address,
-)
-from dagster_project.collect.settings import CollectSettings, Listener
+from dagster_project.collect.receiver import bind, bound_address, receiver_arguments
 from dagster_project.collect.spool import STATUS_FILE, read_json
 from dagster_project.errors import ConfigurationError
-from dagster_project.settings import NodeSettings
+from dagster_project.settings import PROVIDERS
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +51,9 @@ run_coordinator:
 """Spool ingestion runs of one source run one at a time (the next takes every segment sealed meanwhile)."""
 
 
-def dagster_home() -> Path:
+def dagster_home(siem_home: Path) -> Path:
     """DAGSTER_HOME, else SIEM_HOME/dagster; gets a dagster.yaml with the spool's run queue when it has none."""
-    home = Path(os.environ.get("DAGSTER_HOME") or NodeSettings().home / "dagster")
+    home = Path(os.environ.get("DAGSTER_HOME") or siem_home / "dagster")
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
@@ -85,13 +80,13 @@ class Supervisor:
 
     def __init__(
         self,
-        settings: CollectSettings,
+        config: ReceiverConfig,
         listeners: list[Listener],
         *,
         daemon: bool = True,
         webserver: str | None = "127.0.0.1:3000",
     ) -> None:
-        self.settings = settings
+        self.config = config
         self.listeners = listeners
         self.sockets: dict[str, socket.socket] = {}
         for listener in listeners:
@@ -103,7 +98,7 @@ class Supervisor:
         self.parking = ParkingLot()
         self.children: list[Child] = []
         self.stopping = False
-        self.home = dagster_home() if daemon or webserver else None
+        self.home = dagster_home(config.home) if daemon or webserver else None
         bin_dir = Path(sys.executable).parent
         self.children.append(Child("receiver", [sys.executable, "-m", "dagster_project.collect.receiver"]))
         if daemon:
@@ -129,7 +124,7 @@ class Supervisor:
         return {
             "pid": os.getpid(),
             "listeners": self.addresses(),
-            "spool": str(self.settings.spool_path),
+            "spool": str(self.config.root),
             "dagster_home": str(self.home) if self.home else None,
             "webserver": f"http://{self.webserver}" if self.webserver else None,
             "children": {c.name: c.process.pid if c.process else None for c in self.children},
@@ -196,29 +191,29 @@ class Supervisor:
 
     def _spawn(self, child: Child) -> None:
         env = dict(os.environ)
-        for name in ("OPENSEARCH_URL", "OPENSEARCH_USER", "OPENSEARCH_PASSWORD", "OPENSEARCH_CA_CERTS"):
-            env.setdefault(name, "")  # the code location's resources read them as dg.EnvVar
-        env |= self.settings.as_env()
-        env["SIEM_SPOOL_DIR"] = str(self.settings.spool_path)
+        for provider in PROVIDERS:
+            for name in provider.env_names().values():
+                env.setdefault(name, "")  # the code location wires them with dg.EnvVar: unset would refuse runs
+        env |= self.config.as_env()
         if self.home is not None:
             env["DAGSTER_HOME"] = str(self.home)
         fds: list[int] = []
+        command = list(child.command)
         if child.name == "receiver":
             for sock in self.sockets.values():
                 sock.set_inheritable(True)
-            env[LISTEN_FDS_ENV] = ",".join(f"{name}={sock.fileno()}" for name, sock in self.sockets.items())
-            env[CHANNEL_FD_ENV] = str(self.parking.receiver_end.fileno())
-            parked = self.parking.inherited()
-            env[ADOPT_ENV] = ",".join(f"{conn_id}={sock.fileno()}" for conn_id, sock in parked.items())
-            fds = [s.fileno() for s in self.sockets.values()] + [self.parking.receiver_end.fileno()]
-            fds += [s.fileno() for s in parked.values()]
-        child.process = subprocess.Popen(child.command, env=env, pass_fds=fds)
+            listening = {name: sock.fileno() for name, sock in self.sockets.items()}
+            parked = {conn_id: sock.fileno() for conn_id, sock in self.parking.inherited().items()}
+            channel = self.parking.receiver_end.fileno()
+            command += receiver_arguments(listening, channel, parked)
+            fds = [*listening.values(), channel, *parked.values()]
+        child.process = subprocess.Popen(command, env=env, pass_fds=fds)
         child.started = time.monotonic()
         log.info("started %s (pid %d)", child.name, child.process.pid)
 
     def _wait_ready(self, receiver: Child) -> None:
         deadline = time.monotonic() + READY_SECONDS
-        status_path = self.settings.spool_path / STATUS_FILE
+        status_path = self.config.root / STATUS_FILE
         while time.monotonic() < deadline:
             assert receiver.process is not None
             if receiver.process.poll() is not None:

@@ -16,17 +16,15 @@ import socket
 import time
 import uuid
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dagster_project.collect.framing import Frame, Framer
+from dagster_project.collect.host import Host, ListenerStats
 from dagster_project.collect.identity import datagram_scope, stream_scope
 from dagster_project.collect.parking import consumed_offset, peer_closed
 from dagster_project.collect.spool import MESSAGES, encode_entry, pack_messages
 from dagster_project.ingest.ids import RepeatCounter
 from dagster_project.sources.base import MAX_LINE_BYTES
-
-if TYPE_CHECKING:
-    from dagster_project.collect.receiver import ListenerStats, Receiver
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +64,7 @@ class StreamConnection:
 
     def __init__(
         self,
-        receiver: Receiver,
+        receiver: Host,
         stats: ListenerStats,
         sock: socket.socket,
         conn_id: str,
@@ -183,7 +181,7 @@ class StreamConnection:
 class TcpListener:
     """Accepts plain TCP connections on a listening socket and parks each with the supervisor."""
 
-    def __init__(self, receiver: Receiver, stats: ListenerStats, sock: socket.socket) -> None:
+    def __init__(self, receiver: Host, stats: ListenerStats, sock: socket.socket) -> None:
         self.receiver = receiver
         self.stats = stats
         self.sock = sock
@@ -210,7 +208,7 @@ class TcpListener:
 
 
 def resume_connection(
-    receiver: Receiver,
+    receiver: Host,
     stats: ListenerStats,
     sock: socket.socket,
     conn_id: str,
@@ -227,7 +225,7 @@ def resume_connection(
 class TlsProtocol(asyncio.Protocol):
     """One TLS connection: frames are spooled as they are decrypted; reading pauses while the spool is full."""
 
-    def __init__(self, receiver: Receiver, stats: ListenerStats) -> None:
+    def __init__(self, receiver: Host, stats: ListenerStats) -> None:
         self.receiver = receiver
         self.stats = stats
         self.framer = Framer()
@@ -291,7 +289,7 @@ class TlsProtocol(asyncio.Protocol):
 class DatagramProtocol(asyncio.DatagramProtocol):
     """Syslog over UDP: one record per datagram; a datagram that does not fit in the spool is dropped and counted."""
 
-    def __init__(self, receiver: Receiver, stats: ListenerStats) -> None:
+    def __init__(self, receiver: Host, stats: ListenerStats) -> None:
         self.receiver = receiver
         self.stats = stats
         self.number = 0

@@ -11,18 +11,18 @@ import socket
 import ssl
 from pathlib import Path
 
-from dagster_project.collect.settings import CollectSettings
 from dagster_project.errors import ConfigurationError
 from dagster_project.security.certificates import NODE_HOSTS, CertificatePaths, ensure_leaf
 from dagster_project.security.node import certificate_dir, secure_home
-from dagster_project.settings import NodeSettings
+from dagster_project.settings import CollectSettings
+from dagster_project.storage import naming
 
 COLLECTOR_STEM = "collector"
 
 
-def suite_certificates() -> CertificatePaths:
-    """Where the suite's CA and the certificates it issued are."""
-    return CertificatePaths(certificate_dir(secure_home(NodeSettings().home)))
+def suite_certificates(home: Path) -> CertificatePaths:
+    """Where the suite's CA (under SIEM_HOME `home`) and the certificates it issued are."""
+    return CertificatePaths(certificate_dir(secure_home(home)))
 
 
 def collector_hosts(listen_hosts: list[str]) -> tuple[str, ...]:
@@ -34,19 +34,21 @@ def collector_hosts(listen_hosts: list[str]) -> tuple[str, ...]:
     return tuple(names)
 
 
-def certificate_pair(settings: CollectSettings, listen_hosts: list[str]) -> tuple[Path, Path]:
+def certificate_pair(settings: CollectSettings, home: Path, listen_hosts: list[str]) -> tuple[Path, Path]:
     """(certificate, key): the operator's when both are set, else the suite CA's collector certificate."""
     cert, key = settings.collect_tls_cert.strip(), settings.collect_tls_key.strip()
     if bool(cert) != bool(key):
         raise ConfigurationError("set both or neither", where="SIEM_COLLECT_TLS_CERT/SIEM_COLLECT_TLS_KEY")
     if cert:
         return Path(cert), Path(key)
-    return ensure_leaf(suite_certificates(), COLLECTOR_STEM, "siem-collector", hosts=collector_hosts(listen_hosts))
+    return ensure_leaf(
+        suite_certificates(home), COLLECTOR_STEM, naming.COLLECTOR_COMMON_NAME, hosts=collector_hosts(listen_hosts)
+    )
 
 
-def server_context(settings: CollectSettings, listen_hosts: list[str]) -> ssl.SSLContext:
+def server_context(settings: CollectSettings, home: Path, listen_hosts: list[str]) -> ssl.SSLContext:
     """A TLS 1.2+ server context with the collector's certificate and the configured client verification."""
-    cert, key = certificate_pair(settings, listen_hosts)
+    cert, key = certificate_pair(settings, home, listen_hosts)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
@@ -55,7 +57,7 @@ def server_context(settings: CollectSettings, listen_hosts: list[str]) -> ssl.SS
         raise ConfigurationError(f"cannot load the certificate and key: {exc}", where=str(cert)) from exc
     mode = settings.collect_tls_client_auth
     if mode != "none":
-        ca = settings.collect_tls_client_ca.strip() or str(suite_certificates().ca)
+        ca = settings.collect_tls_client_ca.strip() or str(suite_certificates(home).ca)
         try:
             context.load_verify_locations(cafile=ca)
         except (OSError, ssl.SSLError) as exc:

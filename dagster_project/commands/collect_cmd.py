@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from dagster_project.cli import cli, emit
-from dagster_project.collect.settings import CollectSettings
 from dagster_project.collect.status import collect_status
+from dagster_project.commands.shared import emit
+from dagster_project.settings import NodeSettings, SpoolSettings
 
 
-@cli.group("collect")
+@click.group("collect")
 def collect_group() -> None:
     """Live collection: the receivers' spool and what became of it."""
 
@@ -18,8 +18,8 @@ def collect_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def status_command(as_json: bool) -> None:
     """Per listener and per source: received, spooled, ingested, quarantined, dropped, spool bytes, oldest unsealed."""
-    settings = CollectSettings()
-    status = collect_status(settings.spool_path, settings.spool_max_bytes)
+    settings = SpoolSettings()
+    status = collect_status(settings.root(NodeSettings().home), settings.max_bytes)
     receiver = status["receiver"]
     lines = [
         f"receiver: {'running, pid ' + str(receiver['pid']) if receiver['running'] else 'not running'}",

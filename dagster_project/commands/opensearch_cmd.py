@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import click
 
-from dagster_project.cli import cli, emit
 from dagster_project.client import client_from_env
 from dagster_project.cluster import cluster_status
+from dagster_project.commands.shared import emit
 from dagster_project.node import lifecycle
 from dagster_project.settings import ConnectionSettings, NodeSettings, effective_url
 
 
-@cli.group()
+@click.group()
 def opensearch() -> None:
     """Manage the embedded local OpenSearch node (ignored when OPENSEARCH_URL names another cluster)."""
 

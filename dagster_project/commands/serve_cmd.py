@@ -8,12 +8,11 @@ import sys
 
 import click
 
-from dagster_project.cli import cli
-from dagster_project.collect.settings import CollectSettings
+from dagster_project.collect.config import ReceiverConfig
 from dagster_project.collect.supervisor import Supervisor
 
 
-@cli.command("serve")
+@click.command("serve")
 @click.option("--syslog-udp", metavar="HOST:PORT", help="Overrides SIEM_SYSLOG_UDP.")
 @click.option("--syslog-tcp", metavar="HOST:PORT", help="Overrides SIEM_SYSLOG_TCP.")
 @click.option("--syslog-tls", metavar="HOST:PORT", help="Overrides SIEM_SYSLOG_TLS.")
@@ -47,10 +46,10 @@ def serve_command(
     }
     if syslog_source:
         overrides |= {f"syslog_{t}_source": syslog_source for t in ("udp", "tcp", "tls")}
-    settings = CollectSettings(**overrides)  # type: ignore[arg-type]
-    listeners = settings.listeners()
+    config = ReceiverConfig.from_environment(**overrides)
+    listeners = config.listeners()
     logging.getLogger("dagster_project.collect").setLevel(logging.INFO)
-    supervisor = Supervisor(settings, listeners, daemon=not no_daemon, webserver=None if no_webserver else webserver)
+    supervisor = Supervisor(config, listeners, daemon=not no_daemon, webserver=None if no_webserver else webserver)
     supervisor.start()
     described = supervisor.describe()
     if as_json:

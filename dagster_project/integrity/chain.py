@@ -15,10 +15,10 @@ from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConflictError, NotFoundError
 
 from dagster_project.integrity.hashing import GENESIS, record_hash
+from dagster_project.storage import naming
 
 log = logging.getLogger(__name__)
 
-INTEGRITY_INDEX = "siem-integrity"
 BATCH_SIZE = 2000
 
 
@@ -30,7 +30,7 @@ def chain_head(client: OpenSearch, source: str) -> tuple[int, str]:
     seq, head = _searched_head(client, source)
     while True:
         try:
-            newer = client.get(index=INTEGRITY_INDEX, id=f"{source}:{seq + 1}", _source_includes=["hash"])
+            newer = client.get(index=naming.integrity_index(), id=f"{source}:{seq + 1}", _source_includes=["hash"])
         except NotFoundError:
             return seq, head
         seq, head = seq + 1, newer["_source"]["hash"]
@@ -39,7 +39,7 @@ def chain_head(client: OpenSearch, source: str) -> tuple[int, str]:
 def _searched_head(client: OpenSearch, source: str) -> tuple[int, str]:
     try:
         found = client.search(
-            index=INTEGRITY_INDEX,
+            index=naming.integrity_index(),
             body={
                 "size": 1,
                 "query": {"term": {"source": source}},
@@ -53,6 +53,22 @@ def _searched_head(client: OpenSearch, source: str) -> tuple[int, str]:
     if not hits:
         return 0, GENESIS
     return int(hits[0]["_source"]["seq"]), hits[0]["_source"]["hash"]
+
+
+def seal(
+    source: str, seq: int, prev_hash: str, entries: list[tuple[str, str, str]], run_id: str, sealed_at: datetime
+) -> dict[str, Any]:
+    """The integrity record of one batch (pure): its entries, chained to `prev_hash` by its own hash."""
+    return {
+        "@timestamp": sealed_at.isoformat(),
+        "source": source,
+        "seq": seq,
+        "prev_hash": prev_hash,
+        "hash": record_hash(source, seq, prev_hash, entries),
+        "run_id": run_id,
+        "count": len(entries),
+        "entries": [{"index": i, "id": d, "hash": h} for i, d, h in entries],
+    }
 
 
 @dataclass
@@ -83,18 +99,9 @@ class BatchRecorder:
         while True:
             seq, prev = self._head
             seq += 1
-            body: dict[str, Any] = {
-                "@timestamp": datetime.now(UTC).isoformat(),
-                "source": self.source,
-                "seq": seq,
-                "prev_hash": prev,
-                "hash": record_hash(self.source, seq, prev, entries),
-                "run_id": self.run_id,
-                "count": len(entries),
-                "entries": [{"index": i, "id": d, "hash": h} for i, d, h in entries],
-            }
+            body = seal(self.source, seq, prev, entries, self.run_id, datetime.now(UTC))
             try:
-                self.client.create(index=INTEGRITY_INDEX, id=f"{self.source}:{seq}", body=body)
+                self.client.create(index=naming.integrity_index(), id=f"{self.source}:{seq}", body=body)
             except ConflictError:
                 log.info("integrity chain of %s moved on while sealing; retrying", self.source)
                 self._head = chain_head(self.client, self.source)

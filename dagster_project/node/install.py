@@ -15,10 +15,11 @@ from pathlib import Path
 from dagster_project.errors import NodeError
 from dagster_project.node.artifacts import ArtifactNotPublished, fetch
 from dagster_project.node.manifest import Artifact, Distribution
+from dagster_project.storage import naming
 
 log = logging.getLogger(__name__)
 
-MARKER = ".siem-install.json"
+MARKER = naming.INSTALL_MARKER
 
 
 @dataclass
@@ -111,8 +112,8 @@ def install(
 def write_config(layout: Layout, *, port: int, extra: dict[str, object] | None = None) -> None:
     """Write opensearch.yml for a single loopback node with data and logs under SIEM_HOME."""
     settings: dict[str, object] = {
-        "cluster.name": "siem-local",
-        "node.name": "siem-node-1",
+        "cluster.name": naming.CLUSTER_NAME,
+        "node.name": naming.NODE_NAME,
         "network.host": "127.0.0.1",
         "http.port": port,
         "transport.port": port + 100,

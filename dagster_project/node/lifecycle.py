@@ -35,6 +35,7 @@ from dagster_project.security.certificates import CertificatePaths
 from dagster_project.security.config import node_settings as secure_node_settings
 from dagster_project.security.users import Credential
 from dagster_project.settings import LOCAL_HOST, NodeSettings
+from dagster_project.storage import naming
 
 LOG_TAIL_LINES = 40
 
@@ -72,6 +73,11 @@ class Target:
         return secure_node.admin_context(self.certificates) if self.secure else None
 
 
+def service_user(settings: NodeSettings) -> str:
+    """The account the node runs as when root starts it: SIEM_OPENSEARCH_USER, else the suite's own."""
+    return settings.opensearch_user or naming.SERVICE_USER
+
+
 def layout_for(settings: NodeSettings, *, secure: bool = False) -> Layout:
     """The node's file layout for these settings and the pinned version."""
     return target_for(settings, secure=secure).layout
@@ -82,7 +88,7 @@ def target_for(settings: NodeSettings, *, secure: bool = False) -> Target:
     version = load_distribution().version
     if not secure:
         return Target(Layout(settings.home, version), settings.opensearch_port, settings.url, False)
-    port = secure_node.SecureNodeSettings().opensearch_secure_port
+    port = settings.opensearch_secure_port
     layout = Layout(secure_node.secure_home(settings.home), version, cache=settings.home / "artifacts")
     return Target(layout, port, f"https://{LOCAL_HOST}:{port}", True)
 
@@ -274,7 +280,7 @@ def _give_to_service_user(
     """When root runs the suite: the service account, owning the node's files (or `only`); None otherwise."""
     if os.geteuid() != 0:
         return None
-    account = ensure_service_user(settings.opensearch_user)
+    account = ensure_service_user(service_user(settings))
     chown_tree(only or [layout.node_home, layout.data, layout.logs], account.pw_uid, account.pw_gid)
     os.chown(layout.home, 0, 0)
     layout.home.chmod(0o755)

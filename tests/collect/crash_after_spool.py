@@ -26,4 +26,4 @@ async def durable_then_die(self: receiver.Receiver) -> None:
 
 
 receiver.Receiver.durable = durable_then_die  # type: ignore[method-assign]
-receiver.main()
+receiver.main([])

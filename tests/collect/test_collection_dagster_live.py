@@ -12,17 +12,14 @@ import dagster as dg
 import pytest
 from opensearchpy import OpenSearch
 
-from dagster_project.assets.collection import (
-    SpoolResource,
-    sealed_segments_sensor,
-    spool_events,
-    spool_findings,
-)
-from dagster_project.assets.ingestion import index_templates
+from dagster_project.assets.collection import sealed_segments_sensor, spool_events, spool_findings
+from dagster_project.assets.storage import index_templates
 from dagster_project.collect.spool import MESSAGES, SpoolWriter, encode_entry, pack_messages, sealed_segments
-from dagster_project.resources import OpenSearchResource
+from dagster_project.resources import RetentionResource, SpoolResource
+from dagster_project.storage import naming
 from dagster_project.storage.bootstrap import bootstrap
 from tests.collect.peers import RETENTION, Serve, env_for, wait_for
+from tests.resources import suite_resources
 
 pytestmark = pytest.mark.live
 USERADD = "<86>{} web-01 useradd[750]: new user: name=backdoor{}, UID=1001, GID=1001, home=/home/b, shell=/bin/bash"
@@ -49,7 +46,7 @@ def now_stamp(offset: int = 0) -> str:
 
 def test_sensor_requests_each_sealed_segment_once(tmp_path: Path) -> None:
     first = spool_lines(tmp_path, ["<13>Dec  1 10:00:00 h app: one"])
-    resource = SpoolResource(directory=str(tmp_path))
+    resource = SpoolResource(dir=str(tmp_path))
     with dg.instance_for_test() as instance:
         result = sealed_segments_sensor(dg.build_sensor_context(instance=instance, resources={"spool": resource}))
         assert [r.run_key for r in result.run_requests] == [first]
@@ -68,7 +65,9 @@ def test_sensor_requests_each_sealed_segment_once(tmp_path: Path) -> None:
 def test_one_run_ingests_retires_and_detects(siem: OpenSearch, opensearch_url: str, tmp_path: Path) -> None:
     lines = [USERADD.format(now_stamp(), i) for i in range(3)] + ["not syslog at all"]
     segment_id = spool_lines(tmp_path, lines)
-    resources = {"opensearch": OpenSearchResource(url=opensearch_url), "spool": SpoolResource(directory=str(tmp_path))}
+    resources = suite_resources(
+        opensearch_url, spool=SpoolResource(dir=str(tmp_path)), retention=RetentionResource(retention_days="20000")
+    )
     config = dg.RunConfig(ops={"spool_events": {"config": {"segments": [segment_id]}}})
     result = dg.materialize(
         [index_templates, spool_events, spool_findings],
@@ -83,9 +82,9 @@ def test_one_run_ingests_retires_and_detects(siem: OpenSearch, opensearch_url: s
     (detected,) = result.asset_materializations_for_node("spool_findings")
     assert detected.metadata["findings"].value >= 3
     assert sealed_segments(tmp_path) == []
-    siem.indices.refresh(index="siem-findings")
+    siem.indices.refresh(index=naming.findings_index())
     found = siem.search(
-        index="siem-findings", body={"query": {"term": {"rule.id": "451200f6-d8e0-4578-a384-c78574de238f"}}}
+        index=naming.findings_index(), body={"query": {"term": {"rule.id": "451200f6-d8e0-4578-a384-c78574de238f"}}}
     )
     assert found["hits"]["total"]["value"] == 3
     rerun = dg.materialize([spool_events, spool_findings], resources=resources, run_config=config)
@@ -106,11 +105,12 @@ def test_serve_daemon_ingests_and_detects_and_a_restarted_daemon_relaunches_noth
             sender.sendto(USERADD.format(now_stamp(), "live").encode(), ("127.0.0.1", port))
 
             def found(name: str) -> bool:
-                siem.indices.refresh(index="siem-findings", ignore_unavailable=True)
-                siem.indices.refresh(index="siem-events-*", ignore_unavailable=True)
+                siem.indices.refresh(index=naming.findings_index(), ignore_unavailable=True)
+                siem.indices.refresh(index=naming.events_pattern(), ignore_unavailable=True)
                 query = {"query": {"term": {"user.name": name}}}
-                events = siem.count(index="siem-events-linux-auth-*", body=query, allow_no_indices=True)["count"]
-                findings = siem.count(index="siem-findings", body=query, ignore_unavailable=True)["count"]
+                pattern = naming.events_pattern("linux-auth")
+                events = siem.count(index=pattern, body=query, allow_no_indices=True)["count"]
+                findings = siem.count(index=naming.findings_index(), body=query, ignore_unavailable=True)["count"]
                 return events == 1 and findings == 1
 
             wait_for(lambda: found("backdoorlive"), 150, "the event and its finding (sensor -> run)", every=1)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from opensearchpy import OpenSearch
 
+from dagster_project.storage import naming
 from dagster_project.storage.bootstrap import bootstrap
 from tests.collect.peers import RETENTION, Serve, env_for, free_port, ingest_all, spooled_by_listener, wait_for
 
@@ -90,9 +91,9 @@ def test_answers_backpressure_and_idempotency(siem: OpenSearch, tmp_path: Path) 
     finally:
         serve.stop()
     second = ingest_all(siem, spool)
-    siem.indices.refresh(index="siem-events-*")
+    siem.indices.refresh(index=naming.events_pattern())
     assert first["indexed"] + second["indexed"] == accepted
-    assert siem.count(index="siem-events-linux-auth-*")["count"] == accepted
+    assert siem.count(index=naming.events_pattern("linux-auth"))["count"] == accepted
 
 
 def test_a_receiver_killed_between_write_and_answer_loses_and_doubles_nothing(siem: OpenSearch, tmp_path: Path) -> None:

@@ -12,6 +12,8 @@ from opensearchpy import OpenSearch
 
 from dagster_project.collect.tls import suite_certificates
 from dagster_project.security.certificates import ensure_leaf
+from dagster_project.settings import NodeSettings
+from dagster_project.storage import naming
 from dagster_project.storage.bootstrap import bootstrap
 from tests.collect.peers import RETENTION, Rsyslog, Serve, env_for, ingest_all, spooled_by_listener, wait_for
 
@@ -26,9 +28,9 @@ def siem(clean_siem: OpenSearch) -> Iterator[OpenSearch]:
 
 
 def events(client: OpenSearch, query: dict[str, object] | None = None, size: int = 10_000) -> list[dict[str, object]]:
-    client.indices.refresh(index="siem-events-*", allow_no_indices=True)
+    client.indices.refresh(index=naming.events_pattern(), allow_no_indices=True)
     found = client.search(
-        index="siem-events-linux-auth-*",
+        index=naming.events_pattern("linux-auth"),
         body={"size": size, "query": query or {"match_all": {}}},
         allow_no_indices=True,
     )
@@ -84,7 +86,7 @@ def spooled_segments_left(spool: Path) -> int:
 def test_rsyslog_over_tcp_and_tls_every_line_once_even_when_the_receiver_is_killed(
     siem: OpenSearch, tmp_path: Path
 ) -> None:
-    certs = suite_certificates()
+    certs = suite_certificates(NodeSettings().home)
     client_cert, client_key = ensure_leaf(certs, "test-rsyslog-client", "rsyslog-client", hosts=(), server=False)
     spool = tmp_path / "spool"
     env = env_for(spool, SIEM_COLLECT_TLS_CLIENT_AUTH="required")

@@ -36,6 +36,8 @@ def test_compose_is_consistent() -> None:
     for name in ("dagster-webserver", "dagster-daemon", *ONE_SHOT):
         if services.get(name, {}).get("build") != ".":
             offenders.append(f"{name} is not built from the repo's Dockerfile")
+        if services.get(name, {}).get("env_file") != [".env.example"]:
+            offenders.append(f"{name} does not read .env.example (Dagster needs every wired variable set)")
         if services.get(name, {}).get("environment", {}).get("OPENSEARCH_URL") != "http://opensearch:9200":
             offenders.append(f"{name} does not point OPENSEARCH_URL at the opensearch service")
     importer = services.get("dashboards-import", {})
