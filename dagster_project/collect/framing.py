@@ -1,17 +1,19 @@
 """Syslog over a byte stream (RFC 6587): octet-counted or LF-terminated frames, detected per connection.
 
-Pure: `Framer.split` is handed the bytes waiting on a connection and says which complete frames they start
-with and how many bytes those take; the caller consumes exactly that many, so a partial frame stays where it
-was (in the kernel's buffer, for the TCP receiver). The framing is chosen by the first frame of a
-connection: a digit followed by digits and a space is octet counting (``MSG-LEN SP SYSLOG-MSG``), anything
-else (normally ``<PRI>``) is LF-terminated ("non-transparent framing"). An octet-counted connection whose
-next frame does not start with a valid length falls back to LF for that frame instead of losing the rest.
-Frames over `max_frame` bytes are cut to their first bytes and flagged, never buffered whole.
+Pure: `Framer.split` is handed the bytes of a connection not yet framed and says which complete frames
+they start with and how many bytes those take; the caller keeps the rest (a partial frame) and hands it
+back, followed by what arrives next. `state`/`restore` carry the framer across a receiver restart.
+The framing is chosen by the first frame of a connection: a digit followed by digits and a space is octet
+counting (``MSG-LEN SP SYSLOG-MSG``), anything else (normally ``<PRI>``) is LF-terminated
+("non-transparent framing"). An octet-counted connection whose next frame does not start with a valid
+length falls back to LF for that frame instead of losing the rest. Frames over `max_frame` bytes are cut
+to their first bytes and flagged, never buffered whole.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from dagster_project.sources.base import MAX_LINE_BYTES
 
@@ -37,6 +39,17 @@ class Framer:
         """`octet` or `lf` once the first frame has been seen."""
         self._skip = 0
         self._discard_line = False
+
+    def state(self) -> dict[str, Any]:
+        """What `restore` needs to go on framing where this framer stands (between two `split` calls)."""
+        return {"mode": self.mode, "skip": self._skip, "discard": self._discard_line}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Go on from a `state()` saved by an earlier framer of the same connection."""
+        mode = state.get("mode")
+        self.mode = mode if mode in ("octet", "lf") else None
+        self._skip = int(state.get("skip", 0))
+        self._discard_line = bool(state.get("discard", False))
 
     def split(self, data: bytes) -> tuple[list[Frame], int]:
         """The complete frames at the start of `data` and the number of bytes they take (consume exactly those)."""

@@ -1,13 +1,14 @@
 """What a listener sees of the receiver that runs it: the counters it keeps and the calls it makes.
 
-The listeners (`collect.syslog`, `collect.http`) are written against this protocol, not the receiver
-module, so the receiver can import them without a cycle.
+The listeners (`collect.tcp`, `collect.tls_stream`, `collect.udp`, `collect.http`) are written against
+this protocol, not the receiver module, so the receiver can import them without a cycle.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from dagster_project.collect.config import ReceiverConfig
@@ -43,6 +44,8 @@ class Host(Protocol):
     """The receiver, as its listeners use it."""
 
     config: ReceiverConfig
+    root: Path
+    """The spool directory."""
     spool: SpoolWriter
     run: str
     """This receiver process's id (UDP datagram scopes)."""

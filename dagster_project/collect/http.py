@@ -25,8 +25,8 @@ from aiohttp.web_protocol import RequestPayloadError
 
 from dagster_project.collect.host import Host, ListenerStats
 from dagster_project.collect.identity import batch_scope
+from dagster_project.collect.messages import peer_text
 from dagster_project.collect.spool import STREAM, encode_entry
-from dagster_project.collect.syslog import peer_text
 from dagster_project.sources.base import SourceContext
 from dagster_project.sources.registry import parser_factory, source_names
 

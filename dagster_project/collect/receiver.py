@@ -2,9 +2,11 @@
 
 Run by `siem serve` as a child (`python -m dagster_project.collect.receiver`), which hands it the listening
 sockets (so ports stay bound across restarts) and the connections a previous receiver left (see
-`collect.parking`). Started alone, it binds the listeners itself. Every second it writes its counters to
-SPOOL/receiver.json (what `siem collect status` reads); SIGTERM or SIGINT stops it cleanly: stop
-accepting, spool what is buffered, fsync and seal every open segment.
+`collect.parking`). Started alone, it binds the listeners itself. It saves its counters in
+SPOOL/receiver.json (what `siem collect status` reads; `collect.counters` makes them exact across a
+crash). SIGTERM or SIGINT stops it cleanly, losing nothing it read: stop accepting, let HTTP requests in
+progress finish, half-close every syslog stream and read it until the sender closes (or a deadline),
+read the UDP queue to its end, then fsync and seal every open segment.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from typing import Any
 from aiohttp import web
 
 from dagster_project.collect.config import ReceiverConfig
+from dagster_project.collect.counters import FIELDS, restored_counters
+from dagster_project.collect.cursor import stale_cursors
 from dagster_project.collect.host import ListenerStats
 from dagster_project.collect.http import LogsEndpoint, application
 from dagster_project.collect.listeners import Listener
@@ -38,20 +42,20 @@ from dagster_project.collect.spool import (
     segments,
     write_json_atomically,
 )
-from dagster_project.collect.syslog import (
-    PEEK_BYTES,
-    DatagramProtocol,
-    StreamConnection,
-    TcpListener,
-    TlsProtocol,
-    resume_connection,
-)
+from dagster_project.collect.tcp import PEEK_BYTES, StreamConnection, TcpListener, resume_connection
 from dagster_project.collect.tls import server_context
+from dagster_project.collect.tls_stream import TlsConnection
+from dagster_project.collect.udp import DatagramListener
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.1
 STATUS_SECONDS = 1.0
+STOP_DEADLINE_SECONDS = 5.0
+"""How long a graceful stop goes on reading half-closed syslog streams whose senders keep sending."""
+STOP_QUIET_SECONDS = 0.5
+"""A half-closed stream that stays silent this long has nothing more in flight."""
+HTTP_STOP_SECONDS = 10.0
 
 
 def bind(listener: Listener) -> socket.socket:
@@ -75,7 +79,7 @@ def bound_address(sock: socket.socket) -> tuple[str, int]:
 
 
 class Receiver:
-    """Owns the spool, the listeners and their counters; the listeners call back into it."""
+    """Owns the spool, the listeners and their counters; the listeners call back into it (`collect.host.Host`)."""
 
     def __init__(
         self,
@@ -110,9 +114,14 @@ class Receiver:
         """Idempotency keys seen: (source, key) -> (records accepted, body digest)."""
         self.connections: set[Any] = set()
         self.held: set[Any] = set()
+        self.marks: dict[str, list[int]] = {}
         self._waiters: list[asyncio.Future[None]] = []
         self._stop = asyncio.Event()
-        self._closers: list[Any] = []
+        self._tcp: list[TcpListener] = []
+        self._tls: list[asyncio.Server] = []
+        self._udp: list[DatagramListener] = []
+        self._http: web.AppRunner | None = None
+        self._saved: tuple[int, ...] = ()
         self.loop: asyncio.AbstractEventLoop
 
     # -- what the listeners call ---------------------------------------------------------------------
@@ -162,6 +171,8 @@ class Receiver:
         self._load_counters()
         for listener in self.listeners:
             await self._start(listener)
+        for path in stale_cursors(self.root, set(self.adopted)):
+            path.unlink(missing_ok=True)
         for conn_id, sock in self.adopted.items():
             stats = self._tcp_stats(sock)
             if stats is None:
@@ -194,29 +205,24 @@ class Receiver:
         sock = self.sockets[listener.name]
         hosts = [item.address.host for item in self.listeners]
         if listener.transport == "udp":
-            transport, protocol = await self.loop.create_datagram_endpoint(
-                lambda: DatagramProtocol(self, stats), sock=sock
-            )
-            self._closers += [protocol.flush, transport.close]
+            udp = DatagramListener(self, stats, sock)
+            await self.loop.create_datagram_endpoint(lambda: udp, sock=sock)
+            self._udp.append(udp)
         elif listener.transport == "tcp":
-            tcp = TcpListener(self, stats, sock)
-            self._closers.append(tcp.close)
+            self._tcp.append(TcpListener(self, stats, sock))
         elif listener.transport == "tls":
-            server = await self.loop.create_server(
-                lambda: TlsProtocol(self, stats),
-                sock=sock,
-                ssl=server_context(self.config.collect, self.config.home, hosts),
-            )
-            self._closers.append(server.close)
+            context = server_context(self.config.collect, self.config.home, hosts)
+            server = await self.loop.create_server(lambda: TlsConnection(self, stats), sock=sock, ssl=context)
+            self._tls.append(server)
         else:
             endpoint = LogsEndpoint(self, stats, self.config.collect.http_token.get_secret_value())
             runner = web.AppRunner(application(endpoint, self.config.collect.http_max_body_bytes), access_log=None)
             await runner.setup()
-            context: ssl.SSLContext | None = (
+            tls: ssl.SSLContext | None = (
                 server_context(self.config.collect, self.config.home, hosts) if self.config.collect.http_tls else None
             )
-            await web.SockSite(runner, sock, ssl_context=context, shutdown_timeout=10).start()
-            self._http_runner = runner
+            await web.SockSite(runner, sock, ssl_context=tls, shutdown_timeout=HTTP_STOP_SECONDS).start()
+            self._http = runner
         log.info("%s listening on %s -> %s", listener.name, stats.address, stats.source)
 
     def _tcp_stats(self, sock: socket.socket) -> ListenerStats | None:
@@ -237,7 +243,7 @@ class Receiver:
                 self._sync()
                 last_sync = now
             self.spool.seal_due()
-            if now - last_status >= STATUS_SECONDS:
+            if self._counters() != self._saved or now - last_status >= STATUS_SECONDS:
                 last_status = now
                 self.spool.refresh_usage()
                 if self.held and self.spool.has_room(4 * PEEK_BYTES):
@@ -254,19 +260,54 @@ class Receiver:
                 waiter.set_result(None)
 
     async def _shutdown(self) -> None:
-        runner = getattr(self, "_http_runner", None)
-        if runner is not None:
-            await runner.cleanup()
-        for close in self._closers:
-            close()
-        for connection in list(self.connections):
+        """Stop accepting, finish what is in flight, spool everything read, seal."""
+        for tcp in self._tcp:
+            tcp.close()
+        for server in self._tls:
+            server.close()
+        http = asyncio.create_task(self._http.cleanup()) if self._http is not None else None
+        streams = [c for c in self.connections if isinstance(c, StreamConnection | TlsConnection)]
+        self.held.clear()
+        for connection in streams:
+            connection.begin_stop()
+        await self._quiesce(streams)
+        for connection in [c for c in streams if c in self.connections]:
             connection.drain()
-            connection.close()
-        await asyncio.sleep(0.2)  # let closing TLS transports deliver their last bytes (connection_lost)
+            connection.finish()
+        tls_closed = [c.closed for c in streams if isinstance(c, TlsConnection) and not c.closed.done()]
+        if tls_closed:
+            await asyncio.wait(tls_closed, timeout=2.0)
+        if http is not None:
+            await http
+        for udp in self._udp:
+            udp.drain()
         self._sync()
         sealed = self.spool.seal_all()
         self.write_status(running=False)
         log.info("stopped; sealed %d open segments", len(sealed))
+
+    async def _quiesce(self, streams: list[Any]) -> None:
+        """Wait until every half-closed stream was closed by its sender or stayed silent (up to a deadline)."""
+        deadline = time.monotonic() + STOP_DEADLINE_SECONDS
+        last = {id(c): self._stream_bytes(c) for c in streams}
+        quiet_since = {id(c): time.monotonic() for c in streams}
+        while time.monotonic() < deadline:
+            live = [c for c in streams if c in self.connections]
+            if not live:
+                return
+            await asyncio.sleep(0.05)
+            now = time.monotonic()
+            for connection in live:
+                seen = self._stream_bytes(connection)
+                if seen != last[id(connection)]:
+                    last[id(connection)] = seen
+                    quiet_since[id(connection)] = now
+            if all(now - quiet_since[id(c)] >= STOP_QUIET_SECONDS for c in live):
+                return
+
+    @staticmethod
+    def _stream_bytes(connection: Any) -> int:
+        return int(connection.offset) if isinstance(connection, StreamConnection) else connection.stats.received
 
     def _load_keys(self) -> None:
         for segment in segments(self.root):
@@ -276,15 +317,20 @@ class Receiver:
                     self.keys[(segment.source, key)] = (entry.records, str(entry.header.get("h", "")))
 
     def _load_counters(self) -> None:
-        previous = {item["name"]: item for item in read_json(self.root / STATUS_FILE).get("listeners", [])}
+        status = read_json(self.root / STATUS_FILE)
+        self.marks = dict(status.get("marks", {}))
+        counts = restored_counters(self.root, status)
         for stats in self.stats.values():
-            before = previous.get(stats.name)
-            if before:
-                for field_name in ("received", "spooled", "dropped", "refused"):
-                    setattr(stats, field_name, int(before.get(field_name, 0)))
+            for field_name, value in counts.get(stats.name, {}).items():
+                setattr(stats, field_name, value)
+
+    def _counters(self) -> tuple[int, ...]:
+        return tuple(getattr(stats, name) for stats in self.stats.values() for name in FIELDS)
 
     def write_status(self, *, ready: bool = True, running: bool = True) -> None:
-        """Write SPOOL/receiver.json: counters, spool usage, open segments."""
+        """Write SPOOL/receiver.json: counters and the spool marks they were counted to, spool usage, open segments."""
+        self.marks |= self.spool.marks()
+        self._saved = self._counters()
         write_json_atomically(
             self.root / STATUS_FILE,
             {
@@ -295,6 +341,7 @@ class Receiver:
                 "started": self.started,
                 "updated": time.time(),
                 "listeners": [asdict(stats) for stats in self.stats.values()],
+                "marks": self.marks,
                 "spool": {
                     "dir": str(self.root),
                     "bytes": self.spool.usage,

@@ -279,6 +279,7 @@ class SpoolWriter:
         self.segment_seconds = segment_seconds
         self.max_bytes = max_bytes
         self._open: dict[str, _OpenSegment] = {}
+        self._last: dict[str, tuple[int, int]] = {}
         root.mkdir(parents=True, exist_ok=True)
         self.usage = self.measure()
 
@@ -327,7 +328,11 @@ class SpoolWriter:
         return found
 
     def append(self, source: str, data: bytes) -> None:
-        """Write encoded entries to the source's open segment (opening one if needed); not yet fsynced."""
+        """Write encoded entries to the source's open segment (opening one if needed); not yet fsynced.
+
+        Never seals: sealing happens between the receiver's callbacks (`seal_due`), so an entry whose
+        connection has not yet recorded it (`collect.tcp`) is always in an open segment.
+        """
         current = self._open.get(source)
         if current is None:
             current = self._new_segment(source)
@@ -337,8 +342,6 @@ class SpoolWriter:
         current.size += len(data)
         current.dirty = True
         self.usage += len(data)
-        if current.size >= self.segment_bytes:
-            self._seal(source)
 
     def sync(self) -> None:
         """fsync every open segment written since the last sync."""
@@ -348,14 +351,22 @@ class SpoolWriter:
                 current.dirty = False
 
     def seal_due(self, now: float | None = None) -> list[str]:
-        """Seal the open segments older than SIEM_SPOOL_SEGMENT_SECONDS; their ids."""
+        """Seal the open segments older than SIEM_SPOOL_SEGMENT_SECONDS or larger than _SEGMENT_BYTES; their ids."""
         now = time.time() if now is None else now
-        due = [s for s, o in self._open.items() if now - o.created >= self.segment_seconds]
+        due = [
+            s for s, o in self._open.items() if now - o.created >= self.segment_seconds or o.size >= self.segment_bytes
+        ]
         return [self._seal(source) for source in due]
 
     def seal_all(self) -> list[str]:
         """Seal every open segment (on shutdown)."""
         return [self._seal(source) for source in list(self._open)]
+
+    def marks(self) -> dict[str, list[int]]:
+        """Per source written by this writer: [seq, bytes] of its newest segment (what was written up to now)."""
+        return {source: [seq, size] for source, (seq, size) in self._last.items()} | {
+            source: [o.segment.seq, o.size] for source, o in self._open.items()
+        }
 
     def open_state(self) -> dict[str, dict[str, float]]:
         """Per source with an open segment: its bytes and when it was opened."""
@@ -384,6 +395,7 @@ class SpoolWriter:
 
     def _seal(self, source: str) -> str:
         current = self._open.pop(source)
+        self._last[source] = (current.segment.seq, current.size)
         os.fsync(current.fd)
         os.close(current.fd)
         self._seal_path(current.segment)

@@ -231,6 +231,8 @@ class Supervisor:
     def stop(self) -> None:
         """SIGTERM every child, wait for them (SIGKILL after a deadline), release every socket."""
         self.stopping = True
+        for sock in self.sockets.values():
+            sock.close()  # the receiver holds the last reference: its stop closes them, and reconnects are refused
         running = [c for c in self.children if c.process is not None and c.process.poll() is None]
         for child in running:
             assert child.process is not None

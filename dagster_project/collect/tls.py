@@ -51,6 +51,9 @@ def server_context(settings: CollectSettings, home: Path, listen_hosts: list[str
     cert, key = certificate_pair(settings, home, listen_hosts)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    # No TLS 1.3 session tickets: a sender that never reads (rsyslog's omfwd) would close with them unread,
+    # and a close with unread data is a reset that discards what it had just written.
+    context.num_tickets = 0
     try:
         context.load_cert_chain(cert, key)
     except (OSError, ssl.SSLError) as exc:
