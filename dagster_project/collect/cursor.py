@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from dagster_project.sources.base import MAX_LINE_BYTES
+from dagster_project.sources.readers import MAX_LINE_BYTES
 
 DIRECTORY = ".connections"
 _SLOT = struct.Struct("<2sQQII")

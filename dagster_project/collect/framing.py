@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dagster_project.sources.base import MAX_LINE_BYTES
+from dagster_project.sources.readers import MAX_LINE_BYTES
 
 KEPT_OF_OVERSIZED = 4096
 """Bytes of an over-long frame kept (and quarantined) with its error."""
