@@ -3,13 +3,18 @@
 Each segment is a record stream (`ingest.streams.RecordStream`): syslog messages become one record each,
 HTTP bodies are read by the source's own reader as a file would be. Ids come from the scope and occurrence
 the receiver stored (`collect.identity`); every event also gets the sender's address (`log.source.address`)
-and the time of receipt (`event.created`). Beyond the pipeline's own reconciliation
-(read = indexed + quarantined + duplicates), a batch checks that it read exactly what the receiver
-acknowledged; only then are its segments deleted (or archived) and the source's ledger updated.
+and the time of receipt (`event.created`). A syslog message for a source whose parser does not read syslog
+(web access lines sent with `logger`, say) is unwrapped first: the source's parser gets the MSG part, the
+event keeps the header's `log.syslog` and `host` fields, and the id's scope takes a digest of the whole
+message (two messages with the same MSG but different headers stay two events; a resend stays one).
+Beyond the pipeline's own reconciliation (read = indexed + quarantined + duplicates), a batch checks that
+it read exactly what the receiver acknowledged; only then are its segments deleted (or archived) and the
+source's ledger updated.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 from collections.abc import Iterator
@@ -33,6 +38,8 @@ from dagster_project.errors import ReconciliationError
 from dagster_project.ingest.pipeline import IngestSummary, ingest
 from dagster_project.settings import RetentionSettings
 from dagster_project.sources.base import RawRecord, SourceContext, SourceParser
+from dagster_project.sources.registry import source_spec
+from dagster_project.sources.syslog import SyslogParser
 from dagster_project.storage.naming import events_pattern
 
 log = logging.getLogger(__name__)
@@ -52,8 +59,10 @@ def decode(data: bytes) -> tuple[str, str | None]:
 class SegmentStream:
     """A sealed segment read as one input: records in the order received, ids as the receiver fixed them."""
 
-    def __init__(self, segment: Segment) -> None:
+    def __init__(self, segment: Segment, *, unwrap_syslog: bool = False) -> None:
         self.segment = segment
+        self.unwrap_syslog = unwrap_syslog
+        """Hand the source's parser the MSG of each syslog message, not the whole line (module docstring)."""
         self.label = segment.label
         stat = segment.path.stat()
         self.size = stat.st_size
@@ -64,6 +73,10 @@ class SegmentStream:
         self._occurrence = 0
         self._header: dict[str, Any] = {}
         self._position = 0
+        self._syslog = SyslogParser(datetime.fromtimestamp(self._mtime, UTC))
+        self._wrapper: dict[str, Any] = {}
+        """The syslog header fields of the current record, when it was unwrapped."""
+        self._digest = ""
 
     def context(self) -> SourceContext:
         """The segment's label and last write (the RFC 3164 year rule's reference: records arrived before it)."""
@@ -84,19 +97,41 @@ class SegmentStream:
                     line += 1
                     self._occurrence = occurrences.get(index, 0)
                     text, problem = decode(message)
+                    if self.unwrap_syslog and problem is None:
+                        text = self._unwrap(text)
                     yield RawRecord(line, entry.offset, text, error=errors.get(index) or problem)
             else:
+                self._wrapper = {}
                 for index, record in enumerate(parser.records(io.BytesIO(entry.payload), self.label)):
                     line += 1
                     self._occurrence = index
                     yield RawRecord(line, entry.offset, record.text, error=record.error)
 
+    def _unwrap(self, text: str) -> str:
+        """The MSG of a syslog message (its header fields kept for `annotate`); other text as it is."""
+        parsed = self._syslog.parse(text)
+        if isinstance(parsed, str):
+            self._wrapper = {}
+            return text
+        _timestamp, fields, _program = parsed
+        self._wrapper = fields
+        self._digest = hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=12).hexdigest()
+        return str(fields["message"])
+
     def identity(self, record: RawRecord, original: str) -> tuple[str, int]:
-        """The scope and occurrence the receiver stored for the current record."""
+        """The scope and occurrence the receiver stored for the current record (with the header's digest)."""
+        if self._wrapper:
+            return f"{self._scope}/{self._digest}", self._occurrence
         return self._scope, self._occurrence
 
     def annotate(self, doc: dict[str, Any], record: RawRecord) -> None:
-        """The sender's address and the time of receipt."""
+        """The sender's address and the time of receipt (and an unwrapped syslog header's fields)."""
+        if self._wrapper:
+            syslog = self._wrapper.get("log", {}).get("syslog")
+            if syslog:
+                doc.setdefault("log", {}).setdefault("syslog", syslog)
+            if "host" in self._wrapper:
+                doc.setdefault("host", self._wrapper["host"])
         peer = self._header.get("p")
         if peer:
             doc.setdefault("log", {})["source"] = {"address": peer}
@@ -163,7 +198,8 @@ def ingest_segments(
     if not present:
         batch.summary = IngestSummary(source=source)
         return batch
-    streams = [SegmentStream(segment) for segment in present]
+    unwrap = not source_spec(source).syslog
+    streams = [SegmentStream(segment, unwrap_syslog=unwrap) for segment in present]
     batch.labels = [stream.label for stream in streams]
     batch.summary = ingest(client, source, streams=streams, retention=retention, refresh=True, partition=partition)
     batch.acknowledged = sum(stream.acknowledged for stream in streams)
