@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from opensearchpy import OpenSearch, helpers
 
+from dagster_project.collect.spool import read_entries, segments, unpack_messages
 from dagster_project.collect.tls import suite_certificates
 from dagster_project.security.certificates import ensure_leaf
 from dagster_project.settings import NodeSettings
@@ -149,14 +151,23 @@ def _rsyslog_run(siem: OpenSearch, tmp_path: Path, *, tls: bool, disrupt: str) -
     finally:
         rsyslog.stop()
         serve.stop()
+    status = json.loads((spool / "receiver.json").read_text())
+    counted = {item["name"]: [item["received"], item["spooled"]] for item in status["listeners"]}
+    in_spool = spooled_by_listener(spool)
+    assert counted == {name: [count, count] for name, count in in_spool.items()}, "counters exact across the disruption"
     spooled = _lines(spool, names)
     arrived = sum(len(lines) for lines in spooled.values())
     distinct = sum(len(set(lines)) for lines in spooled.values())
+    repeated, connections = _repeated_on_one_connection(spool)
+    indexed = distinct + sum(copies - 1 for copies in repeated.values())
     counts = ingest_all(siem, spool)
-    expected = {"acknowledged": arrived, "read": arrived, "indexed": distinct, "quarantined": 0, "duplicates": 0}
-    expected["duplicates"] = arrived - distinct
-    assert counts == expected, f"{counts} != {expected}; indexed twice: {_indexed_twice(siem)}"
-    assert _indexed_twice(siem) == {}
+    expected = {"acknowledged": arrived, "read": arrived, "indexed": indexed, "quarantined": 0, "duplicates": 0}
+    expected["duplicates"] = arrived - indexed
+    twice = _indexed_twice(siem)
+    assert counts == expected, f"{counts} != {expected}; indexed twice: {twice}; repeated: {repeated}"
+    # Only what rsyslog itself sent twice on one connection is indexed twice (see _repeated_on_one_connection).
+    assert set(twice) == set(repeated), (twice, repeated)
+    assert len(repeated) <= connections and all(copies == 2 for copies in repeated.values()), (repeated, connections)
     siem.indices.refresh(index=naming.events_pattern())
     sample = siem.search(index=naming.events_pattern("linux-auth"), body={"size": 1})["hits"]["hits"][0]["_source"]
     assert sample["log"]["syslog"]["facility"]["name"] == "local3"
@@ -172,6 +183,30 @@ def _indexed_twice(siem: OpenSearch) -> dict[str, list[str]]:
         line = doc["event"]["original"].rsplit(" ", 1)[1]
         seen.setdefault(line, []).append(f"{doc['log']['source']['address']} {doc['event']['created']}")
     return {line: where for line, where in seen.items() if len(where) > 1}
+
+
+def _repeated_on_one_connection(spool: Path) -> tuple[dict[str, int], int]:
+    """The lines a sender sent more than once on one connection (with their copies), and the connections seen.
+
+    Identical messages on one connection are separate events by the id scheme (`collect.identity`), so a
+    sender that repeats a message on one connection gets it indexed twice; no receiver can tell that from a
+    real repeat. rsyslog does so now and then with the first message of a connection (its action was
+    suspended while the message had in fact been sent; its maintainers prefer duplication over loss,
+    rsyslog/rsyslog#2767): that is the one repeat allowed, so a receiver that spooled bytes twice mid-stream
+    (a TCP connection adopted after a crash keeps its peer) still fails. A resend after a reconnect comes on
+    another connection and is deduplicated.
+    """
+    copies: dict[tuple[str, str], int] = {}
+    first: dict[str, str] = {}
+    for segment in segments(spool):
+        for entry in read_entries(segment.path):
+            for message in unpack_messages(entry.payload):
+                peer, line = str(entry.header["p"]), message.rsplit(b" ", 1)[1].decode()
+                first.setdefault(peer, line)
+                copies[(peer, line)] = copies.get((peer, line), 0) + 1
+    repeated = {(peer, line): count for (peer, line), count in copies.items() if count > 1}
+    assert all(first[peer] == line for peer, line in repeated), f"repeated mid-connection: {repeated}"
+    return {line: count for (_peer, line), count in repeated.items()}, len(first)
 
 
 def _lines(spool: Path, names: list[str]) -> dict[str, list[int]]:
