@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import time
 from collections.abc import Iterator
@@ -30,6 +31,8 @@ from tests.collect.peers import (
 )
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
+
+log = logging.getLogger(__name__)
 
 
 @pytest.fixture
@@ -164,6 +167,7 @@ def _rsyslog_run(siem: OpenSearch, tmp_path: Path, *, tls: bool, disrupt: str) -
     expected = {"acknowledged": arrived, "read": arrived, "indexed": indexed, "quarantined": 0, "duplicates": 0}
     expected["duplicates"] = arrived - indexed
     twice = _indexed_twice(siem)
+    log.info("rsyslog %s (%s): written %d per listener, counts %s", disrupt, names, TOTAL, counts)
     assert counts == expected, f"{counts} != {expected}; indexed twice: {twice}; repeated: {repeated}"
     # Only what rsyslog itself sent twice on one connection is indexed twice (see _repeated_on_one_connection).
     assert set(twice) == set(repeated), (twice, repeated)
