@@ -126,7 +126,7 @@ class Supervisor:
             "listeners": self.addresses(),
             "spool": str(self.config.root),
             "dagster_home": str(self.home) if self.home else None,
-            "webserver": f"http://{self.webserver}" if self.webserver else None,
+            "dagster_webserver": f"http://{self.webserver}" if self.webserver else None,
             "children": {c.name: c.process.pid if c.process else None for c in self.children},
         }
 

@@ -62,7 +62,7 @@ def serve_command(
             click.echo(f"  {item['name']:18} {target}  -> {item['source']}")
         click.echo(f"  spool              {described['spool']}")
         for name, pid in described["children"].items():
-            extra = f"  {described['webserver']}" if name == "dagster-webserver" else ""
+            extra = f"  {described['dagster_webserver']}" if name == "dagster-webserver" else ""
             click.echo(f"  {name:18} pid {pid}{extra}")
         click.echo("siem serve: running (Ctrl-C or SIGTERM stops everything cleanly)")
     sys.stdout.flush()

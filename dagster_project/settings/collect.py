@@ -8,8 +8,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from dagster_project.settings.base import SuiteSettings
-
-DEFAULT_SYSLOG_SOURCE = "linux-auth"
+from dagster_project.sources.linux_auth import NAME as DEFAULT_SYSLOG_SOURCE
 
 
 class CollectSettings(SuiteSettings):
