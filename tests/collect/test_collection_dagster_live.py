@@ -113,11 +113,11 @@ def test_serve_daemon_ingests_and_detects_and_a_restarted_daemon_relaunches_noth
                 findings = siem.count(index=naming.findings_index(), body=query, ignore_unavailable=True)["count"]
                 return events == 1 and findings == 1
 
-            wait_for(lambda: found("backdoorlive"), 150, "the event and its finding (sensor -> run)", every=1)
+            wait_for(lambda: found("backdoorlive"), 240, "the event and its finding (sensor -> run)", every=1)
             runs_before = _spool_runs(home)
             serve.kill_child("dagster-daemon")
             sender.sendto(USERADD.format(now_stamp(), "again").encode(), ("127.0.0.1", port))
-            wait_for(lambda: found("backdooragain"), 150, "the second event after the daemon restarted", every=1)
+            wait_for(lambda: found("backdooragain"), 240, "the second event after the daemon restarted", every=1)
         runs_after = _spool_runs(home)
         assert len(runs_after) == len(set(runs_after)) == len(runs_before) + 1, (runs_before, runs_after)
     finally:
