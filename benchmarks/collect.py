@@ -1,7 +1,8 @@
 """Live-collection benchmark: receive rates into the spool, RSS growth, and sent -> searchable / -> finding latency.
 
-Run: `python benchmarks/collect.py [--quick]` with the node up (it writes in the `siembench` namespace). Prints
-one JSON object; every ratio divides by a baseline measured in the same run:
+Run: `python benchmarks/collect.py [--quick] [--json]` with the node up (in the `siembench` namespace, wiped
+before and after the end-to-end run, so what it leaves verifies). Prints one JSON object; every ratio
+divides by a baseline measured in the same run:
 * `tcp`: syslog messages/s over one TCP connection (octet-counted) into the spool, with `siem serve`'s real
   receiver; baseline: the same bytes read off a plain socket by a Python loop that does nothing with them.
   `messages_per_cpu_second` divides by the receiver's own CPU time (user + system): the "on one core"
@@ -30,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import namespace  # noqa: F401  (first: the index namespace)
+import namespace  # first: the index namespace
 
 from dagster_project.client import client_from_env
 from dagster_project.settings import RetentionSettings
@@ -225,6 +226,7 @@ def http_benchmark(work: Path, lines: int) -> dict[str, Any]:
 def end_to_end(work: Path, rate: int, seconds: int) -> dict[str, Any]:
     """Sustained syslog over TCP through `siem serve` (daemon on): sent -> searchable and sent -> finding."""
     client = client_from_env()
+    namespace.wipe(client)  # what it leaves must verify: it starts from an empty namespace and wipes it after
     bootstrap(client, RetentionSettings())
     spool, home = work / "e2e-spool", work / "dagster"
     env = dict(os.environ) | {"DAGSTER_HOME": str(home)}
@@ -268,6 +270,7 @@ def end_to_end(work: Path, rate: int, seconds: int) -> dict[str, Any]:
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
+        namespace.wipe(client)
     return {
         "rate_per_second": rate,
         "seconds": seconds,
