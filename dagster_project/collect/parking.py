@@ -1,14 +1,15 @@
 """TCP connections that outlive a receiver crash: the supervisor keeps a duplicate of each one.
 
 Plain TCP syslog has no acknowledgements, so bytes a sender wrote are lost if the socket that holds them is
-closed. The receiver therefore never takes bytes off a connection before they are in the spool: it peeks,
-appends the complete frames, and only then consumes exactly those bytes. And it hands every accepted
-connection to the supervisor (SCM_RIGHTS over a Unix socket), which holds a duplicate: when the receiver
-dies, the connection stays open with its unread bytes in the kernel, and the next receiver adopts it.
+closed. The receiver therefore never takes bytes off a connection before they are accounted for on disk
+(`collect.tcp`: complete frames in the spool, the partial frame after them in the connection's cursor),
+and only then consumes what it peeked. And it hands every accepted connection to the supervisor
+(SCM_RIGHTS over a Unix socket), which holds a duplicate: when the receiver dies, the connection stays
+open with its unread bytes in the kernel, and the next receiver adopts it.
 Where to resume is known exactly: the kernel counts the bytes received on a connection (TCP_INFO
 `tcpi_bytes_received`) and those not yet read (FIONREAD), so the consumed offset is their difference; any
-bytes between it and the end of what the spool holds for that connection were spooled but not consumed
-when the receiver died, and are skipped.
+bytes between it and the cursor were accounted for but not consumed when the receiver died, and are
+skipped.
 """
 
 from __future__ import annotations
