@@ -226,6 +226,7 @@ def main() -> None:
         "--pin", action="store_true", help="Also measure the e2e ratio with node and client pinned to a CPU each."
     )
     parser.add_argument("--no-rss", action="store_true", help="Skip the peak-RSS runs (100k and 1M events).")
+    parser.add_argument("--parse-seconds", type=float, default=3.0, help="CPU seconds of parsing per source.")
     args = parser.parse_args()
     result: dict[str, object] = {"cores": os.cpu_count(), "load": load(), "parse_eps": {}}
     with tempfile.TemporaryDirectory() as tmp:
@@ -234,7 +235,7 @@ def main() -> None:
             samples["jsonl"] = ecs_json_lines(Path(tmp) / "ecs.jsonl")
         for source, path in samples.items():
             if path.exists():
-                result["parse_eps"][source] = parse_eps(source, path)  # type: ignore[index]
+                result["parse_eps"][source] = parse_eps(source, path, args.parse_seconds)  # type: ignore[index]
     if args.parse_only:
         result["load_after"] = load()
         print(json.dumps(result, indent=2))
