@@ -14,7 +14,7 @@ import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from dagster_project.integrity.chain import BatchRecorder
 from dagster_project.integrity.hashing import canonical_json
 from dagster_project.retries import BulkRetry, IdempotentBulkClient, describe_failure, node_urls
 from dagster_project.settings import RetentionSettings
-from dagster_project.sources.base import Event, RawRecord, Rejected
+from dagster_project.sources.base import Event, RawRecord, Rejected, iso_utc
 from dagster_project.sources.registry import parser_factory
 from dagster_project.storage import naming
 from dagster_project.storage.naming import events_index, quarantine_index
@@ -118,6 +118,7 @@ def ingest(
     reasons: dict[str, int] = defaultdict(int)
     started = time.monotonic()
     recorder = BatchRecorder(client, source, run_id)
+    run = _RunConstants(source, iso_utc(now), partition)
 
     def quarantine_action(reason: str, raw: str, file: str, line: int, offset: int, stage: str) -> dict[str, Any]:
         doc_id, document = quarantine_document(source, Quarantined(reason, raw, file, line, offset, stage), now, run_id)
@@ -155,7 +156,7 @@ def ingest(
                         "validate",
                     )
                 else:
-                    yield _event_action(source, result, stream, record, now, pending, partition)
+                    yield _event_action(source, result, stream, record, run, pending)
                 if progress is not None and summary.read - last_report >= 5000:
                     last_report = summary.read
                     progress(done_bytes + stream.position())
@@ -225,30 +226,47 @@ def ingest(
     return summary
 
 
+class _RunConstants:
+    """What every event document of one run shares, worked out once per run instead of once per event."""
+
+    def __init__(self, source: str, ingested: str, partition: str) -> None:
+        self.ingested = ingested
+        self.partition = partition
+        self._source = source
+        self._indices: dict[date, str] = {}
+
+    def index(self, timestamp: datetime) -> str:
+        """The daily events index of an event time (naming is asked once per day of the run)."""
+        day = timestamp.date()
+        index = self._indices.get(day)
+        if index is None:
+            index = self._indices[day] = events_index(self._source, timestamp)
+        return index
+
+
 def _event_action(
     source: str,
     event: Event,
     stream: RecordStream,
     record: RawRecord,
-    now: datetime,
+    run: _RunConstants,
     pending: dict[str, deque[_Pending]],
-    partition: str,
 ) -> dict[str, Any]:
     doc = event.document()
     scope, occurrence = stream.identity(record, event.original)
     doc_id = event_id(source, event.original, occurrence, scope=scope)
     file = stream.label
-    doc["event"]["ingested"] = now.isoformat().replace("+00:00", "Z")
+    doc["event"]["ingested"] = run.ingested
     doc["siem"] = {
         "source": source,
         "file": file,
         "line": record.line_no,
         "offset": record.offset,
         "content_hash": content_hash(event.original),
-        "partition": partition,
+        "partition": run.partition,
     }
     stream.annotate(doc, record)
-    index = events_index(source, event.timestamp)
+    index = run.index(event.timestamp)
     # Serialised once: the same bytes are indexed and hashed into the integrity chain.
     body = canonical_json(doc)
     pending[doc_id].append(
