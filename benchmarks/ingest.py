@@ -4,6 +4,11 @@ Run: `make bench` (or `python benchmarks/ingest.py` with a node up). Prints one 
 namespace empty (the raw `_bulk` baseline writes events no chain seals). Every figure is measured in this
 run; `e2e_ratio` divides the suite's end-to-end throughput by the raw `_bulk` throughput of
 the same documents, pre-serialised, against the same node.
+
+`--pin` measures the ratio again with the benchmark node's process pinned to one CPU and this client to
+another (`taskset -a -p`, restored afterwards), raw `_bulk` under the same pinning: without it, client and
+node fight for the same two cores and the ratio says more about the scheduler than about the client.
+The load average is printed beside the figures: on a shared machine they move with it.
 """
 
 from __future__ import annotations
@@ -14,10 +19,13 @@ import io
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,7 +34,8 @@ import namespace  # first: the index namespace
 from dagster_project.client import client_from_env
 from dagster_project.ingest.ids import event_id
 from dagster_project.ingest.pipeline import CHUNK_SIZE, ingest
-from dagster_project.settings import RetentionSettings
+from dagster_project.node.lifecycle import layout_for, running_pid
+from dagster_project.settings import NodeSettings, RetentionSettings
 from dagster_project.sources.base import Event, RawRecord, SourceContext
 from dagster_project.sources.registry import parser_factory
 from dagster_project.storage import naming
@@ -40,6 +49,8 @@ PARSE_SAMPLES = {
     "cloudtrail": SHARED / "cloudtrail" / "invictus_stratus",
     "windows": SHARED / "windows" / "evtx_attack_samples",
 }
+JSONL_FROM = ("linux-auth", "web-access", "cloudtrail")
+"""The jsonl sample is made in the run: the ECS documents of these sources' samples, one JSON object a line."""
 
 
 def sample_records(source: str, path: Path, limit: int = 20_000) -> tuple[list[RawRecord], SourceContext]:
@@ -76,6 +87,19 @@ def parse_eps(source: str, path: Path, seconds: float = 3.0) -> dict[str, float]
         done += len(records)
     elapsed = time.process_time() - start
     return {"records": len(records), "eps": round(done / elapsed), "event_share": round(events / max(done, 1), 4)}
+
+
+def ecs_json_lines(path: Path) -> Path:
+    """Write the documents of the other samples as ECS JSON lines (what a shipper such as Filebeat sends)."""
+    with path.open("w") as out:
+        for source in JSONL_FROM:
+            records, context = sample_records(source, PARSE_SAMPLES[source], limit=2000)
+            parser = parser_factory(source)(context)
+            for record in records:
+                result = parser.parse(record)
+                if isinstance(result, Event):
+                    out.write(json.dumps(result.document()) + "\n")
+    return path
 
 
 def synth_auth_log(path: Path, count: int) -> None:
@@ -141,6 +165,37 @@ def e2e_vs_raw(client, path: Path) -> dict[str, float]:  # type: ignore[no-untyp
     return {"events": n, "e2e_eps": round(e2e), "raw_bulk_eps": round(raw), "e2e_ratio": round(e2e / raw, 3)}
 
 
+def node_pid() -> int:
+    """The pid of the benchmark node (the one `siem opensearch up` started for SIEM_HOME)."""
+    pid = running_pid(layout_for(NodeSettings()))
+    if pid is None:
+        raise SystemExit("--pin needs the node this suite started (siem opensearch up): no running node found")
+    return pid
+
+
+@contextmanager
+def pinned(node_cpu: int, client_cpu: int) -> Iterator[None]:
+    """Pin every thread of the node to `node_cpu` and this process to `client_cpu`; restore both after."""
+    taskset = shutil.which("taskset")
+    if taskset is None:
+        raise SystemExit("--pin needs taskset (util-linux)")
+    pid = node_pid()
+    node_cpus = ",".join(map(str, sorted(os.sched_getaffinity(pid))))
+    own_cpus = os.sched_getaffinity(0)
+    subprocess.run([taskset, "-a", "-p", "-c", str(node_cpu), str(pid)], check=True, capture_output=True)
+    try:
+        os.sched_setaffinity(0, {client_cpu})
+        yield
+    finally:
+        os.sched_setaffinity(0, own_cpus)
+        subprocess.run([taskset, "-a", "-p", "-c", node_cpus, str(pid)], check=True, capture_output=True)
+
+
+def load() -> list[float]:
+    """The 1, 5 and 15 minute load averages (the machine may be shared)."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def peak_rss_mb(path: Path) -> float:
     """Peak RSS (MB) of a fresh process that ingests `path` end to end."""
     code = (
@@ -167,12 +222,22 @@ def main() -> None:
     parser.add_argument(
         "--parse-only", action="store_true", help="Only the parse throughput per source (no node needed)."
     )
+    parser.add_argument(
+        "--pin", action="store_true", help="Also measure the e2e ratio with node and client pinned to a CPU each."
+    )
+    parser.add_argument("--no-rss", action="store_true", help="Skip the peak-RSS runs (100k and 1M events).")
+    parser.add_argument("--parse-seconds", type=float, default=3.0, help="CPU seconds of parsing per source.")
     args = parser.parse_args()
-    result: dict[str, object] = {"cores": os.cpu_count(), "parse_eps": {}}
-    for source, path in PARSE_SAMPLES.items():
-        if path.exists():
-            result["parse_eps"][source] = parse_eps(source, path)  # type: ignore[index]
+    result: dict[str, object] = {"cores": os.cpu_count(), "load": load(), "parse_eps": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        samples = dict(PARSE_SAMPLES)
+        if all(PARSE_SAMPLES[source].exists() for source in JSONL_FROM):
+            samples["jsonl"] = ecs_json_lines(Path(tmp) / "ecs.jsonl")
+        for source, path in samples.items():
+            if path.exists():
+                result["parse_eps"][source] = parse_eps(source, path, args.parse_seconds)  # type: ignore[index]
     if args.parse_only:
+        result["load_after"] = load()
         print(json.dumps(result, indent=2))
         return
     client = client_from_env()
@@ -182,13 +247,19 @@ def main() -> None:
         synth_auth_log(e2e_file, args.e2e_events)
         result["e2e"] = e2e_vs_raw(client, e2e_file)
         result["e2e_ratio"] = result["e2e"]["e2e_ratio"]  # type: ignore[index]
-        for label, count in (("rss_mb_100k", args.small), ("rss_mb_1m", args.large)):
+        if args.pin:
+            with pinned(node_cpu=0, client_cpu=1):
+                result["e2e_pinned"] = e2e_vs_raw(client, e2e_file)
+            result["e2e_ratio_pinned"] = result["e2e_pinned"]["e2e_ratio"]  # type: ignore[index]
+        result["load_after_e2e"] = load()
+        for label, count in () if args.no_rss else (("rss_mb_100k", args.small), ("rss_mb_1m", args.large)):
             wipe(client)
             path = Path(tmp) / f"{label}.log"
             synth_auth_log(path, count)
             result[label] = peak_rss_mb(path)
             path.unlink()
-        result["rss_growth_mb"] = round(result["rss_mb_1m"] - result["rss_mb_100k"], 1)  # type: ignore[operator]
+        if not args.no_rss:
+            result["rss_growth_mb"] = round(result["rss_mb_1m"] - result["rss_mb_100k"], 1)  # type: ignore[operator]
     wipe(client)
     result["self_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print(json.dumps(result, indent=2))

@@ -10,6 +10,7 @@ import dagster as dg
 
 from dagster_project.assets import (
     cluster,
+    collection,
     dashboards,
     detection,
     ingestion,
@@ -29,6 +30,7 @@ from dagster_project.resources import (
     RetentionResource,
     SigningKeyResource,
     SmtpResource,
+    SpoolResource,
     WebhookResource,
 )
 from dagster_project.settings import (
@@ -41,6 +43,7 @@ from dagster_project.settings import (
     RetentionSettings,
     SigningSettings,
     SmtpSettings,
+    SpoolSettings,
     SuiteSettings,
     WebhookSettings,
 )
@@ -69,6 +72,7 @@ RESOURCES: dict[str, dg.ConfigurableResource] = {
     "retention": RetentionResource(**env(RetentionSettings)),
     "alerting": AlertPolicyResource(**env(AlertSettings)),
     "quality": QualityResource(**env(QualitySettings)),
+    "spool": SpoolResource(**env(SpoolSettings, "dir", "archive_dir"), home=_home()),
 }
 """One resource per external system or policy, each field wired to its variable."""
 
@@ -78,6 +82,7 @@ defs = dg.Definitions(
         *storage.STORAGE_ASSETS,
         *security.SECURITY_ASSETS,
         *ingestion.INGESTION_ASSETS,
+        *collection.COLLECTION_ASSETS,
         *detection.DETECTION_ASSETS,
         integrity.integrity_digest,
         *reports.REPORT_ASSETS,
@@ -95,6 +100,7 @@ defs = dg.Definitions(
         integrity.integrity_verifies,
         *quality.QUALITY_CHECKS,
     ],
-    sensors=[*ingestion.LANDING_SENSORS, *detection.DETECTION_SENSORS],
+    jobs=[collection.spool_ingestion_job],
+    sensors=[*ingestion.LANDING_SENSORS, *detection.DETECTION_SENSORS, collection.sealed_segments_sensor],
     resources=RESOURCES,
 )

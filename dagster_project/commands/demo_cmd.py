@@ -151,6 +151,13 @@ def demo_command() -> None:
     click.echo("  Dagster UI          .venv/bin/dagster dev  ->  http://127.0.0.1:3000")
     click.echo("  Dashboards          docs/dashboards.md (siem dashboards deploy with OPENSEARCH_DASHBOARDS_URL)")
     click.echo(f"  Search events       curl '{url}/{naming.events_alias()}/_search?q=event.outcome:failure'")
+    click.echo("\nCollect live logs:")
+    click.echo("  .venv/bin/siem serve --syslog-tcp 127.0.0.1:5514 --syslog-udp 127.0.0.1:5514 --http 127.0.0.1:8088")
+    click.echo(
+        "  logger --tcp --octet-count -n 127.0.0.1 -P 5514 -t sshd "
+        "'Failed password for root from 203.0.113.9 port 22 ssh2'"
+    )
+    click.echo("  .venv/bin/siem collect status     # received, spooled, ingested")
 
 
 def _signing_key() -> tuple[Ed25519PrivateKey, str]:

@@ -14,7 +14,7 @@ import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +23,15 @@ from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import TransportError
 
 from dagster_project.errors import IngestError, ReconciliationError
-from dagster_project.ingest.ids import RepeatCounter, content_hash, event_id
-from dagster_project.ingest.inputs import InputFile, expand_paths, iter_inputs
+from dagster_project.ingest.ids import content_hash, event_id
+from dagster_project.ingest.inputs import InputFile, expand_paths
 from dagster_project.ingest.quarantine import Quarantined, quarantine_document, reason_key
+from dagster_project.ingest.streams import FileStream, RecordStream
 from dagster_project.integrity.chain import BatchRecorder
 from dagster_project.integrity.hashing import canonical_json
 from dagster_project.retries import BulkRetry, IdempotentBulkClient, describe_failure, node_urls
 from dagster_project.settings import RetentionSettings
-from dagster_project.sources.base import Event, RawRecord, Rejected, SourceContext
+from dagster_project.sources.base import Event, RawRecord, Rejected, iso_utc
 from dagster_project.sources.registry import parser_factory
 from dagster_project.storage import naming
 from dagster_project.storage.naming import events_index, quarantine_index
@@ -85,8 +86,9 @@ ProgressCallback = Callable[[int], None]
 def ingest(
     client: OpenSearch,
     source: str,
-    paths: Sequence[str | Path],
+    paths: Sequence[str | Path] = (),
     *,
+    streams: Sequence[RecordStream] | None = None,
     retention: RetentionSettings | None = None,
     landing_root: Path | None = None,
     progress: ProgressCallback | None = None,
@@ -98,22 +100,25 @@ def ingest(
     """Ingest `paths` as `source`; returns the reconciled summary or raises IngestError/ReconciliationError.
 
     `partition` (default: today, UTC) is stored in `siem.partition`: the arrival day whose data-quality
-    checks cover these events. `retry` (default: the policy's defaults) sets layers 2 and 3 of the retries.
+    checks cover these events. `streams` replaces `paths` for inputs that are not files (spooled records).
+    `retry` (default: the policy's defaults) sets layers 2 and 3 of the retries.
     """
     factory = parser_factory(source)
-    files = expand_paths(list(paths), within=landing_root)
+    if streams is None:
+        streams = [FileStream(item) for item in expand_paths(list(paths), within=landing_root)]
     retention = retention or RetentionSettings()
     retry = retry or BulkRetry()
     now = now or datetime.now(UTC)
     oldest = now - timedelta(days=retention.retention_days)
     newest = now + FUTURE_TOLERANCE
-    summary = IngestSummary(source=source, files=len(files))
+    summary = IngestSummary(source=source, files=len(streams))
     run_id = uuid.uuid4().hex
     partition = partition or now.strftime("%Y-%m-%d")
     pending: dict[str, deque[_Pending]] = defaultdict(deque)
     reasons: dict[str, int] = defaultdict(int)
     started = time.monotonic()
     recorder = BatchRecorder(client, source, run_id)
+    run = _RunConstants(source, iso_utc(now), partition)
 
     def quarantine_action(reason: str, raw: str, file: str, line: int, offset: int, stage: str) -> dict[str, Any]:
         doc_id, document = quarantine_document(source, Quarantined(reason, raw, file, line, offset, stage), now, run_id)
@@ -123,13 +128,11 @@ def ingest(
 
     def actions() -> Iterator[dict[str, Any]]:
         done_bytes = 0
-        for item, opened in iter_inputs(files):
-            file = str(item.path)
-            context = SourceContext(path=file, reference_time=datetime.fromtimestamp(item.mtime, UTC))
-            parser = factory(context)
-            repeats = RepeatCounter()
+        for stream in streams:
+            file = stream.label
+            parser = factory(stream.context())
             last_report = 0
-            for record in _guarded_records(parser.records(opened.stream, file), file):
+            for record in _guarded_records(stream.records(parser), file):
                 summary.read += 1
                 result = parser.parse(record)
                 if isinstance(result, Rejected):
@@ -153,16 +156,15 @@ def ingest(
                         "validate",
                     )
                 else:
-                    occurrence = repeats.occurrence(result.original)
-                    yield _event_action(source, result, file, record, now, pending, partition, occurrence)
+                    yield _event_action(source, result, stream, record, run, pending)
                 if progress is not None and summary.read - last_report >= 5000:
                     last_report = summary.read
-                    progress(done_bytes + opened.disk_position())
-            trailing = opened.trailing_error()
+                    progress(done_bytes + stream.position())
+            trailing = stream.trailing_error()
             if trailing:
                 summary.read += 1
                 yield quarantine_action(trailing, "", file, -1, -1, "read")
-            done_bytes += item.size
+            done_bytes += stream.size
             if progress is not None:
                 progress(done_bytes)
 
@@ -224,28 +226,47 @@ def ingest(
     return summary
 
 
+class _RunConstants:
+    """What every event document of one run shares, worked out once per run instead of once per event."""
+
+    def __init__(self, source: str, ingested: str, partition: str) -> None:
+        self.ingested = ingested
+        self.partition = partition
+        self._source = source
+        self._indices: dict[date, str] = {}
+
+    def index(self, timestamp: datetime) -> str:
+        """The daily events index of an event time (naming is asked once per day of the run)."""
+        day = timestamp.date()
+        index = self._indices.get(day)
+        if index is None:
+            index = self._indices[day] = events_index(self._source, timestamp)
+        return index
+
+
 def _event_action(
     source: str,
     event: Event,
-    file: str,
+    stream: RecordStream,
     record: RawRecord,
-    now: datetime,
+    run: _RunConstants,
     pending: dict[str, deque[_Pending]],
-    partition: str,
-    occurrence: int,
 ) -> dict[str, Any]:
     doc = event.document()
-    doc_id = event_id(source, event.original, occurrence)
-    doc["event"]["ingested"] = now.isoformat().replace("+00:00", "Z")
+    scope, occurrence = stream.identity(record, event.original)
+    doc_id = event_id(source, event.original, occurrence, scope=scope)
+    file = stream.label
+    doc["event"]["ingested"] = run.ingested
     doc["siem"] = {
         "source": source,
         "file": file,
         "line": record.line_no,
         "offset": record.offset,
         "content_hash": content_hash(event.original),
-        "partition": partition,
+        "partition": run.partition,
     }
-    index = events_index(source, event.timestamp)
+    stream.annotate(doc, record)
+    index = run.index(event.timestamp)
     # Serialised once: the same bytes are indexed and hashed into the integrity chain.
     body = canonical_json(doc)
     pending[doc_id].append(

@@ -8,13 +8,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, Protocol
 
-from pydantic import BaseModel, ConfigDict, field_validator
+import orjson
 
 
-class Event(BaseModel):
-    """One normalised event: an ECS document plus its UTC timestamp and the original text."""
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One normalised event: an ECS document plus its UTC timestamp and the original text.
 
-    model_config = ConfigDict(frozen=True)
+    Validated on construction: the timestamp must be timezone-aware and is kept in UTC. A slotted
+    dataclass rather than a pydantic model: it is made once per record, and pydantic's validation
+    (which copied `fields`) was a tenth of a linux-auth record's parse cost.
+    """
 
     timestamp: datetime
     """Event time, timezone-aware, in UTC."""
@@ -23,12 +27,14 @@ class Event(BaseModel):
     fields: dict[str, Any]
     """Nested ECS fields (e.g. {"user": {"name": "root"}}), without `@timestamp` and `event.original`."""
 
-    @field_validator("timestamp")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("timestamp must be timezone-aware")
-        return value.astimezone(UTC)
+    def __post_init__(self) -> None:
+        timestamp = self.timestamp
+        if not isinstance(timestamp, datetime) or timestamp.tzinfo is None:
+            raise ValueError(f"timestamp must be a timezone-aware datetime, got {timestamp!r}")
+        if not isinstance(self.original, str) or not isinstance(self.fields, dict):
+            raise TypeError("original must be a str and fields a dict")
+        if timestamp.tzinfo is not UTC:
+            object.__setattr__(self, "timestamp", timestamp.astimezone(UTC))
 
     def document(self) -> dict[str, Any]:
         """The document to index: the ECS fields with `@timestamp` and `event.original` added."""
@@ -36,8 +42,19 @@ class Event(BaseModel):
         event = dict(doc.get("event") or {})
         event["original"] = self.original
         doc["event"] = event
-        doc["@timestamp"] = self.timestamp.isoformat().replace("+00:00", "Z")
+        doc["@timestamp"] = iso_utc(self.timestamp)
         return doc
+
+
+def iso_utc(value: datetime) -> str:
+    """A UTC datetime as ISO 8601 with `Z` (`2024-03-27T13:06:56Z`, microseconds only when set).
+
+    The same text as `value.isoformat().replace("+00:00", "Z")`, made by orjson at a fifth of the cost.
+    """
+    try:
+        return orjson.dumps(value, option=orjson.OPT_UTC_Z)[1:-1].decode()
+    except TypeError:  # a datetime subclass orjson does not serialise
+        return value.isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)

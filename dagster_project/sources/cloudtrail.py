@@ -181,7 +181,9 @@ def _timestamp(raw: dict[str, Any]) -> datetime | str:
 
 def to_ecs(raw: dict[str, Any]) -> dict[str, Any]:
     """The ECS fields of one CloudTrail record (without `@timestamp`/`event.original`)."""
-    trail: dict[str, Any] = {k: v for k, v in raw.items() if k not in _DROPPED_KEYS}
+    trail: dict[str, Any] = dict(raw)  # a copy, then the few shipper keys out: cheaper than filtering every key
+    for key in _DROPPED_KEYS:
+        trail.pop(key, None)
     tags: list[str] = []
     for key in _OBJECT_KEYS:
         value = trail.get(key)

@@ -54,7 +54,18 @@ def _verify(env: dict[str, str], by: str) -> dict[str, object]:
 
 
 def test_benchmarks_leave_a_namespace_that_verifies(bench_env: dict[str, str]) -> None:
-    ingest = _run(bench_env, "benchmarks/ingest.py", "--e2e-events", "3000", "--small", "1000", "--large", "2000")
+    ingest = _run(
+        bench_env,
+        "benchmarks/ingest.py",
+        "--parse-seconds",
+        "0.2",
+        "--e2e-events",
+        "3000",
+        "--small",
+        "1000",
+        "--large",
+        "2000",
+    )
     assert ingest.returncode == 0, ingest.stderr[-2000:]
     assert [_verify(bench_env, by)["checked"] for by in ("event", "ingested")] == [0, 0]  # it cleaned up
     quality = _run(bench_env, "benchmarks/quality.py", "--events", "3000")
