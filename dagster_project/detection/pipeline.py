@@ -8,18 +8,28 @@ them and builds the pipeline from them, so it lists no source of its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
 from types import MappingProxyType
+from typing import Any
 
+from sigma.conditions import SigmaCondition
+from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaConfigurationError, SigmaTransformationError
+from sigma.pipelines.elasticsearch import pipelines as MAINTAINED_PIPELINES
 from sigma.processing.conditions import IncludeFieldCondition, IsSigmaRuleCondition, LogsourceCondition
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations import AddConditionTransformation, FieldMappingTransformation
-from sigma.processing.transformations.base import DetectionItemTransformation, StringValueTransformation
-from sigma.rule import SigmaDetectionItem
+from sigma.processing.transformations.base import (
+    ConditionTransformation,
+    DetectionItemTransformation,
+    StringValueTransformation,
+)
+from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 from sigma.types import (
     Placeholder,
+    SigmaCasedString,
     SigmaExpansion,
     SigmaRegularExpression,
     SigmaString,
@@ -31,6 +41,7 @@ from dagster_project.errors import DetectionError
 from dagster_project.sources.registry import specs
 from dagster_project.sources.spec import SigmaLogsource
 from dagster_project.storage import naming
+from dagster_project.storage.artifacts import source_index_body
 
 
 @dataclass(frozen=True)
@@ -174,26 +185,154 @@ def _mapping(fields: Mapping[str, str]) -> dict[str | None, str | list[str]]:
     return {name: ecs for name, ecs in fields.items()}
 
 
+CASELESS = "caseless"
+"""The sub-field (a keyword with a lowercase normalizer, `index_templates/`) that Sigma's string matches search."""
+
+
+@dataclass(frozen=True)
+class CaselessFields:
+    """Which fields of a source's index have a `caseless` sub-field, as its index template declares them."""
+
+    explicit: frozenset[str]
+    """Mapped fields with the sub-field."""
+    mapped: frozenset[str]
+    """Every mapped leaf field (with or without it)."""
+    dynamic: bool
+    """True when strings the template does not map get the sub-field (its `strings_as_keyword` template)."""
+
+    def has(self, name: str) -> bool:
+        """True when `name` has the sub-field."""
+        return name in self.explicit or (self.dynamic and name not in self.mapped)
+
+
+def _leaves(properties: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Mapping[str, Any]]]:
+    for name, spec in properties.items():
+        if not isinstance(spec, dict):
+            continue
+        if "properties" in spec:
+            yield from _leaves(spec["properties"], f"{prefix}{name}.")
+        else:
+            yield f"{prefix}{name}", spec
+
+
+@cache
+def caseless_fields(source: str, namespace: str) -> CaselessFields:
+    """The caseless fields of a source's index (cached per namespace: templates are read from their files)."""
+    mappings = source_index_body(source)["mappings"]
+    leaves = dict(_leaves(mappings.get("properties", {})))
+    explicit = frozenset(name for name, spec in leaves.items() if CASELESS in spec.get("fields", {}))
+    dynamic = any(
+        CASELESS in template.get("mapping", {}).get("fields", {})
+        for entry in mappings.get("dynamic_templates", [])
+        for template in entry.values()
+        if template.get("match_mapping_type") == "string" and "path_match" not in template
+    )
+    return CaselessFields(explicit, frozenset(leaves), dynamic)
+
+
+@dataclass
+class CaselessFieldTransformation(DetectionItemTransformation):
+    """Point string matches at the field's `caseless` sub-field; regular expressions and `|cased` at the field.
+
+    The sub-field's normalizer lowercases terms, wildcards and prefixes in the query as in the index, so
+    the Lucene backend's `query_string` matches in any letter case without rewriting values.
+    """
+
+    fields: CaselessFields
+
+    def apply_detection_item(self, detection_item: SigmaDetectionItem) -> None:
+        """Rename the item's field to or from its sub-field."""
+        name = detection_item.field
+        if name is None:
+            return
+        suffix = f".{CASELESS}"
+        base = name.removesuffix(suffix)
+        caseless = bool(detection_item.value) and all(_caseless_value(value) for value in detection_item.value)
+        wanted = f"{base}{suffix}" if caseless and self.fields.has(base) else base
+        if wanted != name:
+            detection_item.field = wanted
+            self.processing_item_applied(detection_item)
+
+
+def _caseless_value(value: SigmaType) -> bool:
+    if isinstance(value, SigmaExpansion):
+        return all(_caseless_value(item) for item in value.values)
+    return isinstance(value, SigmaString) and not isinstance(value, SigmaCasedString)
+
+
+@dataclass
+class SelectTransformation(ConditionTransformation):
+    """Narrow a rule to the events meeting any one of `selects` (each an all-of field -> values mapping)."""
+
+    selects: tuple[Mapping[str, tuple[str, ...]], ...]
+    name: str = "_logsource"
+
+    def apply(self, rule: SigmaRule | SigmaCorrelationRule) -> None:
+        """Add the detection, then wrap every condition in it."""
+        if isinstance(rule, SigmaRule):
+            definition = [{field: list(values) for field, values in select.items()} for select in self.selects]
+            rule.detection.detections[self.name] = SigmaDetection.from_definition(definition)
+            self.processing_item_applied(rule.detection.detections[self.name])
+            super().apply(rule)
+
+    def apply_condition(self, cond: SigmaCondition) -> None:
+        """`_logsource and (condition)`."""
+        cond.condition = f"{self.name} and ({cond.condition})" if cond.condition else self.name
+
+
+def _maintained(name: str) -> ProcessingPipeline:
+    factory = MAINTAINED_PIPELINES.get(name)
+    if factory is None:
+        raise DetectionError(f"no pySigma pipeline {name!r} (known: {', '.join(MAINTAINED_PIPELINES)})", where=name)
+    return factory()
+
+
 def processing_pipeline() -> ProcessingPipeline:
-    """A fresh pipeline (pySigma pipelines keep state while applied, so never share one)."""
+    """A fresh pipeline (pySigma pipelines keep state while applied, so never share one).
+
+    In order: each log source's own field names, the maintained pipelines some log sources use (their
+    own log-source conditions select their rules), the unmapped-field failure of the others, the
+    `caseless` sub-fields, case-insensitive regular expressions where there are none, and the
+    narrowing of a rule to its log source's events.
+    """
     items: list[ProcessingItem] = []
-    for target in LOGSOURCES.values():
-        items.append(
-            ProcessingItem(
-                FieldMappingTransformation(_mapping(target.fields)),
-                rule_conditions=[target.condition()],
-                identifier=f"{target.name}_ecs_fields",
+    targets = list(LOGSOURCES.values())
+    maintained = sorted({t.logsource.pipeline for t in targets if t.logsource.pipeline is not None})
+    for target in targets:
+        if target.fields:
+            items.append(
+                ProcessingItem(
+                    FieldMappingTransformation(_mapping(target.fields)),
+                    rule_conditions=[target.condition()],
+                    identifier=f"{target.name}_ecs_fields",
+                )
             )
-        )
-        items.append(
-            ProcessingItem(
-                UnmappedFieldFailure(target.name),
-                rule_conditions=[target.condition()],
-                field_name_conditions=[IncludeFieldCondition(sorted(set(target.fields.values())))],
-                field_name_condition_negation=True,
-                identifier=f"{target.name}_unmapped_fields",
+    before = ProcessingPipeline(items=items, name=naming.SIGMA_PIPELINE)
+    items = []
+    for target in targets:
+        if target.logsource.pipeline is None:
+            items.append(
+                ProcessingItem(
+                    UnmappedFieldFailure(target.name),
+                    rule_conditions=[target.condition()],
+                    field_name_conditions=[IncludeFieldCondition(sorted(set(target.fields.values())))],
+                    field_name_condition_negation=True,
+                    identifier=f"{target.name}_unmapped_fields",
+                )
             )
-        )
+    namespace = naming.prefix()
+    for source in sorted({target.source for target in targets}):
+        fields = caseless_fields(source, namespace)
+        if fields.explicit or fields.dynamic:
+            conditions = [t.condition() for t in targets if t.source == source]
+            items.append(
+                ProcessingItem(
+                    CaselessFieldTransformation(fields),
+                    rule_conditions=conditions,
+                    rule_condition_linking=any,
+                    identifier=f"{source}_caseless",
+                )
+            )
     items.append(
         ProcessingItem(
             CaseInsensitiveRegexTransformation(),
@@ -201,7 +340,7 @@ def processing_pipeline() -> ProcessingPipeline:
             identifier="case_insensitive_text",
         )
     )
-    for target in LOGSOURCES.values():
+    for target in targets:
         if target.dataset is not None:
             items.append(
                 ProcessingItem(
@@ -211,4 +350,16 @@ def processing_pipeline() -> ProcessingPipeline:
                     identifier=f"{target.name}_dataset",
                 )
             )
-    return ProcessingPipeline(items=items, name=naming.SIGMA_PIPELINE)
+        if target.logsource.selects:
+            items.append(
+                ProcessingItem(
+                    SelectTransformation(target.logsource.selects),
+                    rule_conditions=[target.condition(), IsSigmaRuleCondition()],
+                    rule_condition_linking=all,
+                    identifier=f"{target.name}_selects",
+                )
+            )
+    after = ProcessingPipeline(items=items, name=naming.SIGMA_PIPELINE)
+    combined = sum((_maintained(name) for name in maintained), before) + after
+    combined.name = naming.SIGMA_PIPELINE
+    return combined
