@@ -151,43 +151,82 @@ def _events(source: str, files: tuple[Path, ...]) -> Iterator[tuple[str, Event]]
 
 
 def scratch_index(source: str) -> str:
-    """A fresh scratch index name for one case's events of `source` (outside the events pattern)."""
+    """A fresh scratch index name for cases' events of `source` (outside the events pattern and alias)."""
     return naming.name(f"rulestest-{source}-{uuid.uuid4().hex[:12]}")
 
 
-def run_case(client: OpenSearch, case: RuleCase) -> CaseResult:
-    """Run one case on the node; a case that cannot run reports its error and `ok` false."""
+@dataclass(slots=True)
+class _Prepared:
+    case: RuleCase
+    result: CaseResult
+    source: str
+    query: dict[str, Any]
+    ids: list[str]
+
+
+def _prepare(case: RuleCase) -> tuple[_Prepared | None, CaseResult, list[dict[str, Any]]]:
     result = CaseResult(case.name, None, 0, 0, case.expected, False if case.has_info else None)
     try:
         rule = _case_rule(case)
         result.rule = rule.id
         compiled = compile_rule(rule)
         source = rule.logsource.target().source
+        docs = [{"_id": doc_id, "_source": event.document()} for doc_id, event in _events(source, case.events)]
+    except SiemError as exc:
+        result.error = str(exc)
+        return None, result, []
+    prepared = _Prepared(case, result, source, compiled.body()["query"], [doc["_id"] for doc in docs])
+    return prepared, result, docs
+
+
+def run_cases(client: OpenSearch, cases: Iterable[RuleCase]) -> list[CaseResult]:
+    """Run cases on the node, in order; a case that cannot run reports its error and `ok` false.
+
+    The events of all cases of one source share one scratch index, each case's rule counted among its
+    own events only (by their ids): one index and one refresh per source instead of one per case.
+    """
+    results: list[CaseResult] = []
+    by_source: dict[str, list[tuple[_Prepared, list[dict[str, Any]]]]] = {}
+    for case in cases:
+        prepared, result, docs = _prepare(case)
+        results.append(result)
+        if prepared is not None:
+            by_source.setdefault(prepared.source, []).append((prepared, docs))
+    for source, batch in by_source.items():
         index = scratch_index(source)
         client.indices.create(index=index, body=source_index_body(source))
         try:
             actions = (
-                {"_op_type": "index", "_index": index, "_id": doc_id, "_source": event.document()}
-                for doc_id, event in _events(source, case.events)
+                {"_op_type": "index", "_index": index, **doc} for _, docs in batch for doc in docs
             )
-            indexed, errors = helpers.bulk(client, actions, raise_on_error=False)
+            _, errors = helpers.bulk(client, actions, raise_on_error=False)
             if errors:
-                raise DetectionError(f"{len(errors)} events were not indexed: {errors[0]}", where=str(case.folder))
-            result.events = indexed
+                raise DetectionError(f"{len(errors)} events were not indexed: {errors[0]}", where=source)
             client.indices.refresh(index=index)
-            result.matched = int(client.count(index=index, body={"query": compiled.body()["query"]})["count"])
+            for prepared, _ in batch:
+                _count(client, index, prepared)
         finally:
             client.indices.delete(index=index, ignore_unavailable=True)
-    except SiemError as exc:
-        result.error = str(exc)
-        return result
+    return results
+
+
+def run_case(client: OpenSearch, case: RuleCase) -> CaseResult:
+    """Run one case on the node."""
+    return run_cases(client, [case])[0]
+
+
+def _count(client: OpenSearch, index: str, prepared: _Prepared) -> None:
+    result, case = prepared.result, prepared.case
+    result.events = len(set(prepared.ids))
+    query = {"bool": {"filter": [prepared.query, {"ids": {"values": sorted(set(prepared.ids))}}]}}
+    try:
+        result.matched = int(client.count(index=index, body={"query": query})["count"]) if prepared.ids else 0
     except TransportError as exc:
         result.error = f"the node refused the rule's query: {_reason(exc)}"
-        return result
+        return
     if case.has_info:
         result.ok = result.matched >= (case.expected if case.expected is not None else 1)
     log.info("case %s: %d of %d events matched", case.name, result.matched, result.events)
-    return result
 
 
 def _reason(exc: TransportError) -> str:
@@ -196,8 +235,3 @@ def _reason(exc: TransportError) -> str:
     causes = error.get("root_cause") or [error]
     cause = causes[0] if causes and isinstance(causes[0], dict) else {}
     return f"{cause.get('type', exc.error)}: {str(cause.get('reason', ''))[:300]}"
-
-
-def run_cases(client: OpenSearch, cases: Iterable[RuleCase]) -> list[CaseResult]:
-    """Run every case, in order."""
-    return [run_case(client, case) for case in cases]

@@ -32,6 +32,7 @@ from sigma.types import (
     SigmaCasedString,
     SigmaExpansion,
     SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
     SigmaString,
     SigmaType,
     SpecialChars,
@@ -164,6 +165,99 @@ def _regex(val: SigmaString) -> str:
         elif isinstance(part, Placeholder):
             raise SigmaConfigurationError(f"placeholder %{part.name}% must be resolved before matching")
     return "".join(parts)
+
+
+_CLASSES = {"s": " \t\r\n", "d": "0-9", "w": "A-Za-z0-9_"}
+"""Python's class shorthands, which Lucene's regular expressions lack, as class contents."""
+_LUCENE_OPERATORS = set('@&~<>#"')
+"""Characters Lucene's regular expressions give a meaning of their own (Python's take them literally)."""
+_INLINE_IGNORECASE = "(?i)"
+
+
+def _both_cases(char: str, in_class: bool) -> str:
+    if char.lower() == char.upper():
+        return char
+    pair = f"{char.lower()}{char.upper()}"
+    return pair if in_class else f"[{pair}]"
+
+
+def lucene_regex(pattern: str, ignore_case: bool = False) -> str:
+    """A Python-style Sigma regular expression as a Lucene one that matches the same text.
+
+    Lucene matches a regular expression against the whole value and has no `\\s`/`\\d`/`\\w`, no inline
+    flags and no case-insensitive mode: unanchored ends get `.*`, shorthands become classes, `(?i)` and
+    the `i` flag spell each letter in both cases, and Lucene's own operators are escaped.
+    """
+    if pattern.startswith(_INLINE_IGNORECASE):
+        pattern, ignore_case = pattern[len(_INLINE_IGNORECASE) :], True
+    out: list[str] = []
+    in_class = False
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern):
+            following = pattern[i + 1]
+            i += 2
+            lowered = following.lower()
+            if lowered in _CLASSES:
+                negated = following.isupper()
+                body = _CLASSES[lowered]
+                if in_class and not negated:
+                    out.append(body)
+                else:
+                    out.append(f"[{'^' if negated else ''}{body}]")
+            elif following == "/":
+                out.append(following)  # the backend escapes `/`, Lucene's delimiter, itself
+            elif following.isalnum() and following in "tnr":
+                out.append({"t": "\t", "n": "\n", "r": "\r"}[following])
+            elif ignore_case and following.isalpha():
+                out.append(_both_cases(following, in_class))
+            else:
+                out.append("\\" + following)
+            continue
+        i += 1
+        if char == "[" and not in_class:
+            in_class = True
+            out.append(char)
+        elif char == "]" and in_class:
+            in_class = False
+            out.append(char)
+        elif char in _LUCENE_OPERATORS:
+            out.append("\\" + char)
+        elif ignore_case:
+            out.append(_both_cases(char, in_class))
+        else:
+            out.append(char)
+    text = "".join(out)
+    text = text[1:] if text.startswith("^") else ".*" + text
+    if text.endswith("$") and not text.endswith("\\$"):
+        text = text[:-1]
+    else:
+        text += ".*"
+    return text
+
+
+@dataclass
+class LuceneRegexTransformation(StringValueTransformation):
+    """Rewrite each `|re` value into Lucene's regular-expression dialect (see `lucene_regex`)."""
+
+    def apply_value(self, field: str | None, val: SigmaType) -> SigmaType | list[SigmaType] | None:
+        """Regular expressions are rewritten, their flags folded in; other values are left as they are."""
+        if not isinstance(val, SigmaRegularExpression):
+            return None
+        ignore_case = SigmaRegularExpressionFlag.IGNORECASE in val.flags
+        return _LuceneRegex(lucene_regex(str(val.regexp), ignore_case))
+
+    def apply_string_value(self, field: str | None, val: SigmaString) -> SigmaType | None:
+        """Plain strings are not regular expressions: unchanged."""
+        return None
+
+
+class _LuceneRegex(SigmaRegularExpression):
+    """A regular expression already in Lucene's dialect: Python's `re` need not (and may not) accept it."""
+
+    def compile(self) -> None:
+        """Lucene validates it."""
 
 
 @dataclass
@@ -333,6 +427,7 @@ def processing_pipeline() -> ProcessingPipeline:
                     identifier=f"{source}_caseless",
                 )
             )
+    items.append(ProcessingItem(LuceneRegexTransformation(), identifier="lucene_regex"))
     items.append(
         ProcessingItem(
             CaseInsensitiveRegexTransformation(),
