@@ -196,9 +196,7 @@ def run_cases(client: OpenSearch, cases: Iterable[RuleCase]) -> list[CaseResult]
         index = scratch_index(source)
         client.indices.create(index=index, body=source_index_body(source))
         try:
-            actions = (
-                {"_op_type": "index", "_index": index, **doc} for _, docs in batch for doc in docs
-            )
+            actions = ({"_op_type": "index", "_index": index, **doc} for _, docs in batch for doc in docs)
             _, errors = helpers.bulk(client, actions, raise_on_error=False)
             if errors:
                 raise DetectionError(f"{len(errors)} events were not indexed: {errors[0]}", where=source)

@@ -14,16 +14,19 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from opensearchpy import OpenSearch, helpers
 
 from dagster_project.detection.compile import CompiledRule, compile_rule
 from dagster_project.detection.results import correlation_alerts
-from dagster_project.detection.rules import Rule, load_rules
+from dagster_project.detection.rules import CURATED, Rule, in_pack, load_rules, rules_dir, scan_pack
+from dagster_project.errors import DetectionError
 from dagster_project.ids import stable_id
 from dagster_project.querydsl import time_range
 from dagster_project.retries import BulkRetry, IdempotentBulkClient
+from dagster_project.settings import RuleSettings
 from dagster_project.storage import naming
 
 log = logging.getLogger(__name__)
@@ -51,6 +54,10 @@ class RuleOutcome:
     level: str
     tags: list[str]
     findings: int = 0
+    """Findings this run wrote (0 on a re-run over a range already hunted)."""
+    matched: int = 0
+    """Events (correlations: groups and windows) the rule matched in the range, the same on every re-run."""
+    pack: str = CURATED
     seconds: float = 0.0
 
 
@@ -67,15 +74,61 @@ class HuntResult:
         """Findings over all rules."""
         return sum(r.findings for r in self.rules)
 
+    @property
+    def matched(self) -> int:
+        """Matches over all rules."""
+        return sum(r.matched for r in self.rules)
+
 
 def finding_id(rule_id: str, *parts: str) -> str:
     """Deterministic finding id from the rule id and the matched event id (or group and window)."""
     return stable_id(rule_id, *parts)
 
 
-def select_rules(rule_ids: Iterable[str] | None = None) -> list[tuple[Rule, CompiledRule]]:
-    """The rules that raise findings (correlation base rules excluded), compiled; optionally only `rule_ids`."""
-    rules = load_rules()
+def _pack_of(path: Path, packs: tuple[Path, ...]) -> tuple[Path, str]:
+    """The pack root and name a `--rules` path belongs to (its own folder when it is in none)."""
+    resolved = path.resolve()
+    for root, name in ((rules_dir(), CURATED), *((pack, pack.name) for pack in packs)):
+        if resolved.is_relative_to(root.resolve()):
+            return root, name
+    return (path if path.is_dir() else path.parent), (path.name if path.is_dir() else path.parent.name)
+
+
+def _candidate_rules(rule_paths: Iterable[Path] | None, settings: RuleSettings) -> list[Rule]:
+    """Curated rules (errors raise) and pack rules (errors logged and skipped), or only those of `rule_paths`."""
+    packs = settings.pack_paths()
+    if rule_paths:
+        found: list[Rule] = []
+        for path in rule_paths:
+            root, name = _pack_of(path, packs)
+            ruleset = in_pack(scan_pack(path, name), root, name)
+            if ruleset.errors and not ruleset.rules:
+                raise ruleset.errors[0]
+            found.extend(ruleset.rules)
+        return found
+    chosen = list(load_rules())
+    for pack in packs:
+        ruleset = scan_pack(pack)
+        for error in ruleset.errors:
+            log.warning("rule pack %s: %s", pack, error)
+        chosen.extend(ruleset.rules)
+    return chosen
+
+
+def select_rules(
+    rule_ids: Iterable[str] | None = None,
+    *,
+    rule_paths: Iterable[Path] | None = None,
+    settings: RuleSettings | None = None,
+) -> list[tuple[Rule, CompiledRule]]:
+    """The rules that raise findings, compiled: curated and pack rules of a status that runs.
+
+    Correlation base rules are left out (they raise nothing on their own); `rule_ids` keeps only those
+    ids or names, `rule_paths` only the rules of those files or folders. A pack rule that does not
+    compile (e.g. its log source is not collected) is skipped with a log line; `siem rules check` says why.
+    """
+    settings = settings or RuleSettings()
+    rules = [rule for rule in _candidate_rules(rule_paths, settings) if settings.runs(rule.status)]
     referenced = {name for rule in rules for name in rule.references}
     wanted = set(rule_ids or [])
     chosen = []
@@ -84,11 +137,16 @@ def select_rules(rule_ids: Iterable[str] | None = None) -> list[tuple[Rule, Comp
             continue  # a building block of a correlation: it raises nothing on its own
         if wanted and rule.id not in wanted and (rule.name or "") not in wanted:
             continue
-        chosen.append((rule, compile_rule(rule)))
+        try:
+            compiled = compile_rule(rule)
+        except DetectionError as exc:
+            if rule.pack == CURATED:
+                raise
+            log.info("rule %s skipped: %s", rule.where, exc.message)
+            continue
+        chosen.append((rule, compiled))
     missing = wanted - {r.id for r, _ in chosen} - {r.name for r, _ in chosen if r.name}
     if missing:
-        from dagster_project.errors import DetectionError
-
         raise DetectionError(f"no such rule: {', '.join(sorted(missing))}", where="--rule")
     return chosen
 
@@ -107,13 +165,13 @@ def hunt(
     detected_at = datetime.now(UTC)
     for rule, compiled in rules:
         started = time.monotonic()
-        outcome = RuleOutcome(rule.id, rule.title, rule.level, list(rule.tags))
+        outcome = RuleOutcome(rule.id, rule.title, rule.level, list(rule.tags), pack=rule.pack)
         docs = (
             _correlation_findings(client, rule, compiled, start, end)
             if compiled.correlation
             else _plain_findings(client, rule, compiled, start, end)
         )
-        actions = (_action(doc, rule, detected_at, partition) for doc in docs)
+        actions = (_action(_counted(doc, outcome), rule, detected_at, partition) for doc in docs)
         for ok, _item in helpers.streaming_bulk(
             IdempotentBulkClient(client, BULK_RETRY),  # `index` with deterministic finding ids
             actions,
@@ -127,6 +185,11 @@ def hunt(
         log.info("rule %s (%s): %d findings", rule.id, rule.title, outcome.findings)
     client.indices.refresh(index=naming.findings_index(), ignore_unavailable=True)
     return result
+
+
+def _counted(doc: dict[str, Any], outcome: RuleOutcome) -> dict[str, Any]:
+    outcome.matched += 1
+    return doc
 
 
 def _entity(source: dict[str, Any]) -> dict[str, Any]:
@@ -218,7 +281,8 @@ def _action(doc: dict[str, Any], rule: Rule, detected_at: datetime, partition: s
         "level": rule.level,
         "tags": list(rule.tags),
         "logsource": str(rule.logsource),
-        "path": str(rule.path.name),
+        "path": rule.pack_path or rule.path.name,
+        "pack": rule.pack,
     }
     if partition:
         doc.setdefault("siem", {})["partition"] = partition

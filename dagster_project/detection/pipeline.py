@@ -106,13 +106,19 @@ CASE_INSENSITIVE_FIELDS: frozenset[str] = frozenset(
 (command lines, URLs, user agents) and our keyword mappings have no lowercase normalizer."""
 
 
+class LogsourceNotCollected(DetectionError):
+    """A rule's log source is one no registered source collects (a reason a rule does not run, not a defect)."""
+
+
 def logsource_target(product: str | None, service: str | None, category: str | None) -> LogsourceTarget:
-    """The one registered target for a rule's log source, or a DetectionError naming the log source."""
+    """The one registered target for a rule's log source; LogsourceNotCollected naming it when there is none."""
     found = [target for target in LOGSOURCES.values() if target.matches(product, service, category)]
+    described = f"product={product} service={service} category={category}"
+    if not found:
+        raise LogsourceNotCollected(f"log source not collected: {described}", where="detection.pipeline.LOGSOURCES")
     if len(found) != 1:
-        described = f"product={product} service={service} category={category}"
-        reason = "no index holds" if not found else "more than one target matches"
-        raise DetectionError(f"{reason} log source {described}", where="detection.pipeline.LOGSOURCES")
+        names = ", ".join(target.name for target in found)
+        raise DetectionError(f"more than one target matches log source {described}: {names}", where=names)
     return found[0]
 
 
@@ -260,6 +266,10 @@ class _LuceneRegex(SigmaRegularExpression):
         """Lucene validates it."""
 
 
+class UnmappedFieldError(SigmaTransformationError):
+    """A rule's field (or keyword search) that its log source has no ECS field for."""
+
+
 @dataclass
 class UnmappedFieldFailure(DetectionItemTransformation):
     """Fail on a detection item whose field has no ECS mapping (or that is a keyword search)."""
@@ -267,12 +277,12 @@ class UnmappedFieldFailure(DetectionItemTransformation):
     logsource: str
 
     def apply_detection_item(self, detection_item: SigmaDetectionItem) -> None:
-        """Raise a SigmaTransformationError naming the field and the log source."""
+        """Raise an UnmappedFieldError naming the field and the log source."""
         if detection_item.field is None:
             message = f"keyword searches are not supported for log source {self.logsource}: use a field"
         else:
             message = f"field {detection_item.field!r} has no ECS mapping for log source {self.logsource}"
-        raise SigmaTransformationError(message, source=detection_item.source)
+        raise UnmappedFieldError(message, source=detection_item.source)
 
 
 def _mapping(fields: Mapping[str, str]) -> dict[str | None, str | list[str]]:

@@ -13,6 +13,7 @@ from dagster_project.settings.node import LOCAL_HOST, NodeSettings, default_home
 from dagster_project.settings.opensearch import ConnectionSettings
 from dagster_project.settings.quality import MAX_SAMPLE, QualitySettings
 from dagster_project.settings.retention import RetentionSettings
+from dagster_project.settings.rules import RUN_STATUSES, RuleSettings
 from dagster_project.settings.signing import SigningSettings
 from dagster_project.settings.smtp import SmtpSettings
 from dagster_project.settings.webhook import WebhookSettings
@@ -29,6 +30,7 @@ PROVIDERS: tuple[type[SuiteSettings], ...] = (
     DashboardsSettings,
     QualitySettings,
     AlertSettings,
+    RuleSettings,
 )
 """Every settings class, in the order of the README's table."""
 
@@ -37,6 +39,7 @@ __all__ = [
     "LOCAL_HOST",
     "MAX_SAMPLE",
     "PROVIDERS",
+    "RUN_STATUSES",
     "AlertSettings",
     "ConnectionSettings",
     "DashboardsSettings",
@@ -45,6 +48,7 @@ __all__ = [
     "NodeSettings",
     "QualitySettings",
     "RetentionSettings",
+    "RuleSettings",
     "SigningSettings",
     "SmtpSettings",
     "SuiteSettings",

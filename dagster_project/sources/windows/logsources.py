@@ -42,8 +42,7 @@ OWN_FIELDS = MappingProxyType(
                 "AccountName",
                 "AccountDomain",
                 "WorkstationName",
-                # Kept as written (`-`, `::1`, `::ffff:10.0.0.1`): `source.ip` is an `ip` field.
-                "IpAddress",
+                # Kept as written: the ECS fields are `ip` fields, these may hold ports or `-`.
                 "SourceAddress",
                 "DestAddress",
                 "ClientAddress",
