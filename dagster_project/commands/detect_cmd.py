@@ -1,4 +1,4 @@
-"""`siem detect --from D1 --to D2 [--rule ID] [--rules PATH] [--no-alerts] [--json]`: a retro-hunt over stored events."""
+"""`siem detect --from D1 --to D2 [--rule ID] [--rules PATH] [--no-alerts] [--json]`: a retro-hunt of stored events."""
 
 from __future__ import annotations
 
@@ -71,6 +71,7 @@ def detect_command(
     lines = [f"{r.matched:>6}  {r.level:9} {r.title} ({r.findings} new)" for r in result.rules if r.matched]
     new_alerts = sum(a.created for a in alerts)
     lines.append(
-        f"{result.matched} matches, {result.findings} new findings from {len(result.rules)} rules, {new_alerts} new alerts"
+        f"{result.matched} matches, {result.findings} new findings from {len(result.rules)} rules, "
+        f"{new_alerts} new alerts"
     )
     emit(data, as_json, "\n".join(lines))

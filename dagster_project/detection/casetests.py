@@ -171,11 +171,13 @@ def _prepare(case: RuleCase) -> tuple[_Prepared | None, CaseResult, list[dict[st
         result.rule = rule.id
         compiled = compile_rule(rule)
         source = rule.logsource.target().source
-        docs = [{"_id": doc_id, "_source": event.document()} for doc_id, event in _events(source, case.events)]
+        docs: list[dict[str, Any]] = [
+            {"_id": doc_id, "_source": event.document()} for doc_id, event in _events(source, case.events)
+        ]
     except SiemError as exc:
         result.error = str(exc)
         return None, result, []
-    prepared = _Prepared(case, result, source, compiled.body()["query"], [doc["_id"] for doc in docs])
+    prepared = _Prepared(case, result, source, compiled.body()["query"], [str(doc["_id"]) for doc in docs])
     return prepared, result, docs
 
 

@@ -18,7 +18,12 @@ from sigma.conditions import SigmaCondition
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaConfigurationError, SigmaTransformationError
 from sigma.pipelines.elasticsearch import pipelines as MAINTAINED_PIPELINES
-from sigma.processing.conditions import IncludeFieldCondition, IsSigmaRuleCondition, LogsourceCondition
+from sigma.processing.conditions import (
+    IncludeFieldCondition,
+    IsSigmaRuleCondition,
+    LogsourceCondition,
+    RuleProcessingCondition,
+)
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations import AddConditionTransformation, FieldMappingTransformation
 from sigma.processing.transformations.base import (
@@ -374,7 +379,7 @@ class SelectTransformation(ConditionTransformation):
     def apply(self, rule: SigmaRule | SigmaCorrelationRule) -> None:
         """Add the detection, then wrap every condition in it."""
         if isinstance(rule, SigmaRule):
-            definition = [{field: list(values) for field, values in select.items()} for select in self.selects]
+            definition: Any = [{field: list(values) for field, values in select.items()} for select in self.selects]
             rule.detection.detections[self.name] = SigmaDetection.from_definition(definition)
             self.processing_item_applied(rule.detection.detections[self.name])
             super().apply(rule)
@@ -428,7 +433,7 @@ def processing_pipeline() -> ProcessingPipeline:
     for source in sorted({target.source for target in targets}):
         fields = caseless_fields(source, namespace)
         if fields.explicit or fields.dynamic:
-            conditions = [t.condition() for t in targets if t.source == source]
+            conditions: list[RuleProcessingCondition] = [t.condition() for t in targets if t.source == source]
             items.append(
                 ProcessingItem(
                     CaselessFieldTransformation(fields),

@@ -10,6 +10,7 @@ narrowed to its channel and event codes, as SigmaHQ's own Sysmon mapping defines
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import MappingProxyType
 
 from sigma.pipelines.common import windows_logsource_mapping
@@ -119,7 +120,7 @@ def _name(word: str) -> str:
     return "windows_" + word.replace("-", "_")
 
 
-def _service(service: str, channels: str | list[str]) -> SigmaLogsource:
+def _service(service: str, channels: str | Sequence[str]) -> SigmaLogsource:
     # `ecs_windows` adds the channel condition of a service itself; Security and Sysmon keep their dataset.
     named = CHANNEL_DATASETS.get(channels) if isinstance(channels, str) else None
     return SigmaLogsource(
