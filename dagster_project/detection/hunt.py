@@ -172,14 +172,15 @@ def hunt(
             else _plain_findings(client, rule, compiled, start, end)
         )
         actions = (_action(_counted(doc, outcome), rule, detected_at, partition) for doc in docs)
-        for ok, _item in helpers.streaming_bulk(
+        for ok, item in helpers.streaming_bulk(
             IdempotentBulkClient(client, BULK_RETRY),  # `index` with deterministic finding ids
             actions,
             chunk_size=1000,
             raise_on_error=True,
             **BULK_RETRY.streaming_kwargs(),
         ):
-            outcome.findings += 1 if ok else 0
+            # `index` overwrites a finding a previous run wrote: only a created one is new.
+            outcome.findings += 1 if ok and item.get("index", {}).get("result") == "created" else 0
         outcome.seconds = round(time.monotonic() - started, 3)
         result.rules.append(outcome)
         log.info("rule %s (%s): %d findings", rule.id, rule.title, outcome.findings)
