@@ -24,6 +24,7 @@ from dagster_project.commands import (
     quality_cmd,
     report_cmd,
     retention_cmd,
+    rules_cmd,
     serve_cmd,
     verify_cmd,
 )
@@ -35,6 +36,7 @@ COMMANDS: tuple[click.Command, ...] = (
     ingest_cmd.ingest_command,
     retention_cmd.retention_command,
     detect_cmd.detect_command,
+    rules_cmd.rules_group,
     alerts_cmd.alerts_group,
     verify_cmd.verify_command,
     integrity_cmd.integrity_group,

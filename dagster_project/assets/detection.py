@@ -42,10 +42,12 @@ def findings(
             smtp=smtp.settings(),
             events_url=opensearch.effective_url,
         )
-    by_rule = {r.title: r.findings for r in result.rules if r.findings}
+    # The partition's findings, whether this run or an earlier one wrote them (a backfill reports the same).
+    by_rule = {r.title: r.matched for r in result.rules if r.matched}
     return dg.MaterializeResult(
         metadata={
-            "findings": dg.MetadataValue.int(result.findings),
+            "findings": dg.MetadataValue.int(result.matched),
+            "new_findings": dg.MetadataValue.int(result.findings),
             "rules_run": dg.MetadataValue.int(len(result.rules)),
             "findings_by_rule": dg.MetadataValue.json(by_rule),
             "alerts": dg.MetadataValue.int(len(changes)),

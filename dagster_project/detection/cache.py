@@ -111,14 +111,32 @@ def compiled(rules: Sequence[Rule], compiler: Compiler = compile_rule, home: Pat
     results: list[CompiledRule] = []
     misses = 0
     for rule in rules:
-        key = rule_key(rule, compiler)
-        path = folder / key[:2] / f"{key}.json"
-        found = _read(path)
+        found = _cached(rule, compiler, folder)
         if found is None:
             misses += 1
-            found = compiler(rule)
-            _write(path, found)
+            found = _compile_and_keep(rule, compiler, folder)
         results.append(found)
     if misses:
         log.info("compiled %d of %d rules (the rest from %s)", misses, len(rules), folder)
     return results
+
+
+def compiled_rule(rule: Rule, compiler: Compiler = compile_rule, home: Path | None = None) -> CompiledRule:
+    """One rule compiled, from the cache where its content was compiled before; raises as `compiler` does."""
+    folder = cache_dir(home)
+    return _cached(rule, compiler, folder) or _compile_and_keep(rule, compiler, folder)
+
+
+def _entry(rule: Rule, compiler: Compiler, folder: Path) -> Path:
+    key = rule_key(rule, compiler)
+    return folder / key[:2] / f"{key}.json"
+
+
+def _cached(rule: Rule, compiler: Compiler, folder: Path) -> CompiledRule | None:
+    return _read(_entry(rule, compiler, folder))
+
+
+def _compile_and_keep(rule: Rule, compiler: Compiler, folder: Path) -> CompiledRule:
+    found = compiler(rule)
+    _write(_entry(rule, compiler, folder), found)
+    return found

@@ -171,8 +171,9 @@ class _Compiler:
             message = str(exc.args[0]) if exc.args else type(exc).__name__
             raise DetectionError(message, where=self.where(sigma)) from exc
         group_by = tuple(sigma.group_by or ())
+        # With a maintained pipeline every name maps (EventData names by prefix); without, only the listed ones.
         known = set(self.target.fields.values())
-        unknown = [name for name in group_by if name not in known]
+        unknown = [] if self.target.logsource.pipeline else [name for name in group_by if name not in known]
         if unknown:
             raise DetectionError(
                 f"group-by fields {unknown} have no ECS mapping for log source {self.target.name}",

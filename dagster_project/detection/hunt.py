@@ -15,18 +15,21 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from opensearchpy import OpenSearch, helpers
 
-from dagster_project.detection.cache import compiled as compile_cached
+from dagster_project.detection.cache import compiled_rule as compile_cached
 from dagster_project.detection.compile import CompiledRule
 from dagster_project.detection.execute import count_matches, matching_events
 from dagster_project.detection.results import correlation_alerts
-from dagster_project.detection.rules import Rule, load_rules
+from dagster_project.detection.rules import CURATED, Rule, in_pack, load_rules, rules_dir, scan_pack
+from dagster_project.errors import DetectionError
 from dagster_project.ids import stable_id
 from dagster_project.querydsl import time_range
 from dagster_project.retries import BulkRetry, IdempotentBulkClient
+from dagster_project.settings import RuleSettings
 from dagster_project.storage import naming
 
 log = logging.getLogger(__name__)
@@ -54,8 +57,10 @@ class RuleOutcome:
     level: str
     tags: list[str]
     findings: int = 0
+    """Findings this run wrote (0 on a re-run over a range already hunted)."""
     matched: int = 0
-    """Events (plain rule) or qualifying groups and windows (correlation) matched in the range: the same on a re-run."""
+    """Events (correlations: groups and windows) the rule matched in the range, the same on every re-run."""
+    pack: str = CURATED
     seconds: float = 0.0
 
 
@@ -72,15 +77,61 @@ class HuntResult:
         """Findings over all rules."""
         return sum(r.findings for r in self.rules)
 
+    @property
+    def matched(self) -> int:
+        """Matches over all rules."""
+        return sum(r.matched for r in self.rules)
+
 
 def finding_id(rule_id: str, *parts: str) -> str:
     """Deterministic finding id from the rule id and the matched event id (or group and window)."""
     return stable_id(rule_id, *parts)
 
 
-def select_rules(rule_ids: Iterable[str] | None = None) -> list[tuple[Rule, CompiledRule]]:
-    """The rules that raise findings (correlation base rules excluded), compiled; optionally only `rule_ids`."""
-    rules = load_rules()
+def _pack_of(path: Path, packs: tuple[Path, ...]) -> tuple[Path, str]:
+    """The pack root and name a `--rules` path belongs to (its own folder when it is in none)."""
+    resolved = path.resolve()
+    for root, name in ((rules_dir(), CURATED), *((pack, pack.name) for pack in packs)):
+        if resolved.is_relative_to(root.resolve()):
+            return root, name
+    return (path if path.is_dir() else path.parent), (path.name if path.is_dir() else path.parent.name)
+
+
+def _candidate_rules(rule_paths: Iterable[Path] | None, settings: RuleSettings) -> list[Rule]:
+    """Curated rules (errors raise) and pack rules (errors logged and skipped), or only those of `rule_paths`."""
+    packs = settings.pack_paths()
+    if rule_paths:
+        found: list[Rule] = []
+        for path in rule_paths:
+            root, name = _pack_of(path, packs)
+            ruleset = in_pack(scan_pack(path, name), root, name)
+            if ruleset.errors and not ruleset.rules:
+                raise ruleset.errors[0]
+            found.extend(ruleset.rules)
+        return found
+    chosen = list(load_rules())
+    for pack in packs:
+        ruleset = scan_pack(pack)
+        for error in ruleset.errors:
+            log.warning("rule pack %s: %s", pack, error)
+        chosen.extend(ruleset.rules)
+    return chosen
+
+
+def select_rules(
+    rule_ids: Iterable[str] | None = None,
+    *,
+    rule_paths: Iterable[Path] | None = None,
+    settings: RuleSettings | None = None,
+) -> list[tuple[Rule, CompiledRule]]:
+    """The rules that raise findings, compiled: curated and pack rules of a status that runs.
+
+    Correlation base rules are left out (they raise nothing on their own); `rule_ids` keeps only those
+    ids or names, `rule_paths` only the rules of those files or folders. A pack rule that does not
+    compile (e.g. its log source is not collected) is skipped with a log line; `siem rules check` says why.
+    """
+    settings = settings or RuleSettings()
+    rules = [rule for rule in _candidate_rules(rule_paths, settings) if settings.runs(rule.status)]
     referenced = {name for rule in rules for name in rule.references}
     wanted = set(rule_ids or [])
     chosen = []
@@ -89,13 +140,18 @@ def select_rules(rule_ids: Iterable[str] | None = None) -> list[tuple[Rule, Comp
             continue  # a building block of a correlation: it raises nothing on its own
         if wanted and rule.id not in wanted and (rule.name or "") not in wanted:
             continue
-        chosen.append(rule)
-    missing = wanted - {r.id for r in chosen} - {r.name for r in chosen if r.name}
+        try:
+            compiled = compile_cached(rule)
+        except DetectionError as exc:
+            if rule.pack == CURATED:
+                raise
+            log.info("rule %s skipped: %s", rule.where, exc.message)
+            continue
+        chosen.append((rule, compiled))
+    missing = wanted - {r.id for r, _ in chosen} - {r.name for r, _ in chosen if r.name}
     if missing:
-        from dagster_project.errors import DetectionError
-
         raise DetectionError(f"no such rule: {', '.join(sorted(missing))}", where="--rule")
-    return list(zip(chosen, compile_cached(chosen), strict=True))
+    return chosen
 
 
 def hunt(
@@ -115,21 +171,22 @@ def hunt(
     count_share = (time.monotonic() - started) / max(len(rules), 1)
     for rule, compiled in rules:
         started = time.monotonic() - count_share
-        outcome = RuleOutcome(rule.id, rule.title, rule.level, list(rule.tags))
+        outcome = RuleOutcome(rule.id, rule.title, rule.level, list(rule.tags), pack=rule.pack)
         if compiled.correlation:
             docs = _counted(outcome, _correlation_findings(client, rule, compiled, start, end))
         else:
             outcome.matched = next(counts)
             docs = _plain_findings(client, rule, compiled, start, end) if outcome.matched else iter(())
         actions = (_action(doc, rule, detected_at, partition) for doc in docs)
-        for ok, _item in helpers.streaming_bulk(
+        for ok, item in helpers.streaming_bulk(
             IdempotentBulkClient(client, BULK_RETRY),  # `index` with deterministic finding ids
             actions,
             chunk_size=1000,
             raise_on_error=True,
             **BULK_RETRY.streaming_kwargs(),
         ):
-            outcome.findings += 1 if ok else 0
+            # `index` overwrites a finding a previous run wrote: only a created one is new.
+            outcome.findings += 1 if ok and item.get("index", {}).get("result") == "created" else 0
         outcome.seconds = round(time.monotonic() - started, 3)
         result.rules.append(outcome)
         log.info("rule %s (%s): %d findings", rule.id, rule.title, outcome.findings)
@@ -228,7 +285,8 @@ def _action(doc: dict[str, Any], rule: Rule, detected_at: datetime, partition: s
         "level": rule.level,
         "tags": list(rule.tags),
         "logsource": str(rule.logsource),
-        "path": str(rule.path.name),
+        "path": rule.pack_path or rule.path.name,
+        "pack": rule.pack,
     }
     if partition:
         doc.setdefault("siem", {})["partition"] = partition

@@ -8,20 +8,36 @@ them and builds the pipeline from them, so it lists no source of its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
 from types import MappingProxyType
+from typing import Any
 
+from sigma.conditions import SigmaCondition
+from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaConfigurationError, SigmaTransformationError
-from sigma.processing.conditions import IncludeFieldCondition, IsSigmaRuleCondition, LogsourceCondition
+from sigma.pipelines.elasticsearch import pipelines as MAINTAINED_PIPELINES
+from sigma.processing.conditions import (
+    IncludeFieldCondition,
+    IsSigmaRuleCondition,
+    LogsourceCondition,
+    RuleProcessingCondition,
+)
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations import AddConditionTransformation, FieldMappingTransformation
-from sigma.processing.transformations.base import DetectionItemTransformation, StringValueTransformation
-from sigma.rule import SigmaDetectionItem
+from sigma.processing.transformations.base import (
+    ConditionTransformation,
+    DetectionItemTransformation,
+    StringValueTransformation,
+)
+from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 from sigma.types import (
     Placeholder,
+    SigmaCasedString,
     SigmaExpansion,
     SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
     SigmaString,
     SigmaType,
     SpecialChars,
@@ -31,6 +47,7 @@ from dagster_project.errors import DetectionError
 from dagster_project.sources.registry import specs
 from dagster_project.sources.spec import SigmaLogsource
 from dagster_project.storage import naming
+from dagster_project.storage.artifacts import source_index_body
 
 
 @dataclass(frozen=True)
@@ -94,13 +111,19 @@ CASE_INSENSITIVE_FIELDS: frozenset[str] = frozenset(
 (command lines, URLs, user agents) and our keyword mappings have no lowercase normalizer."""
 
 
+class LogsourceNotCollected(DetectionError):
+    """A rule's log source is one no registered source collects (a reason a rule does not run, not a defect)."""
+
+
 def logsource_target(product: str | None, service: str | None, category: str | None) -> LogsourceTarget:
-    """The one registered target for a rule's log source, or a DetectionError naming the log source."""
+    """The one registered target for a rule's log source; LogsourceNotCollected naming it when there is none."""
     found = [target for target in LOGSOURCES.values() if target.matches(product, service, category)]
+    described = f"product={product} service={service} category={category}"
+    if not found:
+        raise LogsourceNotCollected(f"log source not collected: {described}", where="detection.pipeline.LOGSOURCES")
     if len(found) != 1:
-        described = f"product={product} service={service} category={category}"
-        reason = "no index holds" if not found else "more than one target matches"
-        raise DetectionError(f"{reason} log source {described}", where="detection.pipeline.LOGSOURCES")
+        names = ", ".join(target.name for target in found)
+        raise DetectionError(f"more than one target matches log source {described}: {names}", where=names)
     return found[0]
 
 
@@ -155,6 +178,103 @@ def _regex(val: SigmaString) -> str:
     return "".join(parts)
 
 
+_CLASSES = {"s": " \t\r\n", "d": "0-9", "w": "A-Za-z0-9_"}
+"""Python's class shorthands, which Lucene's regular expressions lack, as class contents."""
+_LUCENE_OPERATORS = set('@&~<>#"')
+"""Characters Lucene's regular expressions give a meaning of their own (Python's take them literally)."""
+_INLINE_IGNORECASE = "(?i)"
+
+
+def _both_cases(char: str, in_class: bool) -> str:
+    if char.lower() == char.upper():
+        return char
+    pair = f"{char.lower()}{char.upper()}"
+    return pair if in_class else f"[{pair}]"
+
+
+def lucene_regex(pattern: str, ignore_case: bool = False) -> str:
+    """A Python-style Sigma regular expression as a Lucene one that matches the same text.
+
+    Lucene matches a regular expression against the whole value and has no `\\s`/`\\d`/`\\w`, no inline
+    flags and no case-insensitive mode: unanchored ends get `.*`, shorthands become classes, `(?i)` and
+    the `i` flag spell each letter in both cases, and Lucene's own operators are escaped.
+    """
+    if pattern.startswith(_INLINE_IGNORECASE):
+        pattern, ignore_case = pattern[len(_INLINE_IGNORECASE) :], True
+    out: list[str] = []
+    in_class = False
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern):
+            following = pattern[i + 1]
+            i += 2
+            lowered = following.lower()
+            if lowered in _CLASSES:
+                negated = following.isupper()
+                body = _CLASSES[lowered]
+                if in_class and not negated:
+                    out.append(body)
+                else:
+                    out.append(f"[{'^' if negated else ''}{body}]")
+            elif following == "/":
+                out.append(following)  # the backend escapes `/`, Lucene's delimiter, itself
+            elif following.isalnum() and following in "tnr":
+                out.append({"t": "\t", "n": "\n", "r": "\r"}[following])
+            elif ignore_case and following.isalpha():
+                out.append(_both_cases(following, in_class))
+            else:
+                out.append("\\" + following)
+            continue
+        i += 1
+        if char == "[" and not in_class:
+            in_class = True
+            out.append(char)
+        elif char == "]" and in_class:
+            in_class = False
+            out.append(char)
+        elif char in _LUCENE_OPERATORS:
+            out.append("\\" + char)
+        elif ignore_case:
+            out.append(_both_cases(char, in_class))
+        else:
+            out.append(char)
+    text = "".join(out)
+    text = text[1:] if text.startswith("^") else ".*" + text
+    if text.endswith("$") and not text.endswith("\\$"):
+        text = text[:-1]
+    else:
+        text += ".*"
+    return text
+
+
+@dataclass
+class LuceneRegexTransformation(StringValueTransformation):
+    """Rewrite each `|re` value into Lucene's regular-expression dialect (see `lucene_regex`)."""
+
+    def apply_value(self, field: str | None, val: SigmaType) -> SigmaType | list[SigmaType] | None:
+        """Regular expressions are rewritten, their flags folded in; other values are left as they are."""
+        if not isinstance(val, SigmaRegularExpression):
+            return None
+        ignore_case = SigmaRegularExpressionFlag.IGNORECASE in val.flags
+        return _LuceneRegex(lucene_regex(str(val.regexp), ignore_case))
+
+    def apply_string_value(self, field: str | None, val: SigmaString) -> SigmaType | None:
+        """Plain strings are not regular expressions: unchanged."""
+        return None
+
+
+class _LuceneRegex(SigmaRegularExpression):
+    """A regular expression already in Lucene's dialect: Python's `re` need not (and may not) accept it."""
+
+    def compile(self) -> None:
+        """Lucene validates it."""
+
+
+class UnmappedFieldError(SigmaTransformationError):
+    """A rule's field (or keyword search) that its log source has no ECS field for."""
+
+
 @dataclass
 class UnmappedFieldFailure(DetectionItemTransformation):
     """Fail on a detection item whose field has no ECS mapping (or that is a keyword search)."""
@@ -162,38 +282,167 @@ class UnmappedFieldFailure(DetectionItemTransformation):
     logsource: str
 
     def apply_detection_item(self, detection_item: SigmaDetectionItem) -> None:
-        """Raise a SigmaTransformationError naming the field and the log source."""
+        """Raise an UnmappedFieldError naming the field and the log source."""
         if detection_item.field is None:
             message = f"keyword searches are not supported for log source {self.logsource}: use a field"
         else:
             message = f"field {detection_item.field!r} has no ECS mapping for log source {self.logsource}"
-        raise SigmaTransformationError(message, source=detection_item.source)
+        raise UnmappedFieldError(message, source=detection_item.source)
 
 
 def _mapping(fields: Mapping[str, str]) -> dict[str | None, str | list[str]]:
     return {name: ecs for name, ecs in fields.items()}
 
 
+CASELESS = "caseless"
+"""The sub-field (a keyword with a lowercase normalizer, `index_templates/`) that Sigma's string matches search."""
+
+
+@dataclass(frozen=True)
+class CaselessFields:
+    """Which fields of a source's index have a `caseless` sub-field, as its index template declares them."""
+
+    explicit: frozenset[str]
+    """Mapped fields with the sub-field."""
+    mapped: frozenset[str]
+    """Every mapped leaf field (with or without it)."""
+    dynamic: bool
+    """True when strings the template does not map get the sub-field (its `strings_as_keyword` template)."""
+
+    def has(self, name: str) -> bool:
+        """True when `name` has the sub-field."""
+        return name in self.explicit or (self.dynamic and name not in self.mapped)
+
+
+def _leaves(properties: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Mapping[str, Any]]]:
+    for name, spec in properties.items():
+        if not isinstance(spec, dict):
+            continue
+        if "properties" in spec:
+            yield from _leaves(spec["properties"], f"{prefix}{name}.")
+        else:
+            yield f"{prefix}{name}", spec
+
+
+@cache
+def caseless_fields(source: str, namespace: str) -> CaselessFields:
+    """The caseless fields of a source's index (cached per namespace: templates are read from their files)."""
+    mappings = source_index_body(source)["mappings"]
+    leaves = dict(_leaves(mappings.get("properties", {})))
+    explicit = frozenset(name for name, spec in leaves.items() if CASELESS in spec.get("fields", {}))
+    dynamic = any(
+        CASELESS in template.get("mapping", {}).get("fields", {})
+        for entry in mappings.get("dynamic_templates", [])
+        for template in entry.values()
+        if template.get("match_mapping_type") == "string" and "path_match" not in template
+    )
+    return CaselessFields(explicit, frozenset(leaves), dynamic)
+
+
+@dataclass
+class CaselessFieldTransformation(DetectionItemTransformation):
+    """Point string matches at the field's `caseless` sub-field; regular expressions and `|cased` at the field.
+
+    The sub-field's normalizer lowercases terms, wildcards and prefixes in the query as in the index, so
+    the Lucene backend's `query_string` matches in any letter case without rewriting values.
+    """
+
+    fields: CaselessFields
+
+    def apply_detection_item(self, detection_item: SigmaDetectionItem) -> None:
+        """Rename the item's field to or from its sub-field."""
+        name = detection_item.field
+        if name is None:
+            return
+        suffix = f".{CASELESS}"
+        base = name.removesuffix(suffix)
+        caseless = bool(detection_item.value) and all(_caseless_value(value) for value in detection_item.value)
+        wanted = f"{base}{suffix}" if caseless and self.fields.has(base) else base
+        if wanted != name:
+            detection_item.field = wanted
+            self.processing_item_applied(detection_item)
+
+
+def _caseless_value(value: SigmaType) -> bool:
+    if isinstance(value, SigmaExpansion):
+        return all(_caseless_value(item) for item in value.values)
+    return isinstance(value, SigmaString) and not isinstance(value, SigmaCasedString)
+
+
+@dataclass
+class SelectTransformation(ConditionTransformation):
+    """Narrow a rule to the events meeting any one of `selects` (each an all-of field -> values mapping)."""
+
+    selects: tuple[Mapping[str, tuple[str, ...]], ...]
+    name: str = "_logsource"
+
+    def apply(self, rule: SigmaRule | SigmaCorrelationRule) -> None:
+        """Add the detection, then wrap every condition in it."""
+        if isinstance(rule, SigmaRule):
+            definition: Any = [{field: list(values) for field, values in select.items()} for select in self.selects]
+            rule.detection.detections[self.name] = SigmaDetection.from_definition(definition)
+            self.processing_item_applied(rule.detection.detections[self.name])
+            super().apply(rule)
+
+    def apply_condition(self, cond: SigmaCondition) -> None:
+        """`_logsource and (condition)`."""
+        cond.condition = f"{self.name} and ({cond.condition})" if cond.condition else self.name
+
+
+def _maintained(name: str) -> ProcessingPipeline:
+    factory = MAINTAINED_PIPELINES.get(name)
+    if factory is None:
+        raise DetectionError(f"no pySigma pipeline {name!r} (known: {', '.join(MAINTAINED_PIPELINES)})", where=name)
+    return factory()
+
+
 def processing_pipeline() -> ProcessingPipeline:
-    """A fresh pipeline (pySigma pipelines keep state while applied, so never share one)."""
+    """A fresh pipeline (pySigma pipelines keep state while applied, so never share one).
+
+    In order: each log source's own field names, the maintained pipelines some log sources use (their
+    own log-source conditions select their rules), the unmapped-field failure of the others, the
+    `caseless` sub-fields, case-insensitive regular expressions where there are none, and the
+    narrowing of a rule to its log source's events.
+    """
     items: list[ProcessingItem] = []
-    for target in LOGSOURCES.values():
-        items.append(
-            ProcessingItem(
-                FieldMappingTransformation(_mapping(target.fields)),
-                rule_conditions=[target.condition()],
-                identifier=f"{target.name}_ecs_fields",
+    targets = list(LOGSOURCES.values())
+    maintained = sorted({t.logsource.pipeline for t in targets if t.logsource.pipeline is not None})
+    for target in targets:
+        if target.fields:
+            items.append(
+                ProcessingItem(
+                    FieldMappingTransformation(_mapping(target.fields)),
+                    rule_conditions=[target.condition()],
+                    identifier=f"{target.name}_ecs_fields",
+                )
             )
-        )
-        items.append(
-            ProcessingItem(
-                UnmappedFieldFailure(target.name),
-                rule_conditions=[target.condition()],
-                field_name_conditions=[IncludeFieldCondition(sorted(set(target.fields.values())))],
-                field_name_condition_negation=True,
-                identifier=f"{target.name}_unmapped_fields",
+    before = ProcessingPipeline(items=items, name=naming.SIGMA_PIPELINE)
+    items = []
+    for target in targets:
+        if target.logsource.pipeline is None:
+            items.append(
+                ProcessingItem(
+                    UnmappedFieldFailure(target.name),
+                    rule_conditions=[target.condition()],
+                    field_name_conditions=[IncludeFieldCondition(sorted(set(target.fields.values())))],
+                    field_name_condition_negation=True,
+                    identifier=f"{target.name}_unmapped_fields",
+                )
             )
-        )
+    namespace = naming.prefix()
+    for source in sorted({target.source for target in targets}):
+        fields = caseless_fields(source, namespace)
+        if fields.explicit or fields.dynamic:
+            conditions: list[RuleProcessingCondition] = [t.condition() for t in targets if t.source == source]
+            items.append(
+                ProcessingItem(
+                    CaselessFieldTransformation(fields),
+                    rule_conditions=conditions,
+                    rule_condition_linking=any,
+                    identifier=f"{source}_caseless",
+                )
+            )
+    items.append(ProcessingItem(LuceneRegexTransformation(), identifier="lucene_regex"))
     items.append(
         ProcessingItem(
             CaseInsensitiveRegexTransformation(),
@@ -201,7 +450,7 @@ def processing_pipeline() -> ProcessingPipeline:
             identifier="case_insensitive_text",
         )
     )
-    for target in LOGSOURCES.values():
+    for target in targets:
         if target.dataset is not None:
             items.append(
                 ProcessingItem(
@@ -211,4 +460,16 @@ def processing_pipeline() -> ProcessingPipeline:
                     identifier=f"{target.name}_dataset",
                 )
             )
-    return ProcessingPipeline(items=items, name=naming.SIGMA_PIPELINE)
+        if target.logsource.selects:
+            items.append(
+                ProcessingItem(
+                    SelectTransformation(target.logsource.selects),
+                    rule_conditions=[target.condition(), IsSigmaRuleCondition()],
+                    rule_condition_linking=all,
+                    identifier=f"{target.name}_selects",
+                )
+            )
+    after = ProcessingPipeline(items=items, name=naming.SIGMA_PIPELINE)
+    combined = sum((_maintained(name) for name in maintained), before) + after
+    combined.name = naming.SIGMA_PIPELINE
+    return combined

@@ -8,7 +8,7 @@ in the file references. Correlations may also reference rules of other files by 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +81,10 @@ class Rule:
     """Names of the rules a correlation references, in its order; empty for a plain rule."""
     sources: tuple[RuleSource, ...]
     """This file and every file holding a rule it references, directly or through another correlation."""
+    pack: str = "curated"
+    """The rule pack it came from: `curated` (`detectors/rules/`) or a pack folder's name (SIEM_RULE_PACKS)."""
+    pack_path: str = ""
+    """Its path inside the pack's folder (`windows/process_creation/proc_creation_win_x.yml`)."""
 
     @property
     def where(self) -> str:
@@ -269,7 +273,7 @@ def _build_rule(file: _File, by_name: Mapping[str, tuple[_File, _Document]], fil
     try:
         logsource.target()
     except DetectionError as exc:
-        raise DetectionError(exc.message, where=where) from exc
+        raise type(exc)(exc.message, where=where) from exc
     sources = [file.source] + [files[path].source for path in dependency_paths if path != file.source.path]
     assert sigma.status is not None and sigma.level is not None
     return Rule(
@@ -327,9 +331,34 @@ def scan_rules(root: Path | None = None, paths: Iterable[Path] | None = None) ->
     return RuleSet(tuple(rules), tuple(errors))
 
 
+CURATED = "curated"
+"""The pack name of the suite's own rules (`detectors/rules/`)."""
+
+
+def in_pack(ruleset: RuleSet, root: Path, pack: str) -> RuleSet:
+    """The rule set with each rule's pack and its path inside the pack's folder set."""
+
+    def placed(rule: Rule) -> Rule:
+        inside = rule.path.relative_to(root) if rule.path.is_relative_to(root) else Path(rule.path.name)
+        return replace(rule, pack=pack, pack_path=inside.as_posix())
+
+    return RuleSet(tuple(placed(rule) for rule in ruleset.rules), ruleset.errors)
+
+
+def scan_pack(path: Path, pack: str | None = None) -> RuleSet:
+    """The rules of a pack folder (any layout) or one rule file, collecting errors; named after the folder."""
+    if path.is_file():
+        return in_pack(scan_rules(paths=[path]), path.parent, pack or path.parent.name)
+    if not path.is_dir():
+        return RuleSet((), (DetectionError("no such rule pack folder or rule file", where=str(path)),))
+    files = sorted({p for pattern in ("*.yml", "*.yaml") for p in path.rglob(pattern) if p.is_file()})
+    return in_pack(scan_rules(path, paths=files), path, pack or path.name)
+
+
 def load_rules(root: Path | None = None) -> tuple[Rule, ...]:
     """All rules under `root` (default `detectors/rules/`), sorted by path; the first error is raised."""
-    ruleset = scan_rules(root)
+    folder = root or rules_dir()
+    ruleset = in_pack(scan_rules(folder), folder, CURATED if root is None else folder.name)
     if ruleset.errors:
         raise ruleset.errors[0]
     return ruleset.rules

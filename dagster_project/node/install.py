@@ -123,6 +123,10 @@ def write_config(layout: Layout, *, port: int, extra: dict[str, object] | None =
         # A developer disk may be fuller than a server's; never flip indices read-only for that.
         "cluster.routing.allocation.disk.threshold_enabled": False,
         "action.auto_create_index": True,
+        # Community Sigma rules OR together up to ~1,100 values (package lists, ~40k characters of query
+        # string); the defaults allow 1,024 clauses and 32,000 characters.
+        "indices.query.bool.max_clause_count": 8192,
+        "search.query.max_query_string_length": 200000,
     }
     settings.update(extra or {})
     lines = [f"{key}: {json.dumps(value)}" for key, value in settings.items()]

@@ -14,6 +14,7 @@ from dagster_project.settings.node import LOCAL_HOST, NodeSettings, default_home
 from dagster_project.settings.opensearch import ConnectionSettings
 from dagster_project.settings.quality import MAX_SAMPLE, QualitySettings
 from dagster_project.settings.retention import RetentionSettings
+from dagster_project.settings.rules import RUN_STATUSES, RuleSettings
 from dagster_project.settings.signing import SigningSettings
 from dagster_project.settings.smtp import SmtpSettings
 from dagster_project.settings.spool import SpoolSettings
@@ -33,6 +34,7 @@ PROVIDERS: tuple[type[SuiteSettings], ...] = (
     AlertSettings,
     CollectSettings,
     SpoolSettings,
+    RuleSettings,
 )
 """Every settings class, in the order of the README's table."""
 
@@ -42,6 +44,7 @@ __all__ = [
     "LOCAL_HOST",
     "MAX_SAMPLE",
     "PROVIDERS",
+    "RUN_STATUSES",
     "AlertSettings",
     "CollectSettings",
     "ConnectionSettings",
@@ -51,6 +54,7 @@ __all__ = [
     "NodeSettings",
     "QualitySettings",
     "RetentionSettings",
+    "RuleSettings",
     "SigningSettings",
     "SmtpSettings",
     "SpoolSettings",

@@ -26,9 +26,10 @@ _LOGSOURCE_NAME = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
 class SigmaLogsource:
     """A Sigma log source whose rules search one source's events, and its rules' field names in ECS.
 
-    Unset `product`, `service` or `category` match any value in a rule's log source. Several log
-    sources may feed from one source (Windows: `security`, `sysmon`, and the categories to come), told
-    apart by `dataset` when they share its index.
+    A rule belongs to it when the rule names the same `service` and `category` (both may be unset) and,
+    where `product` is set here, the same product. Several log sources may feed from one source (Windows:
+    its channels and its Sysmon, PowerShell and Security event categories), told apart by `dataset` or
+    `selects` when they share its index.
     """
 
     name: str
@@ -37,9 +38,22 @@ class SigmaLogsource:
     service: str | None = None
     category: str | None = None
     fields: Mapping[str, str] = field(default_factory=dict)
-    """Sigma field name -> ECS field name; a rule field not listed here fails compilation."""
+    """Sigma field name -> ECS field name. Without a `pipeline`, a rule field not listed here fails compilation;
+    with one, these are the suite's own mappings, applied before the pipeline maps the rest."""
     dataset: str | None = None
     """The `event.dataset` a rule's query is narrowed to; None searches every event of the source."""
+    selects: tuple[Mapping[str, tuple[str, ...]], ...] = ()
+    """Which events of the source a rule's query is narrowed to: those meeting any one of these conditions,
+    each an ECS field -> allowed values mapping whose fields must all hold (empty: no narrowing)."""
+    pipeline: str | None = None
+    """A maintained pySigma processing pipeline, by its plugin name (`ecs_windows`), that maps the field names
+    `fields` leaves; None: `fields` is the whole mapping."""
+    keywords: str | None = None
+    """The ECS field (a pattern such as `winlog.event_data.*` is allowed) that a rule's keyword searches, values
+    without a field, look in; None: keyword searches are not supported for this log source."""
+    cidr_fields: Mapping[str, str] = field(default_factory=dict)
+    """Sigma field name -> the ECS `ip` field its `|cidr` values are matched on, where `fields` maps its other
+    values to a text field (addresses kept as written, so that `startswith` and `-` match)."""
 
     def __post_init__(self) -> None:
         where = f"Sigma log source {self.name!r}"
@@ -47,15 +61,25 @@ class SigmaLogsource:
             raise ConfigurationError("name must be lowercase words joined by `_`", where=where)
         if self.product is None and self.service is None and self.category is None:
             raise ConfigurationError("needs a product, a service or a category", where=where)
-        bad = [name for name, ecs in self.fields.items() if not name or not ecs or " " in ecs]
-        if bad:
-            raise ConfigurationError(f"fields without an ECS name: {bad}", where=where)
+        for label, mapping in (("fields", self.fields), ("cidr_fields", self.cidr_fields)):
+            bad = [name for name, ecs in mapping.items() if not name or not ecs or " " in ecs]
+            if bad:
+                raise ConfigurationError(f"{label} without an ECS name: {bad}", where=where)
+        if any(not condition or not all(condition.values()) for condition in self.selects):
+            raise ConfigurationError("a `selects` condition needs fields and values", where=where)
         object.__setattr__(self, "fields", MappingProxyType(dict(self.fields)))
+        object.__setattr__(self, "cidr_fields", MappingProxyType(dict(self.cidr_fields)))
+        object.__setattr__(
+            self,
+            "selects",
+            tuple(MappingProxyType({name: tuple(values) for name, values in c.items()}) for c in self.selects),
+        )
 
     def matches(self, product: str | None, service: str | None, category: str | None) -> bool:
-        """True when a rule's log source names this one (unset attributes here match anything)."""
-        wanted = ((self.product, product), (self.service, service), (self.category, category))
-        return all(mine is None or mine == theirs for mine, theirs in wanted)
+        """True when a rule's log source is this one: same service and category, and same product if set here."""
+        if self.product is not None and product != self.product:
+            return False
+        return service == self.service and category == self.category
 
 
 @dataclass(frozen=True)

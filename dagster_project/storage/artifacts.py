@@ -119,3 +119,21 @@ def _deep_merge(into: dict[str, Any], other: dict[str, Any]) -> None:
             _deep_merge(into[key], value)
         else:
             into[key] = copy.deepcopy(value)
+
+
+def source_index_template(source: str) -> StorageArtifact:
+    """The index template of a source's events family (in the current namespace)."""
+    name = naming.events_family(source)
+    for template in load_artifacts("index_template"):
+        if template.name == name:
+            return template
+    raise ArtifactError(f"no index template {name!r}", where=str(templates_dir() / "index_templates"))
+
+
+def source_index_body(source: str) -> dict[str, Any]:
+    """The settings and mappings a new index of a source gets from its index template and components."""
+    components = source_index_template(source).body.get("composed_of", [])
+    settings: dict[str, Any] = {}
+    for name in components:
+        _deep_merge(settings, component_template(name).body.get("template", {}).get("settings", {}))
+    return {"settings": settings, "mappings": merged_mappings(components)}

@@ -77,7 +77,8 @@ def test_cloudtrail_tampering_is_found_and_a_rerun_adds_nothing(stratus: OpenSea
     assert tampering <= found
     count = stratus.count(index=naming.findings_index())["count"]
     second = hunt(stratus, *EVER, rules=rules)
-    assert second.findings == first.findings
+    assert second.findings == 0, "a re-run writes no new findings"
+    assert second.matched == first.matched == first.findings > 0
     assert stratus.count(index=naming.findings_index())["count"] == count
 
 
@@ -221,3 +222,34 @@ def test_findings_partition_materialises_and_backfill_is_idempotent(stratus: Ope
     assert stratus.count(index=naming.findings_index())["count"] == count
     empty = dg.materialize([findings], partition_key="2023-07-09", resources=resources)
     assert empty.asset_materializations_for_node("findings")[0].metadata["findings"].value == 0
+
+
+def _detect_json(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "dagster_project", "detect", "--from", "2023-07-10", "--to", "2023-07-10", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout))
+
+
+def test_a_sigmahq_pack_hunts_and_a_rerun_reports_the_same_matches(stratus: OpenSearch, shared_data: Path) -> None:
+    """SigmaHQ's AWS rules as a pack via `--rules`: findings record the pack and path; `matched` survives re-runs."""
+    pack = shared_data / "sigma" / "sigmahq" / "rules" / "cloud" / "aws"
+    first = _detect_json("--rules", str(pack), "--json", "--no-alerts")
+    second = _detect_json("--rules", str(pack), "--json", "--no-alerts")
+    assert first["matched"] > 0 and first["findings"] == first["matched"]
+    assert second["findings"] == 0 and second["matched"] == first["matched"]
+    assert {r["pack"] for r in first["rules"]} == {"aws"}
+    assert [r["matched"] for r in first["rules"]] == [r["matched"] for r in second["rules"]]
+    disable = [r for r in first["rules"] if r["id"] == "4db60cc0-36fb-42b7-9b58-a5b53019fb74"]
+    assert disable and disable[0]["matched"] > 0, "SigmaHQ's 'AWS CloudTrail Important Change' finds the tampering"
+    hits = stratus.search(
+        index=naming.findings_index(), body={"size": 1, "query": {"term": {"rule.id": disable[0]["id"]}}}
+    )["hits"]["hits"]
+    rule = hits[0]["_source"]["rule"]
+    assert rule["pack"] == "aws"
+    assert (pack / rule["path"]).is_file()

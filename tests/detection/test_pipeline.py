@@ -10,9 +10,9 @@ from sigma.types import SigmaExpansion, SigmaRegularExpression, SigmaString
 from dagster_project.detection.pipeline import (
     LOGSOURCES,
     CaseInsensitiveRegexTransformation,
+    LogsourceNotCollected,
     logsource_target,
 )
-from dagster_project.errors import DetectionError
 
 pytestmark = pytest.mark.usefixtures("default_namespace")
 
@@ -35,10 +35,31 @@ def test_logsource_maps_to_its_index(
     assert logsource_target(product, service, category).index == index
 
 
-def test_unknown_logsource_is_an_error() -> None:
-    """A log source without an index is refused, naming the log source."""
-    with pytest.raises(DetectionError, match="no index holds log source product=windows service=powershell"):
-        logsource_target("windows", "powershell", None)
+def test_unknown_logsource_is_not_collected() -> None:
+    """A log source no source collects is refused with its own error type, naming the log source."""
+    with pytest.raises(
+        LogsourceNotCollected, match="log source not collected: product=linux service=None category=process_creation"
+    ):
+        logsource_target("linux", None, "process_creation")
+
+
+@pytest.mark.parametrize(
+    ("product", "service", "category", "name"),
+    [
+        ("windows", "powershell", None, "windows_powershell"),
+        ("windows", "taskscheduler", None, "windows_taskscheduler"),
+        ("windows", "windefend", None, "windows_windefend"),
+        ("windows", None, "process_creation", "windows_process_creation"),
+        ("windows", None, "ps_script", "windows_ps_script"),
+        ("windows", None, "registry_set", "windows_registry_set"),
+    ],
+)
+def test_windows_channels_and_categories_route(
+    product: str, service: str | None, category: str | None, name: str
+) -> None:
+    """Every channel service pySigma names and every Sysmon/PowerShell category has its log source."""
+    target = logsource_target(product, service, category)
+    assert (target.name, target.source, target.logsource.pipeline) == (name, "windows", "ecs_windows")
 
 
 def test_windows_services_share_an_index_but_not_a_dataset() -> None:

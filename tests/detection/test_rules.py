@@ -152,11 +152,11 @@ def test_duplicate_ids_across_files_are_refused(tmp_path: Path) -> None:
 
 
 def test_unknown_logsource_is_refused(tmp_path: Path) -> None:
-    """A log source no index holds cannot become a rule."""
+    """A log source no source collects cannot become a rule, and says so."""
     path = _write(tmp_path, "mac.yml", BASE.replace("product: linux\n    service: auth", "product: macos"))
     error = _only_error(tmp_path)
     assert error.where == f"{path}:1"
-    assert "no index holds log source product=macos" in error.message
+    assert "log source not collected: product=macos" in error.message
 
 
 def test_load_rules_raises_the_first_error(tmp_path: Path) -> None:

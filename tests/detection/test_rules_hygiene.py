@@ -128,9 +128,10 @@ def _field_exists(mappings: dict[str, Any], dotted: str) -> bool:
     node: dict[str, Any] = mappings
     for part in dotted.split("."):
         properties = node.get("properties", {})
-        if part not in properties:
+        multi_fields = node.get("fields", {})  # a sub-field such as `caseless`
+        if part not in properties and part not in multi_fields:
             return False
-        node = properties[part]
+        node = properties.get(part) or multi_fields[part]
     return "type" in node and node["type"] != "object"
 
 

@@ -10,10 +10,12 @@ from dagster_project.errors import ArtifactError
 from dagster_project.sources.windows.event import SECURITY, SYSMON
 from dagster_project.sources.windows.kinds import FILLERS, KINDS, load_kinds
 
+POWERSHELL = "Microsoft-Windows-PowerShell/Operational"
 
-def test_the_packaged_table_covers_the_three_channels() -> None:
-    """Security, Sysmon and System codes are classified; the counts are the table's, checked by the goldens."""
-    assert set(KINDS) == {SECURITY, SYSMON, "System"}
+
+def test_the_packaged_table_covers_its_channels() -> None:
+    """Security, Sysmon, System and PowerShell codes are classified; the goldens check the counts."""
+    assert set(KINDS) == {SECURITY, SYSMON, "System", POWERSHELL, "PowerShellCore/Operational"}
     assert KINDS[SECURITY][4624].action == "logged-in"
     assert KINDS[SECURITY][4624].fill is FILLERS["logon"]
     assert KINDS[SYSMON][1].user == "sysmon"

@@ -203,7 +203,11 @@ SPEC = SourceSpec(
     parser=LinuxAuthParser,
     datasets=(DATASET,),
     syslog=True,
-    logsources=(SigmaLogsource("linux_auth", product="linux", service="auth", fields=SIGMA_FIELDS),),
+    # sshd, sudo and cron write to the auth log (`secure`, `messages`) this source reads.
+    logsources=tuple(
+        SigmaLogsource(f"linux_{service}", product="linux", service=service, fields=SIGMA_FIELDS)
+        for service in ("auth", "sshd", "sudo", "cron", "syslog")
+    ),
     samples=(
         "linux_auth/elastic_auth/auth.part1.log",
         "linux_auth/loghub_openssh/OpenSSH_2k.lines0001-1000.log",

@@ -12,13 +12,14 @@ from typing import Any, BinaryIO
 
 from dagster_project.sources.base import Event, GuardedParser, RawRecord, Rejected
 from dagster_project.sources.readers import iter_json_records
-from dagster_project.sources.spec import SigmaLogsource, SourceSpec
+from dagster_project.sources.spec import SourceSpec
 from dagster_project.sources.values import load_json_object
 from dagster_project.sources.windows.ecs import ASSUMED_UTC_TAG, CHANNEL_DATASETS, dataset, to_ecs
 from dagster_project.sources.windows.event import SECURITY, SYSMON, WinEvent
 from dagster_project.sources.windows.evtx_dump import from_evtx_dump
 from dagster_project.sources.windows.evtx_file import evtx_records
 from dagster_project.sources.windows.flat import from_flat
+from dagster_project.sources.windows.logsources import LOGSOURCES
 from dagster_project.sources.windows.winlogbeat import from_winlogbeat, from_winlogbeat6
 
 NAME = "windows"
@@ -75,57 +76,11 @@ class WindowsParser(GuardedParser):
         return Event(timestamp=event.timestamp, original=record.text, fields=to_ecs(event))
 
 
-SIGMA_FIELDS = {
-    "EventID": "event.code",
-    "Channel": "winlog.channel",
-    "Provider_Name": "winlog.provider_name",
-    "Computer": "host.name",
-    "IpAddress": "source.ip",
-    "IpPort": "source.port",
-    "Image": "process.executable",
-    "CommandLine": "process.command_line",
-    "ParentImage": "process.parent.executable",
-    "ParentCommandLine": "process.parent.command_line",
-    "CurrentDirectory": "process.working_directory",
-    **{
-        name: f"winlog.event_data.{name}"
-        for name in (
-            "TargetUserName",
-            "TargetDomainName",
-            "TargetSid",
-            "SubjectUserName",
-            "SubjectUserSid",
-            "SubjectDomainName",
-            "MemberName",
-            "MemberSid",
-            "LogonType",
-            "WorkstationName",
-            "Status",
-            "SubStatus",
-            "User",
-            "OriginalFileName",
-            "IntegrityLevel",
-        )
-    },
-}
-"""Sigma's Windows rules use EventData names: the ECS field of each (EventData itself is kept under winlog)."""
-
 SPEC = SourceSpec(
     name=NAME,
     description="Windows event logs (.evtx, evtx_dump JSON, Winlogbeat, NXLog)",
     parser=WindowsParser,
     datasets=tuple(CHANNEL_DATASETS.values()),
-    logsources=(
-        SigmaLogsource(
-            "windows_security",
-            product="windows",
-            service="security",
-            fields=SIGMA_FIELDS,
-            dataset=CHANNEL_DATASETS[SECURITY],
-        ),
-        SigmaLogsource(
-            "windows_sysmon", product="windows", service="sysmon", fields=SIGMA_FIELDS, dataset=CHANNEL_DATASETS[SYSMON]
-        ),
-    ),
+    logsources=LOGSOURCES,
     samples=("windows/evtx_attack_samples/*/*.evtx",),
 )

@@ -79,6 +79,12 @@ def stringify(value: Any) -> Any:
     return str(value)
 
 
+def data_name(key: str) -> str:
+    """An EventData name as Sigma rules spell it: without spaces (`Threat Name` -> `ThreatName`), `.` as `_`."""
+    # A dot would turn one EventData name into an object path in the index.
+    return key.replace(" ", "").replace(".", "_")
+
+
 def clean_data(data: Any) -> dict[str, Any]:
     """Normalise an EventData/UserData mapping: drop XML attributes and nulls, unnamed `Data` -> paramN."""
     if not isinstance(data, dict):
@@ -97,8 +103,9 @@ def clean_data(data: Any) -> dict[str, Any]:
             continue
         if key == "#text":
             key = "param1"
-        # A dot would turn one EventData name into an object path in the index.
-        out[key.replace(".", "_")] = stringify(value)
+        name = data_name(key)
+        if name:
+            out[name] = stringify(value)
     return out
 
 

@@ -122,6 +122,22 @@ def _fill_group_member(data: dict[str, str], ecs: dict[str, Any]) -> None:
         ecs.setdefault("user", {})["target"] = member
 
 
+def _pe(data: dict[str, str]) -> dict[str, Any]:
+    """ECS `pe.*` from the version resource Sysmon copies into EventData (absent values, `-`, left out)."""
+    pe = {
+        key: value
+        for key, name in (
+            ("original_file_name", "OriginalFileName"),
+            ("description", "Description"),
+            ("product", "Product"),
+            ("company", "Company"),
+            ("file_version", "FileVersion"),
+        )
+        if (value := present(data.get(name)))
+    }
+    return pe
+
+
 def _fill_sysmon_process(data: dict[str, str], ecs: dict[str, Any]) -> None:
     process = ecs.setdefault("process", {})
     for key, name in (
@@ -143,6 +159,74 @@ def _fill_sysmon_process(data: dict[str, str], ecs: dict[str, Any]) -> None:
     hashes = hashes_of(data.get("Hashes"))
     if hashes:
         process["hash"] = hashes
+    pe = _pe(data)
+    if "imphash" in hashes:
+        pe["imphash"] = hashes["imphash"]
+    if pe:
+        process["pe"] = pe
+
+
+def _fill_source_process(data: dict[str, str], ecs: dict[str, Any]) -> None:
+    """Sysmon 8 and 10: the acting process is the `Source*` one (the target stays in EventData)."""
+    process = process_of(data.get("SourceImage"), data.get("SourceProcessId"))
+    guid = present(data.get("SourceProcessGuid") or data.get("SourceProcessGUID"))
+    if guid:
+        process["entity_id"] = guid
+    thread = as_int(data.get("SourceThreadId"))
+    if thread is not None:
+        process["thread"] = {"id": thread}
+    if process:
+        ecs["process"] = process
+
+
+def _fill_loaded_image(data: dict[str, str], ecs: dict[str, Any]) -> None:
+    """Sysmon 6 and 7: the loaded driver or module is the `file`, with its hashes, version and signature."""
+    path = present(data.get("ImageLoaded"))
+    if not path:
+        return
+    file: dict[str, Any] = {"path": path, "name": basename(path), "directory": dirname(path)}
+    hashes = hashes_of(data.get("Hashes"))
+    if hashes:
+        file["hash"] = hashes
+    pe = _pe(data)
+    if "imphash" in hashes:
+        pe["imphash"] = hashes["imphash"]
+    if pe:
+        file["pe"] = pe
+    signature: dict[str, Any] = {}
+    signed = data.get("Signed")
+    if signed in ("true", "false"):
+        signature["signed"] = signed == "true"
+    for key, name in (("status", "SignatureStatus"), ("subject_name", "Signature")):
+        value = present(data.get(name))
+        if value:
+            signature[key] = value
+    if signature:
+        file["code_signature"] = signature
+    ecs["file"] = file
+
+
+def _fill_raw_access(data: dict[str, str], ecs: dict[str, Any]) -> None:
+    device = present(data.get("Device"))
+    if device:
+        ecs["file"] = {"path": device}
+
+
+def _fill_pipe(data: dict[str, str], ecs: dict[str, Any]) -> None:
+    pipe = present(data.get("PipeName"))
+    if pipe:
+        ecs["file"] = {"name": pipe}
+
+
+def _fill_script_block(data: dict[str, str], ecs: dict[str, Any]) -> None:
+    """PowerShell 4104: the script block's text and id, where Winlogbeat's PowerShell module puts them."""
+    block = {
+        key: value
+        for key, name in (("script_block_text", "ScriptBlockText"), ("script_block_id", "ScriptBlockId"))
+        if (value := present(data.get(name)))
+    }
+    if block:
+        ecs["powershell"] = {"file": block}
 
 
 def _fill_sysmon_network(data: dict[str, str], ecs: dict[str, Any]) -> None:
@@ -166,6 +250,9 @@ def _fill_sysmon_network(data: dict[str, str], ecs: dict[str, Any]) -> None:
     initiated = data.get("Initiated")
     if initiated in ("true", "false"):
         network["direction"] = "egress" if initiated == "true" else "ingress"
+    protocol = present(data.get("DestinationPortName"))
+    if protocol:
+        network["protocol"] = protocol
     if network:
         ecs["network"] = network
 
@@ -212,6 +299,11 @@ FILLERS: Mapping[str, Filler] = MappingProxyType(
         "group_member": _fill_group_member,
         "sysmon_process": _fill_sysmon_process,
         "sysmon_network": _fill_sysmon_network,
+        "source_process": _fill_source_process,
+        "loaded_image": _fill_loaded_image,
+        "raw_access": _fill_raw_access,
+        "pipe": _fill_pipe,
+        "script_block": _fill_script_block,
         "file": _fill_file,
         "registry": _fill_registry,
         "dns": _fill_dns,
