@@ -1,4 +1,9 @@
-"""Builds opensearch-py clients from settings: basic auth, TLS verification with a CA file, retries."""
+"""Builds opensearch-py clients from settings: several nodes, basic auth, TLS verification with a CA file, retries.
+
+Retries: a connection error or a 502/503/504 is retried at once on another node (the transport marks the
+failed one dead for a while). A timeout is not retried here: the request may have been applied, so only a
+caller whose write is idempotent retries it (ingestion's `create` with deterministic ids does).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from contextlib import contextmanager
 from opensearchpy import OpenSearch
 
 from dagster_project.serializer import OrjsonSerializer
-from dagster_project.settings import ConnectionSettings, NodeSettings, effective_url
+from dagster_project.settings import ConnectionSettings, NodeSettings, effective_url, url_list
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +30,16 @@ def make_client(
     timeout: float = 30.0,
     http_compress: bool = False,
 ) -> OpenSearch:
-    """A client for one cluster; retries on timeouts and 429/502/503/504, verifies TLS unless told not to."""
+    """A client for one cluster at `url` (one URL or several, comma-separated); verifies TLS unless told not to.
+
+    Retries connection errors and 429/502/503/504 on another node, never timeouts (see the module docstring).
+    """
+    hosts = url_list(url)
     kwargs: dict[str, object] = {
-        "hosts": [url],
+        "hosts": hosts,
         "timeout": timeout,
-        "max_retries": 3,
-        "retry_on_timeout": True,
+        "max_retries": max(3, len(hosts)),
+        "retry_on_timeout": False,
         "retry_on_status": (429, 502, 503, 504),
         # Compression costs more CPU than it saves on loopback or a LAN; turn it on for slow links.
         "http_compress": http_compress,
@@ -38,7 +47,7 @@ def make_client(
     }
     if user:
         kwargs["http_auth"] = (user, password)
-    if url.startswith("https://"):
+    if any(host.startswith("https://") for host in hosts):
         kwargs["use_ssl"] = True
         kwargs["verify_certs"] = verify_certs
         if ca_certs:

@@ -9,14 +9,14 @@ import dagster as dg
 from opensearchpy import OpenSearch
 
 from dagster_project.client import make_client
-from dagster_project.settings import NodeSettings
+from dagster_project.settings import NodeSettings, url_list
 
 
 class OpenSearchResource(dg.ConfigurableResource):
     """Where the cluster is and how to authenticate; `client()` opens a client for one run and closes it."""
 
     url: str = ""
-    """Empty means the embedded local node (SIEM_OPENSEARCH_PORT on 127.0.0.1)."""
+    """Empty means the embedded local nodes (from SIEM_OPENSEARCH_PORT on 127.0.0.1); several URLs: comma-separated."""
     user: str = ""
     password: str = ""
     ca_certs: str = ""
@@ -25,8 +25,8 @@ class OpenSearchResource(dg.ConfigurableResource):
 
     @property
     def effective_url(self) -> str:
-        """The configured URL, or the local node's."""
-        return self.url.strip().rstrip("/") or NodeSettings().url
+        """The configured URL(s), or the local nodes'."""
+        return ",".join(url_list(self.url)) or ",".join(NodeSettings().urls)
 
     @contextmanager
     def client(self) -> Iterator[OpenSearch]:

@@ -24,7 +24,10 @@ def default_home() -> Path:
 
 
 class ConnectionSettings(BaseSettings):
-    """How to reach OpenSearch: OPENSEARCH_URL (empty = the embedded local node), auth and TLS options."""
+    """How to reach OpenSearch: OPENSEARCH_URL (empty = the embedded local node), auth and TLS options.
+
+    OPENSEARCH_URL may name several nodes of one cluster, separated by commas; the client uses all of them.
+    """
 
     model_config = SettingsConfigDict(env_prefix="OPENSEARCH_", extra="ignore")
 
@@ -39,16 +42,28 @@ class ConnectionSettings(BaseSettings):
     @field_validator("url")
     @classmethod
     def _strip(cls, value: str) -> str:
-        return value.strip().rstrip("/")
+        return ",".join(url_list(value))
+
+
+def url_list(value: str) -> list[str]:
+    """The URLs of a comma-separated OPENSEARCH_URL, in order, without blanks or trailing slashes."""
+    return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
 
 
 class NodeSettings(BaseSettings):
-    """The embedded local node: SIEM_HOME, SIEM_OPENSEARCH_PORT, SIEM_OPENSEARCH_HEAP, start deadline."""
+    """The embedded local cluster: SIEM_HOME, SIEM_OPENSEARCH_NODES, ports, heap per node, start deadline.
+
+    Node k (1-based) listens on SIEM_OPENSEARCH_PORT + k - 1 (HTTP) and SIEM_OPENSEARCH_TRANSPORT_PORT + k - 1
+    (transport; default HTTP + 100, so one node on 9200 talks transport on 9300).
+    """
 
     model_config = SettingsConfigDict(env_prefix="SIEM_", extra="ignore")
 
     home: Path = Field(default_factory=default_home)
     opensearch_port: int = 9200
+    opensearch_transport_port: int | None = None
+    opensearch_nodes: int | None = Field(default=None, ge=1)
+    """Unset: as many nodes as the last `up` started in SIEM_HOME, else one."""
     opensearch_heap: str = "1g"
     opensearch_start_timeout: float = 180.0
     opensearch_user: str = "siem-opensearch"
@@ -62,17 +77,28 @@ class NodeSettings(BaseSettings):
 
     @property
     def url(self) -> str:
-        """The local node's HTTP URL."""
+        """The local node's HTTP URL (the first node's, when there are several)."""
         return f"http://{LOCAL_HOST}:{self.opensearch_port}"
+
+    @property
+    def transport_port(self) -> int:
+        """The first node's transport port."""
+        return self.opensearch_transport_port or self.opensearch_port + 100
+
+    @property
+    def urls(self) -> list[str]:
+        """The HTTP URLs of the SIEM_OPENSEARCH_NODES local nodes (one when unset)."""
+        return [f"http://{LOCAL_HOST}:{self.opensearch_port + i}" for i in range(self.opensearch_nodes or 1)]
 
 
 def effective_url(connection: ConnectionSettings, node: NodeSettings) -> str:
-    """OPENSEARCH_URL when set, else the local node's URL."""
-    return connection.url or node.url
+    """OPENSEARCH_URL when set, else the local nodes' URLs (comma-separated when there are several)."""
+    return connection.url or ",".join(node.urls)
 
 
 class RetentionSettings(BaseSettings):
-    """How long events are kept, counted from event time: SIEM_RETENTION_DAYS total, SIEM_HOT_DAYS searchable-hot.
+    """How long events are kept, counted from event time: SIEM_RETENTION_DAYS total, SIEM_HOT_DAYS searchable-hot;
+    and in how many copies: SIEM_REPLICAS replicas of every shard.
 
     Defaults satisfy PCI DSS 10.5.1: at least 12 months in total, the last 3 months immediately available.
     """
@@ -81,6 +107,8 @@ class RetentionSettings(BaseSettings):
 
     retention_days: int = Field(default=365, ge=1)
     hot_days: int = Field(default=90, ge=1)
+    replicas: int | None = Field(default=None, ge=0)
+    """Unset: 0 on a one-data-node cluster (so it stays green), 1 on more (a node can die without loss)."""
 
     def model_post_init(self, __context: object) -> None:
         """Refuse a hot phase longer than the whole retention."""
