@@ -1,4 +1,8 @@
-"""Applies templates and ISM policies idempotently: each artefact is reported created, updated or unchanged."""
+"""Applies templates and ISM policies idempotently: each artefact is reported created, updated or unchanged.
+
+Component templates get the replica count here (SIEM_REPLICAS, else 0 on one data node and 1 on more), so
+what "unchanged" compares is the template as applied: growing a cluster past one node updates them.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,14 @@ from dagster_project.cluster import installed_plugins
 from dagster_project.security import audit
 from dagster_project.security.actor import actor
 from dagster_project.settings import RetentionSettings
-from dagster_project.storage.artifacts import StorageArtifact, ism_policy_with_ages, load_artifacts
+from dagster_project.storage.artifacts import (
+    StorageArtifact,
+    body_hash,
+    default_replicas,
+    ism_policy_with_ages,
+    load_artifacts,
+    with_replicas,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +44,9 @@ class Change:
 
 def bootstrap(client: OpenSearch, retention: RetentionSettings) -> list[Change]:
     """Apply every component template, index template and ISM policy; a second run reports all unchanged."""
-    changes = [_put_template(client, a) for a in load_artifacts("component_template")]
-    changes += [_put_template(client, a) for a in load_artifacts("index_template")]
+    replicas = replica_count(client, retention)
+    changes = [_put_template(client, a, with_replicas(a, replicas)) for a in load_artifacts("component_template")]
+    changes += [_put_template(client, a, a.body) for a in load_artifacts("index_template")]
     has_ism = ISM_PLUGIN in installed_plugins(client)
     for artifact in load_artifacts("ism_policy"):
         if not has_ism:
@@ -67,14 +79,21 @@ def as_dicts(changes: list[Change]) -> list[dict[str, str]]:
     return [asdict(c) for c in changes]
 
 
-def _with_hash(artifact: StorageArtifact) -> dict[str, Any]:
-    body = json.loads(json.dumps(artifact.body))
-    body.setdefault("_meta", {})["content_sha256"] = artifact.content_hash
+def replica_count(client: OpenSearch, retention: RetentionSettings) -> int:
+    """SIEM_REPLICAS when set, else the default for the cluster's number of data nodes."""
+    if retention.replicas is not None:
+        return retention.replicas
+    return default_replicas(int(client.cluster.health()["number_of_data_nodes"]))
+
+
+def _with_hash(body: dict[str, Any], content_hash: str) -> dict[str, Any]:
+    body = json.loads(json.dumps(body))
+    body.setdefault("_meta", {})["content_sha256"] = content_hash
     return body
 
 
-def _put_template(client: OpenSearch, artifact: StorageArtifact) -> Change:
-    """Create or update one component or index template; unchanged when its stored content hash matches."""
+def _put_template(client: OpenSearch, artifact: StorageArtifact, body: dict[str, Any]) -> Change:
+    """Create or update one component or index template as `body`; unchanged when its stored content hash matches."""
     if artifact.kind == "component_template":
         get, put, key = (
             client.cluster.get_component_template,
@@ -88,9 +107,10 @@ def _put_template(client: OpenSearch, artifact: StorageArtifact) -> Change:
         stored = existing[key].get("_meta", {}).get("content_sha256")
     except NotFoundError:
         stored = None
-    if stored == artifact.content_hash:
+    content_hash = body_hash(body)
+    if stored == content_hash:
         return Change(artifact.kind, artifact.name, "unchanged", f"v{artifact.version}")
-    put(name=artifact.name, body=_with_hash(artifact))
+    put(name=artifact.name, body=_with_hash(body, content_hash))
     return Change(artifact.kind, artifact.name, "created" if stored is None else "updated", f"v{artifact.version}")
 
 
