@@ -167,7 +167,7 @@ def ingest(
                     )
                 else:
                     occurrence = repeats.occurrence(result.original)
-                    yield _event_action(source, result, file, record, now, pending, partition, occurrence)
+                    yield _event_action(source, result, file, record, now, pending, partition, occurrence, run_id)
                 if progress is not None and summary.read - last_report >= 5000:
                     last_report = summary.read
                     progress(done_bytes + opened.disk_position())
@@ -207,6 +207,8 @@ def ingest(
                 continue
             if status == 409:
                 summary.duplicates += 1
+                if meta.kind == "event":
+                    recorder.add_existing(meta.index, doc_id)
                 continue
             if meta.kind == "quarantine":
                 raise IngestError(
@@ -217,6 +219,7 @@ def ingest(
             _retry_as_quarantine(client, source, meta, reason, now, run_id, summary, reasons)
         recorder.flush()
     except (OpenSearchConnectionError, TransportError) as exc:
+        _seal_acknowledged(recorder)
         raise IngestError(
             f"cluster unreachable or failing: {exc}", where=str(getattr(client, "transport", ""))
         ) from exc
@@ -243,6 +246,7 @@ def _event_action(
     pending: dict[str, deque[_Pending]],
     partition: str,
     occurrence: int,
+    run_id: str,
 ) -> dict[str, Any]:
     doc = event.document()
     doc_id = event_id(source, event.original, occurrence)
@@ -254,6 +258,7 @@ def _event_action(
         "offset": record.offset,
         "content_hash": content_hash(event.original),
         "partition": partition,
+        "batch_id": run_id,  # the run whose integrity records chain this event (see integrity.chain)
     }
     index = events_index(source, event.timestamp)
     # Serialised once: the same bytes are indexed and hashed into the integrity chain.
@@ -262,6 +267,14 @@ def _event_action(
         _Pending("event", record.line_no, event.original, file, record.offset, index, hashlib.sha256(body).hexdigest())
     )
     return {"_op_type": "create", "_index": index, "_id": doc_id, "_source": body.decode()}
+
+
+def _seal_acknowledged(recorder: BatchRecorder) -> None:
+    """Chain what the cluster acknowledged before a run fails; a re-run adopts what this cannot reach."""
+    try:
+        recorder.flush()
+    except (OpenSearchConnectionError, TransportError) as exc:
+        log.warning("could not seal the integrity record of a failing run (a re-run adopts its events): %s", exc)
 
 
 def _guarded_records(records: Iterator[RawRecord], file: str) -> Iterator[RawRecord]:
