@@ -140,7 +140,7 @@ def up(settings: NodeSettings, *, strict: bool = False, secure: bool = False, no
     recorded_nodes = int(state.get("nodes", 1))
     if not secure:
         _refuse_shrinking(layout, len(target.nodes), recorded_nodes)
-    running = [spec for spec in target.nodes if _node_pid(spec) is not None]
+    running = [spec for spec in target.nodes if node_pid(spec) is not None]
     if len(running) == len(target.nodes):
         if not _healthy(target, target.probe_context()):
             _wait_healthy(settings, target, [])  # e.g. a replica still recovering after a restart
@@ -290,7 +290,7 @@ def _present_nodes(settings: NodeSettings, target: Target) -> list[NodeSpec]:
 
 def _stop(specs: list[NodeSpec], *, timeout: float) -> int:
     """SIGTERM every running node of `specs` at once, wait for all, SIGKILL the ones still alive; how many ran."""
-    pids = {spec.name: pid for spec in specs if (pid := _node_pid(spec)) is not None}
+    pids = {spec.name: pid for spec in specs if (pid := node_pid(spec)) is not None}
     for pid in pids.values():
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
@@ -306,10 +306,10 @@ def _stop(specs: list[NodeSpec], *, timeout: float) -> int:
 
 def running_pid(layout: Layout) -> int | None:
     """The pid of the (first) node this suite started under `layout`, if that process is still the node."""
-    return _node_pid(plan(layout, 1, http_port=0, transport_port=0)[0])
+    return node_pid(plan(layout, 1, http_port=0, transport_port=0)[0])
 
 
-def _node_pid(spec: NodeSpec) -> int | None:
+def node_pid(spec: NodeSpec) -> int | None:
     """The pid in the node's pid file, if that process is alive and runs with this node's config folder."""
     try:
         pid = int(spec.pid_file.read_text().strip())
@@ -408,7 +408,7 @@ def _wait_healthy(settings: NodeSettings, target: Target, started: list[NodeSpec
         if _healthy(target, context):
             return
         for spec in started:
-            if _node_pid(spec) is None:
+            if node_pid(spec) is None:
                 raise NodeError(f"{spec.name} exited while starting:\n{_tail(spec)}", where=str(spec.logs))
         time.sleep(0.5)
     wanted = "yellow" if len(target.nodes) == 1 else f"green with {len(target.nodes)} nodes"
