@@ -3,6 +3,7 @@ broken chains and bad signatures for records sealed in a date range (ingestion t
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -76,11 +77,16 @@ def _previous_hash(client: OpenSearch, source: str, seq: int) -> str | None:
 
 
 def verify(client: OpenSearch, start: datetime, end: datetime, public_key: Ed25519PublicKey | None) -> VerifyReport:
-    """Check every record sealed in [start, end) and every event ingested in it; digests when a key is given."""
+    """Check every record sealed in [start, end) and every event ingested in it; digests when a key is given.
+
+    The events are read in one scan of those ingested in the range, each hashed against what the records
+    list; only recorded documents the scan did not meet (deleted, moved, or ingested outside the range) are
+    fetched one by one: a scan reads stored documents several times faster than fetching them by id.
+    """
     report = VerifyReport()
-    recorded: set[str] = set()
+    expected: dict[str, list[tuple[str, str]]] = {}
+    """Recorded document id -> (index, hash) of each entry that lists it."""
     last: dict[str, tuple[int, str]] = {}
-    batch: list[tuple[str, str, str]] = []
     for record in _records(client, start, end + SEAL_SLACK):
         report.records += 1
         source, seq = record["source"], int(record["seq"])
@@ -101,17 +107,38 @@ def verify(client: OpenSearch, start: datetime, end: datetime, public_key: Ed255
                 {"source": source, "seq": seq, "reason": "record content does not match its hash"}
             )
         last[source] = (seq, record["hash"])
-        for entry in entries:
-            recorded.add(entry[1])
-            batch.append(entry)
-            if len(batch) >= MGET_BATCH:
-                _check_documents(client, batch, report)
-                batch = []
-    _check_documents(client, batch, report)
-    _find_injected(client, start, end, recorded, report)
+        for index, doc_id, doc_hash in entries:
+            expected.setdefault(doc_id, []).append((sys.intern(index), doc_hash))
+    report.checked = sum(len(listed) for listed in expected.values())
+    unseen = _scan_ingested(client, start, end, expected, report)
+    for offset in range(0, len(unseen), MGET_BATCH):
+        _check_documents(client, unseen[offset : offset + MGET_BATCH], report)
     if public_key is not None:
         _check_digests(client, start, end + SEAL_SLACK, public_key, report)
     return report
+
+
+def _scan_ingested(
+    client: OpenSearch, start: datetime, end: datetime, expected: dict[str, list[tuple[str, str]]], report: VerifyReport
+) -> list[tuple[str, str, str]]:
+    """Hash every event ingested in [start, end) against its entries; the recorded entries it did not meet."""
+    query = {"query": {"range": {"event.ingested": {"gte": start.isoformat(), "lt": end.isoformat()}}}}
+    seen: set[tuple[str, str]] = set()
+    for hit in helpers.scan(client, index="siem-events-*", query=query, size=2000, ignore_unavailable=True):
+        index, doc_id = hit["_index"], hit["_id"]
+        listed = [entry for entry in expected.get(doc_id, []) if entry[0] == index]
+        if not listed:
+            report.injected.append({"index": index, "id": doc_id})
+            continue
+        seen.add((index, doc_id))
+        actual = document_hash(hit["_source"])
+        report.modified.extend({"index": index, "id": doc_id} for _, doc_hash in listed if doc_hash != actual)
+    return [
+        (index, doc_id, doc_hash)
+        for doc_id, listed in expected.items()
+        for index, doc_hash in listed
+        if (index, doc_id) not in seen
+    ]
 
 
 def _check_documents(client: OpenSearch, entries: list[tuple[str, str, str]], report: VerifyReport) -> None:
@@ -119,23 +146,10 @@ def _check_documents(client: OpenSearch, entries: list[tuple[str, str, str]], re
         return
     docs = client.mget(body={"docs": [{"_index": index, "_id": doc_id} for index, doc_id, _ in entries]})["docs"]
     for (index, doc_id, expected), doc in zip(entries, docs, strict=True):
-        report.checked += 1
         if not doc.get("found"):
             report.deleted.append({"index": index, "id": doc_id})
         elif document_hash(doc["_source"]) != expected:
             report.modified.append({"index": index, "id": doc_id})
-
-
-def _find_injected(
-    client: OpenSearch, start: datetime, end: datetime, recorded: set[str], report: VerifyReport
-) -> None:
-    query = {
-        "query": {"range": {"event.ingested": {"gte": start.isoformat(), "lt": end.isoformat()}}},
-        "_source": False,
-    }
-    for hit in helpers.scan(client, index="siem-events-*", query=query, size=2000, ignore_unavailable=True):
-        if hit["_id"] not in recorded:
-            report.injected.append({"index": hit["_index"], "id": hit["_id"]})
 
 
 def _check_digests(
