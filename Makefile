@@ -1,4 +1,5 @@
-# The README's two commands: `make demo` and `make test`. Both build everything they need from nothing.
+# The README's two commands: `make demo` and `make test`. Both build everything they need from nothing;
+# `make test` runs the linters (ruff check, ruff format --check, mypy) before the tests.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -18,12 +19,13 @@ $(VENV)/.installed: pyproject.toml scripts/system-deps.sh
 demo: venv
 	$(BIN)/siem demo
 
-test: venv
+test: lint
 	$(BIN)/siem opensearch up
 	$(BIN)/python -m pytest
 
 lint: venv
 	$(BIN)/ruff check dagster_project tests benchmarks
+	$(BIN)/ruff format --check dagster_project tests benchmarks
 	$(BIN)/mypy dagster_project
 
 bench: venv

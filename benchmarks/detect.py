@@ -2,7 +2,8 @@
 
 Run with a node up: `python benchmarks/detect.py [--events N]`. Prints one JSON object; the baseline is a
 `match_all` count plus one terms aggregation over the same indices, measured in the same run.
-Wipes and re-creates siem-events-* and siem-findings: point it at a scratch node.
+Works in its own index namespace (benchmarks/namespace.py): wipes and re-creates siembench-events-* and
+siembench-findings, never siem-*.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import namespace  # noqa: E402, F401  (first: the index namespace)
 from ingest import RETENTION, synth_auth_log, wipe  # noqa: E402
 
 from dagster_project.client import client_from_env  # noqa: E402
-from dagster_project.detection.hunt import FINDINGS_INDEX, hunt, select_rules  # noqa: E402
+from dagster_project.detection.hunt import hunt, select_rules  # noqa: E402
 from dagster_project.ingest.pipeline import ingest  # noqa: E402
+from dagster_project.storage import naming  # noqa: E402
 from dagster_project.storage.bootstrap import bootstrap  # noqa: E402
 
 AGENTS = ["Mozilla/5.0 (X11; Linux x86_64)", "curl/8.5.0", "sqlmap/1.7.2#stable", "Nikto/2.5.0"]
@@ -53,18 +56,18 @@ def main() -> None:
     client = client_from_env()
     bootstrap(client, RETENTION)
     wipe(client)
-    client.indices.delete(index=FINDINGS_INDEX, ignore_unavailable=True)
+    client.indices.delete(index=naming.findings_index(), ignore_unavailable=True)
     with tempfile.TemporaryDirectory() as tmp:
         auth, web = Path(tmp) / "auth.log", Path(tmp) / "access.log"
         synth_auth_log(auth, args.events * 6 // 10)
         synth_access_log(web, args.events - args.events * 6 // 10)
         loaded = ingest(client, "linux-auth", [auth], retention=RETENTION).indexed
         loaded += ingest(client, "web-access", [web], retention=RETENTION, refresh=True).indexed
-    client.indices.forcemerge(index="siem-events-*", max_num_segments=1, request_timeout=600)
+    client.indices.forcemerge(index=naming.events_pattern(), max_num_segments=1, request_timeout=600)
     start = time.perf_counter()
-    client.count(index="siem-events-*")
+    client.count(index=naming.events_pattern())
     client.search(
-        index="siem-events-*", body={"size": 0, "aggs": {"by": {"terms": {"field": "source.ip", "size": 100}}}}
+        index=naming.events_pattern(), body={"size": 0, "aggs": {"by": {"terms": {"field": "source.ip", "size": 100}}}}
     )
     baseline = time.perf_counter() - start
     rules = select_rules()

@@ -2,7 +2,7 @@
 
 Run: `python benchmarks/faults.py [--json] [--events N] [--scenario NAME]`. Starts (or reuses) the test cluster of
 `tests/cluster/` (SIEM_CLUSTER_TEST_HOME, SIEM_CLUSTER_TEST_PORT, SIEM_CLUSTER_TEST_TRANSPORT_PORT; default
-<cache>/siem-cluster on 9271-9273) and stops it afterwards if it started it. Wipes the siem-* indices of that cluster.
+<cache>/siem-cluster on 9271-9273) and stops it afterwards if it started it. Works in the siembench-* namespace.
 Prints, per scenario, {"events_read", "acknowledged", "searchable", "duplicates", "lost", "seconds_to_green", ...},
 plus the memory (RSS) of each node and the wall time of each scenario.
 """
@@ -16,7 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the harness lives with the tests that assert on it
+
+import namespace  # noqa: E402, F401  (first: the index namespace)
 
 from dagster_project.cluster import nodes  # noqa: E402
 from tests.cluster import faults  # noqa: E402

@@ -20,12 +20,15 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import namespace  # noqa: F401  (first: the index namespace)
+
 from dagster_project.client import client_from_env
 from dagster_project.ingest.ids import event_id
 from dagster_project.ingest.pipeline import CHUNK_SIZE, ingest
 from dagster_project.settings import RetentionSettings
 from dagster_project.sources.base import Event, RawRecord, SourceContext
 from dagster_project.sources.registry import parser_factory
+from dagster_project.storage import naming
 from dagster_project.storage.bootstrap import bootstrap
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -94,7 +97,9 @@ def synth_auth_log(path: Path, count: int) -> None:
 
 
 def wipe(client) -> None:  # type: ignore[no-untyped-def]
-    client.indices.delete(index="siem-events-*,siem-quarantine-*", ignore_unavailable=True, allow_no_indices=True)
+    client.indices.delete(
+        index=f"{naming.events_pattern()},{naming.quarantine_pattern()}", ignore_unavailable=True, allow_no_indices=True
+    )
 
 
 def e2e_vs_raw(client, path: Path) -> dict[str, float]:  # type: ignore[no-untyped-def]
@@ -115,7 +120,7 @@ def e2e_vs_raw(client, path: Path) -> dict[str, float]:  # type: ignore[no-untyp
             doc = event.document()
             action = {
                 "create": {
-                    "_index": f"siem-events-linux-auth-{event.timestamp:%Y.%m.%d}",
+                    "_index": naming.events_index("linux-auth", event.timestamp),
                     "_id": event_id("linux-auth", event.original),
                 }
             }
@@ -130,7 +135,7 @@ def e2e_vs_raw(client, path: Path) -> dict[str, float]:  # type: ignore[no-untyp
     start = time.perf_counter()
     for body in bodies:
         client.bulk(body=body, request_timeout=120)
-    client.indices.refresh(index="siem-events-*")
+    client.indices.refresh(index=naming.events_pattern())
     raw = n / (time.perf_counter() - start)
     wipe(client)
     return {"events": n, "e2e_eps": round(e2e), "raw_bulk_eps": round(raw), "e2e_ratio": round(e2e / raw, 3)}

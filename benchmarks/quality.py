@@ -21,11 +21,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import namespace  # noqa: F401  (first: the index namespace)
 from opensearchpy import helpers
 
 from dagster_project.client import client_from_env
 from dagster_project.ingest.ids import content_hash, event_id
 from dagster_project.settings import RetentionSettings
+from dagster_project.storage import naming
 from dagster_project.storage.bootstrap import bootstrap
 
 SOURCE = "jsonl"
@@ -63,7 +65,7 @@ def synthetic_events(count: int, partition: str) -> Iterator[dict[str, Any]]:
         }
         yield {
             "_op_type": "create",
-            "_index": f"siem-events-{SOURCE}-{ts:%Y.%m.%d}",
+            "_index": naming.events_index(SOURCE, ts),
             "_id": event_id(SOURCE, original),
             "_source": doc,
         }
@@ -75,11 +77,11 @@ def index_partition(count: int, partition: str, reuse: bool) -> dict[str, Any]:
     try:
         bootstrap(client, RETENTION)
         query = {"bool": {"filter": [{"term": {"siem.source": SOURCE}}, {"term": {"siem.partition": partition}}]}}
-        pattern = f"siem-events-{SOURCE}-*"
+        pattern = naming.events_pattern(SOURCE)
         present = client.count(index=pattern, body={"query": query}, allow_no_indices=True, ignore_unavailable=True)
         if reuse and present["count"] == count:
             return {"indexed": 0, "index_seconds": 0.0, "reused": True}
-        client.indices.delete(index=f"{pattern},siem-dq", ignore_unavailable=True, allow_no_indices=True)
+        client.indices.delete(index=f"{pattern},{naming.dq_index()}", ignore_unavailable=True, allow_no_indices=True)
         started = time.monotonic()
         indexed = 0
         for ok, _ in helpers.parallel_bulk(
@@ -103,18 +105,18 @@ def measure(partition: str) -> dict[str, Any]:
     from dagster_project.quality.runner import check_partition
     from dagster_project.quality.sample import draw_sample, validate_sample
     from dagster_project.quality.scope import partition_query
-    from dagster_project.quality.settings import QualitySettings
     from dagster_project.quality.timeliness import freshness, volume
+    from dagster_project.settings import QualitySettings
 
     import_seconds = time.monotonic() - started
     rss_after_imports = _peak_rss_mb()
     client = client_from_env()
-    pattern = f"siem-events-{SOURCE}-*"
+    pattern = naming.events_pattern(SOURCE)
 
     def cold() -> None:
         # Size-0 searches are answered from the shard request cache on repeat: clear it for honest figures.
         client.indices.clear_cache(
-            index=f"{pattern},siem-dq", request=True, query=True, fielddata=True, ignore_unavailable=True
+            index=f"{pattern},{naming.dq_index()}", request=True, query=True, fielddata=True, ignore_unavailable=True
         )
 
     try:

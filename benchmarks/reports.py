@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import namespace  # noqa: F401  (first: the index namespace)
 from opensearchpy import OpenSearch, helpers
 
 from dagster_project.client import client_from_env
@@ -34,12 +35,13 @@ from dagster_project.reports.frameworks import load_framework
 from dagster_project.reports.model import Period
 from dagster_project.reports.render import evidence_tables, render_csv, render_html, render_pdf
 from dagster_project.settings import RetentionSettings
+from dagster_project.storage import naming
 from dagster_project.storage.bootstrap import bootstrap
 
 MONTH = Period.from_dates(datetime(2019, 2, 1, tzinfo=UTC), datetime(2019, 2, 28, tzinfo=UTC), "February 2019")
 RETENTION = RetentionSettings(retention_days=20_000, hot_days=90)
 SOURCES = ("linux-auth", "web-access", "cloudtrail", "windows")
-PATTERN = ",".join(f"siem-events-{s}-2019.02.*" for s in SOURCES)
+PATTERN = ",".join(f"{naming.events_family(s)}-2019.02.*" for s in SOURCES)
 TARGET_SECONDS = 30.0
 
 
@@ -86,7 +88,7 @@ def index_events(client: OpenSearch, count: int) -> float:
     started = time.perf_counter()
     actions = (
         {
-            "_index": f"siem-events-{d['siem']['source']}-{d['@timestamp'][:10].replace('-', '.')}",
+            "_index": f"{naming.events_family(d['siem']['source'])}-{d['@timestamp'][:10].replace('-', '.')}",
             "_source": d,
         }
         for d in synthetic_events(count)

@@ -1,23 +1,47 @@
-"""The `siem` command line: node management, bootstrap, ingestion, detection, quality, reports, demo."""
+"""The `siem` command line: node management, bootstrap, ingestion, detection, quality, reports, demo.
+
+Each sub-command lives in `commands/<name>_cmd.py` and knows nothing of this module; this module
+assembles them into one group and turns suite errors into one-line messages.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
-from typing import Any
 
 import click
 
+from dagster_project.commands import (
+    alerts_cmd,
+    bootstrap_cmd,
+    dashboards_cmd,
+    demo_cmd,
+    detect_cmd,
+    ingest_cmd,
+    integrity_cmd,
+    opensearch_cmd,
+    quality_cmd,
+    report_cmd,
+    retention_cmd,
+    verify_cmd,
+)
 from dagster_project.errors import SiemError
 
-
-def emit(data: Any, as_json: bool, text: str) -> None:
-    """Print `data` as one JSON object, or `text` for a person."""
-    if as_json:
-        click.echo(json.dumps(data, default=str, sort_keys=False))
-    else:
-        click.echo(text)
+COMMANDS: tuple[click.Command, ...] = (
+    opensearch_cmd.opensearch,
+    bootstrap_cmd.bootstrap_command,
+    ingest_cmd.ingest_command,
+    retention_cmd.retention_command,
+    detect_cmd.detect_command,
+    alerts_cmd.alerts_group,
+    verify_cmd.verify_command,
+    integrity_cmd.integrity_group,
+    quality_cmd.quality_command,
+    report_cmd.report_command,
+    dashboards_cmd.dashboards_group,
+    demo_cmd.demo_command,
+)
+"""Every sub-command of `siem`; the module of each is named after it."""
 
 
 @click.group()
@@ -30,10 +54,12 @@ def cli(verbose: int) -> None:
     logging.getLogger("opensearch").setLevel(logging.ERROR if verbose < 2 else logging.DEBUG)
 
 
+for _command in COMMANDS:
+    cli.add_command(_command)
+
+
 def main() -> None:
     """Entry point: run the CLI and turn suite errors into one-line messages and exit code 2."""
-    from dagster_project import commands  # noqa: F401  (registers the sub-commands)
-
     try:
         cli(standalone_mode=False)
     except SiemError as exc:

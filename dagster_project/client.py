@@ -1,8 +1,10 @@
-"""Builds opensearch-py clients from settings: several nodes, basic auth, TLS verification with a CA file, retries.
+"""The one client factory: opensearch-py clients from the OPENSEARCH_* settings, for the CLI and Dagster alike.
 
-Retries: a connection error or a 502/503/504 is retried at once on another node (the transport marks the
-failed one dead for a while). A timeout is not retried here: the request may have been applied, so only a
-caller whose write is idempotent retries it (ingestion's `create` with deterministic ids does).
+`connect(settings, local_url)` is the only way the suite builds a client from settings: the CLI passes
+what it read from the environment (`client_from_env`), the Dagster `OpenSearchResource` what `dg.EnvVar`
+delivered; both end in `client_options`, so they cannot drift apart. The URL may name several nodes of
+one cluster, separated by commas: the client uses them all (a failed node is left for the next one, as
+`dagster_project.retries` states).
 """
 
 from __future__ import annotations
@@ -11,13 +13,62 @@ import logging
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from opensearchpy import OpenSearch
 
+from dagster_project.retries import TRANSPORT as TRANSPORT_RETRY
 from dagster_project.serializer import OrjsonSerializer
-from dagster_project.settings import ConnectionSettings, NodeSettings, effective_url, url_list
+from dagster_project.settings import ConnectionSettings, NodeSettings, url_list
 
 log = logging.getLogger(__name__)
+
+
+def client_options(
+    url: str,
+    *,
+    user: str = "",
+    password: str = "",
+    ca_certs: str = "",
+    verify_certs: bool = True,
+    timeout: float = 30.0,
+    http_compress: bool = False,
+) -> dict[str, Any]:
+    """The keyword arguments of `OpenSearch(...)` for one cluster at `url` (one URL, or several comma-separated).
+
+    Pure; the serializer is added by the caller.
+    """
+    hosts = url_list(url)
+    kwargs: dict[str, Any] = {
+        "hosts": hosts,
+        "timeout": timeout,
+        **TRANSPORT_RETRY,
+        # Compression costs more CPU than it saves on loopback or a LAN; turn it on for slow links.
+        "http_compress": http_compress,
+    }
+    if user:
+        kwargs["http_auth"] = (user, password)
+    if any(host.startswith("https://") for host in hosts):
+        kwargs["use_ssl"] = True
+        kwargs["verify_certs"] = verify_certs
+        if ca_certs:
+            kwargs["ca_certs"] = ca_certs
+        if not verify_certs:
+            kwargs["ssl_show_warn"] = False
+    return kwargs
+
+
+def settings_options(connection: ConnectionSettings, local_url: str) -> dict[str, Any]:
+    """`client_options` for a cluster's settings: OPENSEARCH_URL, or `local_url` when it is empty."""
+    return client_options(
+        connection.url or local_url,
+        user=connection.user,
+        password=connection.password.get_secret_value(),
+        ca_certs=connection.ca_certs,
+        verify_certs=connection.verify_certs,
+        timeout=connection.timeout,
+        http_compress=connection.http_compress,
+    )
 
 
 def make_client(
@@ -30,47 +81,27 @@ def make_client(
     timeout: float = 30.0,
     http_compress: bool = False,
 ) -> OpenSearch:
-    """A client for one cluster at `url` (one URL or several, comma-separated); verifies TLS unless told not to.
+    """A client for one cluster; retries as `dagster_project.retries` states, verifies TLS unless told not to."""
+    options = client_options(
+        url,
+        user=user,
+        password=password,
+        ca_certs=ca_certs,
+        verify_certs=verify_certs,
+        timeout=timeout,
+        http_compress=http_compress,
+    )
+    return _open(options)
 
-    Retries connection errors and 429/502/503/504 on another node, never timeouts (see the module docstring).
-    """
-    hosts = url_list(url)
-    kwargs: dict[str, object] = {
-        "hosts": hosts,
-        "timeout": timeout,
-        "max_retries": max(3, len(hosts)),
-        "retry_on_timeout": False,
-        "retry_on_status": (429, 502, 503, 504),
-        # Compression costs more CPU than it saves on loopback or a LAN; turn it on for slow links.
-        "http_compress": http_compress,
-        "serializer": OrjsonSerializer(),
-    }
-    if user:
-        kwargs["http_auth"] = (user, password)
-    if any(host.startswith("https://") for host in hosts):
-        kwargs["use_ssl"] = True
-        kwargs["verify_certs"] = verify_certs
-        if ca_certs:
-            kwargs["ca_certs"] = ca_certs
-        if not verify_certs:
-            log.warning("TLS certificate verification is OFF for %s (OPENSEARCH_VERIFY_CERTS=false)", url)
-            kwargs["ssl_show_warn"] = False
-            warnings.filterwarnings("ignore", message="Unverified HTTPS request")
-    return OpenSearch(**kwargs)  # type: ignore[arg-type]
+
+def connect(connection: ConnectionSettings, local_url: str) -> OpenSearch:
+    """A client for these settings (OPENSEARCH_URL, else `local_url`): what the CLI and the resource both use."""
+    return _open(settings_options(connection, local_url))
 
 
 def client_from_env() -> OpenSearch:
     """A client for OPENSEARCH_URL (or the local node) with the OPENSEARCH_* auth and TLS settings."""
-    connection = ConnectionSettings()
-    return make_client(
-        effective_url(connection, NodeSettings()),
-        user=connection.user,
-        password=connection.password.get_secret_value(),
-        ca_certs=connection.ca_certs,
-        verify_certs=connection.verify_certs,
-        timeout=connection.timeout,
-        http_compress=connection.http_compress,
-    )
+    return connect(ConnectionSettings(), NodeSettings().url)
 
 
 @contextmanager
@@ -81,3 +112,10 @@ def opened_client() -> Iterator[OpenSearch]:
         yield client
     finally:
         client.close()
+
+
+def _open(options: dict[str, Any]) -> OpenSearch:
+    if options.get("use_ssl") and not options.get("verify_certs", True):
+        log.warning("TLS certificate verification is OFF for %s (OPENSEARCH_VERIFY_CERTS=false)", options["hosts"][0])
+        warnings.filterwarnings("ignore", message="Unverified HTTPS request")
+    return OpenSearch(**options, serializer=OrjsonSerializer())

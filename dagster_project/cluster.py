@@ -10,6 +10,11 @@ from opensearchpy.exceptions import TransportError
 
 from dagster_project.errors import NodeError
 
+ISM_PLUGIN = "opensearch-index-management"
+"""Index State Management: applies the ISM policies (when installed; `siem retention` does otherwise)."""
+SECURITY_PLUGIN = "opensearch-security"
+"""Authentication, roles and audit logging (the secure node)."""
+
 
 def cluster_status(client: OpenSearch, url: str) -> dict[str, Any]:
     """Health, version, plugins and nodes of the cluster behind `client`; NodeError when it cannot be reached."""

@@ -1,26 +1,91 @@
-"""The suite's one Dagster code location: assets, checks, schedules, sensors and resources."""
+"""The suite's one Dagster code location: assets, checks, schedules, sensors and resources.
+
+Every resource field is wired to its environment variable with `dg.EnvVar`, by the name its settings
+class gives it (`dagster_project.settings`), so the Dagster UI shows where each value comes from and
+the CLI and Dagster read the same variables. `dagster dev` loads them from `.env` (made from
+`.env.example`, which lists every one of them; an empty value means the default).
+"""
 
 import dagster as dg
 
-from dagster_project.assets import cluster, dashboards, detection, ingestion, integrity, quality, reports
-from dagster_project.resources import opensearch_from_env
+from dagster_project.assets import (
+    cluster,
+    dashboards,
+    detection,
+    ingestion,
+    integrity,
+    quality,
+    reports,
+    security,
+    storage,
+)
+from dagster_project.resources import (
+    AlertPolicyResource,
+    DashboardsResource,
+    LandingResource,
+    OpenSearchResource,
+    QualityResource,
+    ReportsResource,
+    RetentionResource,
+    SigningKeyResource,
+    SmtpResource,
+    WebhookResource,
+)
+from dagster_project.settings import (
+    AlertSettings,
+    ConnectionSettings,
+    DashboardsSettings,
+    FolderSettings,
+    NodeSettings,
+    QualitySettings,
+    RetentionSettings,
+    SigningSettings,
+    SmtpSettings,
+    SuiteSettings,
+    WebhookSettings,
+)
+
+
+def env(settings: type[SuiteSettings], *fields: str) -> dict[str, dg.EnvVar]:
+    """`dg.EnvVar`s for fields of a settings class (all of them when none are named), by the class's own names."""
+    names = settings.env_names()
+    return {field: dg.EnvVar(names[field]) for field in fields or names}
+
+
+def _home() -> dg.EnvVar:
+    return dg.EnvVar(NodeSettings.env_names()["home"])
+
+
+RESOURCES: dict[str, dg.ConfigurableResource] = {
+    "opensearch": OpenSearchResource(
+        **env(ConnectionSettings), local_port=dg.EnvVar(NodeSettings.env_names()["opensearch_port"])
+    ),
+    "smtp": SmtpResource(**env(SmtpSettings)),
+    "webhook": WebhookResource(**env(WebhookSettings)),
+    "signing_key": SigningKeyResource(**env(SigningSettings)),
+    "dashboards": DashboardsResource(**env(DashboardsSettings)),
+    "landing": LandingResource(**env(FolderSettings, "landing_dir"), home=_home()),
+    "reports_folder": ReportsResource(**env(FolderSettings, "reports_dir"), home=_home()),
+    "retention": RetentionResource(**env(RetentionSettings)),
+    "alerting": AlertPolicyResource(**env(AlertSettings)),
+    "quality": QualityResource(**env(QualitySettings)),
+}
+"""One resource per external system or policy, each field wired to its variable."""
 
 defs = dg.Definitions(
     assets=[
         *dg.load_assets_from_modules([cluster]),
-        ingestion.index_templates,
-        ingestion.retention_enforcement,
+        *storage.STORAGE_ASSETS,
+        *security.SECURITY_ASSETS,
         *ingestion.INGESTION_ASSETS,
-        detection.findings,
-        detection.recent_findings,
+        *detection.DETECTION_ASSETS,
         integrity.integrity_digest,
         *reports.REPORT_ASSETS,
         *dashboards.DASHBOARD_ASSETS,
     ],
     schedules=[
-        detection.daily_detection_schedule,
-        ingestion.daily_retention_schedule,
-        detection.recent_detection_schedule,
+        *detection.DETECTION_SCHEDULES,
+        *storage.STORAGE_SCHEDULES,
         integrity.hourly_signing_schedule,
         *reports.REPORT_SCHEDULES,
         *quality.QUALITY_SCHEDULES,
@@ -30,6 +95,6 @@ defs = dg.Definitions(
         integrity.integrity_verifies,
         *quality.QUALITY_CHECKS,
     ],
-    sensors=ingestion.LANDING_SENSORS,
-    resources={"opensearch": opensearch_from_env()},
+    sensors=[*ingestion.LANDING_SENSORS, *detection.DETECTION_SENSORS],
+    resources=RESOURCES,
 )

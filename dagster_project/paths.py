@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from dagster_project.errors import ConfigurationError
+from dagster_project.settings import FolderSettings
 
 
 def repo_dir(name: str) -> Path:
     """An artefact folder (`index_templates`, `dashboards`, `detectors`, ...)."""
-    base = os.environ.get("SIEM_ARTIFACTS_DIR")
-    candidates = [Path(base)] if base else []
+    base = FolderSettings().artifacts_dir
+    candidates = [base] if base else []
     candidates += [Path(__file__).resolve().parents[1], Path.cwd()]
     for root in candidates:
         if (root / name).is_dir():

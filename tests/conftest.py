@@ -3,6 +3,10 @@
 The node is OPENSEARCH_URL when set; else a testcontainers OpenSearch container when a Docker engine
 answers; else the embedded local node, started with the same code as `siem opensearch up`.
 If none can be reached the run fails loudly: nothing is skipped.
+
+Everything the tests create lives in the index namespace `siemtest` (SIEM_INDEX_PREFIX, set here before
+anything is imported and inherited by every `siem` subprocess), so `make test` on a developer's node
+never reads, writes or wipes their `siem-*` data.
 """
 
 from __future__ import annotations
@@ -15,16 +19,18 @@ from pathlib import Path
 import pytest
 from opensearchpy import OpenSearch
 
-from dagster_project.client import make_client
-from dagster_project.node import lifecycle
-from dagster_project.settings import ConnectionSettings, NodeSettings
+TEST_PREFIX = "siemtest"
+os.environ["SIEM_INDEX_PREFIX"] = TEST_PREFIX
+
+from dagster_project.client import make_client  # noqa: E402  (after the namespace is set)
+from dagster_project.node import lifecycle  # noqa: E402
+from dagster_project.settings import DEFAULT_PREFIX, ConnectionSettings, NodeSettings  # noqa: E402
+from dagster_project.storage import naming  # noqa: E402
+from tests.namespace import users_namespace  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
-
-# Dagster's EnvVar needs these set; empty means "the local node, no auth".
-for _name in ("OPENSEARCH_URL", "OPENSEARCH_USER", "OPENSEARCH_PASSWORD", "OPENSEARCH_CA_CERTS"):
-    os.environ.setdefault(_name, "")
+assert naming.prefix() == TEST_PREFIX != DEFAULT_PREFIX
 
 
 def _docker_engine_available() -> bool:
@@ -89,19 +95,28 @@ def unique_index(opensearch_client: OpenSearch) -> Iterator[str]:
 
 @pytest.fixture
 def clean_siem(opensearch_client: OpenSearch) -> Iterator[OpenSearch]:
-    """Removes the suite's indices, templates and data streams before and after the test."""
+    """Removes the test namespace's indices and templates (`siemtest-*`, never `siem-*`) before and after."""
     _wipe(opensearch_client)
     yield opensearch_client
     _wipe(opensearch_client)
 
 
+@pytest.fixture
+def default_namespace() -> Iterator[None]:
+    """Pure tests that pin what users get: names in the default namespace (`siem`). Creates nothing."""
+    with users_namespace():
+        yield
+
+
 def _wipe(client: OpenSearch) -> None:
-    client.indices.delete(index="siem-*", ignore_unavailable=True, allow_no_indices=True, expand_wildcards="all")
+    mine = f"{naming.prefix()}-"
+    assert mine == f"{TEST_PREFIX}-", "the tests wipe only their own namespace"
+    client.indices.delete(index=f"{mine}*", ignore_unavailable=True, allow_no_indices=True, expand_wildcards="all")
     for template in client.indices.get_index_template().get("index_templates", []):
-        if template["name"].startswith("siem-"):
+        if template["name"].startswith(mine):
             client.indices.delete_index_template(name=template["name"])
     for name in client.cluster.get_component_template().get("component_templates", []):
-        if name["name"].startswith("siem-"):
+        if name["name"].startswith(mine):
             client.cluster.delete_component_template(name=name["name"])
 
 

@@ -1,32 +1,47 @@
-"""Retro-hunt findings per event day (backfill any range from the UI), and the alerts they raise."""
+"""Sigma findings per event day (backfill any range from the UI), the alerts they raise, and a sensor that
+runs detection for newly indexed events only."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
+from dagster_project.assets.ingestion import INGESTION_ASSETS
+from dagster_project.assets.partitions import EVENT_DAYS, EVERY_ARRIVAL_DAY, FIRST_DAY
 from dagster_project.detection.alerts import raise_alerts
+from dagster_project.detection.arrivals import new_arrivals
 from dagster_project.detection.hunt import hunt, select_rules
 from dagster_project.detection.notifications import notify
-from dagster_project.resources import OpenSearchResource
-
-EVENT_DAYS = dg.DailyPartitionsDefinition(start_date="2000-01-01", timezone="UTC", end_offset=1)
-"""Partitions are event days (not arrival days): a backfill over years of history is one click."""
+from dagster_project.resources import AlertPolicyResource, OpenSearchResource, SmtpResource, WebhookResource
 
 
 @dg.asset(
     group_name="detection",
     partitions_def=EVENT_DAYS,
     kinds={"opensearch", "sigma"},
-    deps=[dg.AssetKey(f"{name}_events") for name in ("linux_auth", "web_access", "cloudtrail", "windows", "jsonl")],
+    # Any arrival day may carry events of this event day: the dependency is on all of them.
+    deps=[dg.AssetDep(asset, partition_mapping=EVERY_ARRIVAL_DAY) for asset in INGESTION_ASSETS],
 )
-def findings(context: dg.AssetExecutionContext, opensearch: OpenSearchResource) -> dg.MaterializeResult:
+def findings(
+    context: dg.AssetExecutionContext,
+    opensearch: OpenSearchResource,
+    alerting: AlertPolicyResource,
+    webhook: WebhookResource,
+    smtp: SmtpResource,
+) -> dg.MaterializeResult:
     """Sigma findings for events of one day, from a retro-hunt of every rule in detectors/ (idempotent)."""
     start = datetime.strptime(context.partition_key, "%Y-%m-%d").replace(tzinfo=UTC)
     end = start + timedelta(days=1)
     with opensearch.client() as client:
         result = hunt(client, start, end, rules=select_rules(), partition=context.partition_key)
-        changes = raise_alerts(client, start, end)
-        delivery = notify(client, changes, events_url=opensearch.effective_url)
+        changes = raise_alerts(client, start, end, alerting.settings())
+        delivery = notify(
+            client,
+            changes,
+            webhook=webhook.settings(),
+            smtp=smtp.settings(),
+            events_url=opensearch.effective_url,
+        )
     by_rule = {r.title: r.findings for r in result.rules if r.findings}
     return dg.MaterializeResult(
         metadata={
@@ -42,40 +57,43 @@ def findings(context: dg.AssetExecutionContext, opensearch: OpenSearchResource) 
     )
 
 
-daily_detection_schedule = dg.build_schedule_from_partitioned_job(
-    dg.define_asset_job("daily_detection", selection=[findings]),
-    hour_of_day=0,
-    minute_of_hour=30,
+daily_detection_job = dg.define_asset_job("daily_detection", selection=[findings])
+
+
+@dg.schedule(job=daily_detection_job, cron_schedule="30 0 * * *", execution_timezone="UTC")
+def daily_detection_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """Yesterday's event day once more after it has closed, with whatever arrived late for it."""
+    moment = (context.scheduled_execution_time or datetime.now(UTC)).astimezone(UTC)
+    day = (moment - timedelta(days=1)).strftime("%Y-%m-%d")
+    return dg.RunRequest(partition_key=day, run_key=f"daily-detection:{day}")
+
+
+@dg.sensor(
+    name="new_events_detection",
+    asset_selection=[findings],
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Runs `findings` for the event days that received newly indexed events; nothing when none arrived.",
 )
-
-
-RECENT_WINDOW = timedelta(minutes=15)
-
-
-@dg.asset(group_name="detection", kinds={"opensearch", "sigma"})
-def recent_findings(context: dg.AssetExecutionContext, opensearch: OpenSearchResource) -> dg.MaterializeResult:
-    """Near-real-time detection: every rule over the last 15 minutes of events, run each minute by a schedule."""
-    end = datetime.now(UTC) + timedelta(minutes=5)
-    start = end - RECENT_WINDOW - timedelta(minutes=5)
+def new_events_sensor(context: dg.SensorEvaluationContext, opensearch: OpenSearchResource) -> dg.SensorResult:
+    """Near-real-time detection: one run per event day with newly indexed events (cursor: stamps seen)."""
+    seen: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
+    now = datetime.now(UTC)
     with opensearch.client() as client:
-        result = hunt(client, start, end, rules=select_rules())
-        changes = raise_alerts(client, start, end)
-        delivery = notify(client, changes, events_url=opensearch.effective_url)
-    context.log.info("%d findings, %d new alerts", result.findings, sum(c.created for c in changes))
-    return dg.MaterializeResult(
-        metadata={
-            "window_start": start.isoformat(),
-            "findings": dg.MetadataValue.int(result.findings),
-            "new_alerts": dg.MetadataValue.int(sum(c.created for c in changes)),
-            "delivered_webhook": dg.MetadataValue.int(delivery.webhook),
-            "delivered_email": dg.MetadataValue.int(delivery.email),
-        }
-    )
+        arrivals = new_arrivals(client, seen, now)
+    cursor = json.dumps(arrivals.stamps, sort_keys=True)
+    last = now.strftime("%Y-%m-%d")
+    days = [day for day in arrivals.days if FIRST_DAY <= day <= last]
+    if len(days) < len(arrivals.days):
+        outside = sorted(set(arrivals.days) - set(days))
+        context.log.warning("events dated outside %s..%s have no partition: %s", FIRST_DAY, last, outside)
+    if not days:
+        return dg.SensorResult(skip_reason="no newly indexed events", cursor=cursor)
+    context.log.info("new events on %d event day(s): %s", len(days), ", ".join(days[:10]))
+    requests = [dg.RunRequest(partition_key=day, run_key=f"new-events:{day}:{arrivals.token}") for day in days]
+    return dg.SensorResult(run_requests=requests, cursor=cursor)
 
 
-recent_detection_schedule = dg.ScheduleDefinition(
-    name="recent_detection_every_minute",
-    target=dg.AssetSelection.assets(recent_findings),
-    cron_schedule="* * * * *",
-    execution_timezone="UTC",
-)
+DETECTION_ASSETS = [findings]
+DETECTION_SCHEDULES = [daily_detection_schedule]
+DETECTION_SENSORS = [new_events_sensor]

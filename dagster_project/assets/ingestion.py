@@ -1,4 +1,4 @@
-"""Daily-partitioned ingestion assets, one per source, fed from the landing directory; a sensor per source."""
+"""Ingestion assets, one per source, partitioned by arrival day and fed from the landing directory; a sensor each."""
 
 import hashlib
 import json
@@ -6,40 +6,24 @@ from pathlib import Path
 
 import dagster as dg
 
+from dagster_project.assets.partitions import ARRIVAL_DAYS
+from dagster_project.assets.storage import index_templates
 from dagster_project.ingest.landing import landed_files, partition_files
 from dagster_project.ingest.pipeline import IngestSummary, ingest
-from dagster_project.resources import OpenSearchResource
-from dagster_project.settings import LandingSettings, RetentionSettings
+from dagster_project.resources import LandingResource, OpenSearchResource, RetentionResource
 from dagster_project.sources.registry import source_names
-from dagster_project.storage.bootstrap import bootstrap
-from dagster_project.storage.retention import enforce_retention
-
-DAILY = dg.DailyPartitionsDefinition(start_date="2024-01-01", timezone="UTC", end_offset=1)
+from dagster_project.storage import naming
 
 
 class IngestConfig(dg.Config):
     """Run configuration for an ingestion partition."""
 
     landing_dir: str = ""
-    """Overrides SIEM_LANDING_DIR for this run."""
+    """Overrides the landing resource (SIEM_LANDING_DIR) for this run."""
 
 
-@dg.asset(group_name="storage", kinds={"opensearch"})
-def index_templates(context: dg.AssetExecutionContext, opensearch: OpenSearchResource) -> dg.MaterializeResult:
-    """Component templates, index templates and ISM policies applied from index_templates/."""
-    with opensearch.client() as client:
-        changes = bootstrap(client, RetentionSettings())
-    counts = {a: sum(c.action == a for c in changes) for a in ("created", "updated", "unchanged", "skipped")}
-    context.log.info("bootstrap: %s", counts)
-    return dg.MaterializeResult(
-        metadata={
-            **{k: dg.MetadataValue.int(v) for k, v in counts.items()},
-            "changes": dg.MetadataValue.json([c.__dict__ for c in changes]),
-        }
-    )
-
-
-def _asset_name(source: str) -> str:
+def asset_name(source: str) -> str:
+    """The ingestion asset of a source: `linux_auth_events`."""
     return f"{source.replace('-', '_')}_events"
 
 
@@ -47,20 +31,22 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
     """The daily ingestion asset of one source."""
 
     @dg.asset(
-        name=_asset_name(source),
+        name=asset_name(source),
         group_name="ingestion",
-        partitions_def=DAILY,
+        partitions_def=ARRIVAL_DAYS,
         deps=[index_templates],
         kinds={"opensearch"},
         description=f"{source} events ingested from the landing directory for the day they arrived.",
-        metadata={"source": source, "index_pattern": f"siem-events-{source}-*"},
+        metadata={"source": source, "index_pattern": naming.events_pattern(source)},
     )
     def _ingest(
-        context: dg.AssetExecutionContext, config: IngestConfig, opensearch: OpenSearchResource
+        context: dg.AssetExecutionContext,
+        config: IngestConfig,
+        opensearch: OpenSearchResource,
+        landing: LandingResource,
+        retention: RetentionResource,
     ) -> dg.MaterializeResult:
-        root = (
-            LandingSettings(landing_dir=Path(config.landing_dir)).root if config.landing_dir else LandingSettings().root
-        )
+        root = Path(config.landing_dir) if config.landing_dir else landing.root
         files = partition_files(root, source, context.partition_key)
         if not files:
             context.log.info("no files for %s in %s/%s", context.partition_key, root, source)
@@ -68,7 +54,13 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
         if files:
             with opensearch.client() as client:
                 summary = ingest(
-                    client, source, files, landing_root=root, refresh=True, partition=context.partition_key
+                    client,
+                    source,
+                    files,
+                    landing_root=root,
+                    retention=retention.settings(),
+                    refresh=True,
+                    partition=context.partition_key,
                 )
         return dg.MaterializeResult(
             metadata={
@@ -96,10 +88,10 @@ def build_landing_sensor(source: str, asset: dg.AssetsDefinition) -> dg.SensorDe
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"Starts {source} ingestion when files arrive under the landing directory.",
     )
-    def _sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    def _sensor(context: dg.SensorEvaluationContext, landing: LandingResource) -> dg.SensorResult:
         seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
         by_partition: dict[str, list[str]] = {}
-        for landed in landed_files(LandingSettings().root, source):
+        for landed in landed_files(landing.root, source):
             signature = f"{landed.mtime}:{landed.size}"
             if seen.get(str(landed.path)) != signature:
                 seen[str(landed.path)] = signature
@@ -121,32 +113,3 @@ INGESTION_ASSETS = [build_ingestion_asset(source) for source in source_names()]
 LANDING_SENSORS = [
     build_landing_sensor(source, asset) for source, asset in zip(source_names(), INGESTION_ASSETS, strict=True)
 ]
-
-
-@dg.asset(group_name="storage", kinds={"opensearch"}, deps=[index_templates])
-def retention_enforcement(context: dg.AssetExecutionContext, opensearch: OpenSearchResource) -> dg.MaterializeResult:
-    """Daily indices past SIEM_HOT_DAYS made read-only and past SIEM_RETENTION_DAYS deleted, by event date."""
-    settings = RetentionSettings()
-    with opensearch.client() as client:
-        actions = enforce_retention(client, settings)
-    deleted = [a.index for a in actions if a.action == "deleted"]
-    frozen = [a.index for a in actions if a.action == "made_read_only"]
-    context.log.info("retention: %d deleted, %d made read-only, %d kept", len(deleted), len(frozen), len(actions))
-    return dg.MaterializeResult(
-        metadata={
-            "retention_days": settings.retention_days,
-            "hot_days": settings.hot_days,
-            "meets_pci_10_5_1": settings.meets_pci_10_5_1,
-            "deleted": dg.MetadataValue.json(deleted),
-            "made_read_only": dg.MetadataValue.json(frozen),
-            "indices_checked": len(actions),
-        }
-    )
-
-
-daily_retention_schedule = dg.ScheduleDefinition(
-    name="daily_retention",
-    target=dg.AssetSelection.assets(retention_enforcement),
-    cron_schedule="15 0 * * *",
-    execution_timezone="UTC",
-)

@@ -4,16 +4,17 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from dagster_project.integrity import keys
 from dagster_project.integrity.signing import sign_heads
 from dagster_project.integrity.verify import verify
-from dagster_project.resources import OpenSearchResource
+from dagster_project.resources import OpenSearchResource, SigningKeyResource
 
 
 @dg.asset(group_name="integrity", kinds={"opensearch"})
-def integrity_digest(context: dg.AssetExecutionContext, opensearch: OpenSearchResource) -> dg.MaterializeResult:
+def integrity_digest(
+    context: dg.AssetExecutionContext, opensearch: OpenSearchResource, signing_key: SigningKeyResource
+) -> dg.MaterializeResult:
     """A signed digest over the chain heads of every source (needs SIEM_SIGNING_KEY_FILE)."""
-    key = keys.private_key_from_env()
+    key = signing_key.private_key()
     with opensearch.client() as client:
         digest = sign_heads(client, key)
     context.log.info("signed %d heads", len(digest["heads"]))
@@ -29,11 +30,11 @@ def integrity_digest(context: dg.AssetExecutionContext, opensearch: OpenSearchRe
 @dg.asset_check(
     asset=integrity_digest, description="Yesterday and today verify clean: no modified, deleted or injected events."
 )
-def integrity_verifies(opensearch: OpenSearchResource) -> dg.AssetCheckResult:
+def integrity_verifies(opensearch: OpenSearchResource, signing_key: SigningKeyResource) -> dg.AssetCheckResult:
     """Recompute the chains for the last two days."""
     end = datetime.now(UTC) + timedelta(hours=1)
     with opensearch.client() as client:
-        report = verify(client, end - timedelta(days=2), end, keys.public_key_from_env())
+        report = verify(client, end - timedelta(days=2), end, signing_key.public_key())
     data = report.as_json()
     return dg.AssetCheckResult(
         passed=report.ok,

@@ -7,11 +7,12 @@ from typing import Any
 
 import dagster as dg
 
-from dagster_project.assets.ingestion import DAILY, INGESTION_ASSETS
+from dagster_project.assets.ingestion import INGESTION_ASSETS
+from dagster_project.assets.partitions import ARRIVAL_DAYS
 from dagster_project.quality.model import CHECKS, CheckResult, Severity
 from dagster_project.quality.runner import check_partition
 from dagster_project.quality.store import dq_id
-from dagster_project.resources import OpenSearchResource
+from dagster_project.resources import OpenSearchResource, QualityResource, RetentionResource
 
 
 def check_metadata(result: CheckResult) -> dict[str, Any]:
@@ -64,7 +65,7 @@ def _specs(asset: dg.AssetsDefinition) -> list[dg.AssetCheckSpec]:
                 asset=asset.key,
                 blocking=check.blocking,
                 description=f"{check.summary} [{check.method.value}]",
-                partitions_def=DAILY,
+                partitions_def=ARRIVAL_DAYS,
                 metadata={"method": check.method.value},
             )
             for check in CHECKS.values()
@@ -72,19 +73,24 @@ def _specs(asset: dg.AssetsDefinition) -> list[dg.AssetCheckSpec]:
 
 
 def build_quality_checks(asset: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
-    """Every data-quality check of one ingestion asset, run on a partition, written to siem-dq."""
+    """Every data-quality check of one ingestion asset, run on a partition, written to the dq index."""
     source = str(asset.metadata_by_key[asset.key]["source"])
 
     @dg.multi_asset_check(
         name=f"{asset.key.to_python_identifier()}_quality",
         specs=_specs(asset),
-        description=f"Data-quality checks of {source} events (suite derived from siem-{source}.json).",
+        description=f"Data-quality checks of {source} events (suite derived from its component template).",
     )
     def _checks(
-        context: dg.AssetCheckExecutionContext, opensearch: OpenSearchResource
+        context: dg.AssetCheckExecutionContext,
+        opensearch: OpenSearchResource,
+        quality: QualityResource,
+        retention: RetentionResource,
     ) -> Iterator[dg.AssetCheckResult]:
         with opensearch.client() as client:
-            results = check_partition(client, source, context.partition_key)
+            results = check_partition(
+                client, source, context.partition_key, settings=quality.settings(), retention=retention.settings()
+            )
         failed = [f"{r.check} ({r.severity})" for r in results if not r.passed]
         context.log.info("%s/%s: %s", source, context.partition_key, ", ".join(failed) or "all checks passed")
         for result in results:

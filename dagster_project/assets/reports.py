@@ -2,45 +2,34 @@
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import dagster as dg
-from dagster._core.definitions.partitions.partitioned_schedule import (
-    UnresolvedPartitionedAssetScheduleDefinition,
-)
 
-from dagster_project.reports.deliver import ReportSettings, SmtpSettings, recipients_for
+from dagster_project.assets.partitions import REPORT_PERIODS
 from dagster_project.reports.frameworks import Cadence, load_frameworks
 from dagster_project.reports.model import STATUS_LABELS, Period
 from dagster_project.reports.produce import Delivery, produce_report
-from dagster_project.resources import OpenSearchResource
-from dagster_project.settings import RetentionSettings
+from dagster_project.resources import (
+    OpenSearchResource,
+    ReportsResource,
+    RetentionResource,
+    SigningKeyResource,
+    SmtpResource,
+)
 
-if TYPE_CHECKING:  # what build_schedule_from_partitioned_job returns for asset jobs; not exported by dagster
-    from dagster._core.definitions.partitions.partitioned_schedule import (
-        UnresolvedPartitionedAssetScheduleDefinition,
-    )
-
-START = "2024-01-01"
-PARTITIONS: dict[str, dg.TimeWindowPartitionsDefinition] = {
-    "daily": dg.DailyPartitionsDefinition(start_date=START, timezone="UTC"),
-    "weekly": dg.WeeklyPartitionsDefinition(start_date=START, timezone="UTC", day_offset=1),
-    "monthly": dg.MonthlyPartitionsDefinition(start_date=START, timezone="UTC"),
+SCHEDULE_CRONS: dict[str, str] = {
+    "daily": "30 1 * * *",
+    "weekly": "0 2 * * 1",
+    "monthly": "0 3 1 * *",
 }
-SCHEDULE_TIMES: dict[str, tuple[int, int, int | None, int | None]] = {
-    "daily": (30, 1, None, None),
-    "weekly": (0, 2, 1, None),
-    "monthly": (0, 3, None, 1),
-}
-"""(minute, hour, day of week, day of month), UTC: each schedule runs after its period has ended and
-materialises that last complete partition."""
+"""When each cadence's schedule runs (UTC): after its period has ended, for that last complete period."""
 
 
 class ReportConfig(dg.Config):
     """Run configuration for a report partition."""
 
     out_dir: str = ""
-    """Overrides SIEM_REPORTS_DIR for this run."""
+    """Overrides the reports folder (SIEM_REPORTS_DIR) for this run."""
     deliver: bool = True
     """E-mail the PDF to the framework's officers (when SIEM_SMTP_HOST is set)."""
 
@@ -69,7 +58,7 @@ def build_report_asset(framework_name: str, title: str, cadence: Cadence) -> dg.
     @dg.asset(
         name=asset_name(framework_name, cadence),
         group_name="reports",
-        partitions_def=PARTITIONS[cadence],
+        partitions_def=REPORT_PERIODS[cadence],
         kinds={"opensearch", "pdf"},
         description=f"{title} compliance report ({cadence}): HTML, PDF, CSV evidence and manifest.",
         metadata={
@@ -79,25 +68,33 @@ def build_report_asset(framework_name: str, title: str, cadence: Cadence) -> dg.
         },
     )
     def _report(
-        context: dg.AssetExecutionContext, config: ReportConfig, opensearch: OpenSearchResource
+        context: dg.AssetExecutionContext,
+        config: ReportConfig,
+        opensearch: OpenSearchResource,
+        reports_folder: ReportsResource,
+        smtp: SmtpResource,
+        retention: RetentionResource,
+        signing_key: SigningKeyResource,
     ) -> dg.MaterializeResult:
         framework = load_frameworks()[framework_name]
         period = period_of(context, cadence)
-        root = Path(config.out_dir) if config.out_dir else ReportSettings().root
+        root = Path(config.out_dir) if config.out_dir else reports_folder.root
         out_dir = root / framework_name / cadence / context.partition_key
-        smtp = SmtpSettings()
-        recipients = recipients_for(framework_name) if config.deliver else ()
-        if recipients and not smtp.host:
+        mail = smtp.settings()
+        recipients = reports_folder.recipients(framework_name) if config.deliver else ()
+        if recipients and not mail.host:
             context.log.warning("not e-mailing %s: SIEM_SMTP_HOST is not set", ", ".join(recipients))
             recipients = ()
+        key = signing_key.public_key_if_configured()
         with opensearch.client() as client:
             produced = produce_report(
                 client,
                 framework,
                 period,
                 out_dir,
-                retention=RetentionSettings(),
-                delivery=Delivery(recipients=recipients, smtp=smtp),
+                retention=retention.settings(),
+                delivery=Delivery(recipients=recipients, smtp=mail),
+                public_key=key,
             )
         data = produced.data
         counts = data.status_counts()
@@ -129,25 +126,29 @@ def build_report_asset(framework_name: str, title: str, cadence: Cadence) -> dg.
     return _report
 
 
-def build_report_schedule(
-    cadence: Cadence, assets: list[dg.AssetsDefinition]
-) -> "dg.ScheduleDefinition | UnresolvedPartitionedAssetScheduleDefinition":
+def build_report_schedule(cadence: Cadence, assets: list[dg.AssetsDefinition]) -> dg.ScheduleDefinition:
     """A schedule that materialises the last complete period of every report asset of a cadence."""
+    partitions = REPORT_PERIODS[cadence]
     job = dg.define_asset_job(
         name=f"{cadence}_compliance_reports",
         selection=dg.AssetSelection.assets(*assets),
-        partitions_def=PARTITIONS[cadence],
         description=f"Every {cadence} compliance report.",
     )
-    minute, hour, weekday, monthday = SCHEDULE_TIMES[cadence]
-    return dg.build_schedule_from_partitioned_job(
-        job,
+
+    @dg.schedule(
         name=f"{cadence}_compliance_reports_schedule",
-        minute_of_hour=minute,
-        hour_of_day=hour,
-        day_of_week=weekday,
-        day_of_month=monthday,
+        job=job,
+        cron_schedule=SCHEDULE_CRONS[cadence],
+        execution_timezone="UTC",
+        description=f"Every {cadence} report, for the {cadence} period that has just ended.",
     )
+    def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        moment = (context.scheduled_execution_time or datetime.now(UTC)).timestamp()
+        current = partitions.time_window_for_partition_key(partitions.get_partition_key_for_timestamp(moment))
+        key = partitions.get_partition_key_for_timestamp(current.start.timestamp() - 1)
+        return dg.RunRequest(partition_key=key, run_key=f"{cadence}-reports:{key}")
+
+    return _schedule
 
 
 _FRAMEWORKS = load_frameworks()
@@ -156,8 +157,8 @@ REPORT_ASSETS: list[dg.AssetsDefinition] = [
     for name, framework in _FRAMEWORKS.items()
     for cadence in framework.cadences
 ]
-REPORT_SCHEDULES: "list[dg.ScheduleDefinition | UnresolvedPartitionedAssetScheduleDefinition]" = [
-    build_report_schedule(cadence, [a for a in REPORT_ASSETS if a.partitions_def == PARTITIONS[cadence]])
+REPORT_SCHEDULES: list[dg.ScheduleDefinition] = [
+    build_report_schedule(cadence, [a for a in REPORT_ASSETS if a.partitions_def == REPORT_PERIODS[cadence]])
     for cadence in ("daily", "weekly", "monthly")
-    if any(a.partitions_def == PARTITIONS[cadence] for a in REPORT_ASSETS)
+    if any(a.partitions_def == REPORT_PERIODS[cadence] for a in REPORT_ASSETS)
 ]

@@ -1,13 +1,1 @@
-"""Sub-commands of `siem`, one module each; importing this package registers them."""
-
-from dagster_project.commands import (  # noqa: F401
-    dashboards_cmd,
-    demo_cmd,
-    detect_cmd,
-    ingest_cmd,
-    integrity_cmd,
-    opensearch_cmd,
-    quality_cmd,
-    report_cmd,
-    storage_cmd,
-)
+"""Sub-commands of `siem`, one module each, named after its command; `cli.py` assembles them."""

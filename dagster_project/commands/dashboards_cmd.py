@@ -6,17 +6,15 @@ import sys
 
 import click
 
-from dagster_project.cli import cli, emit
+from dagster_project.commands.shared import emit
 from dagster_project.dashboards.deploy import deploy
 from dagster_project.dashboards.objects import load_saved_objects
-from dagster_project.dashboards.settings import DashboardsSettings
 from dagster_project.dashboards.validate import validate
-from dagster_project.settings import ConnectionSettings
+from dagster_project.settings import ConnectionSettings, DashboardsSettings
+from dagster_project.storage import naming
 
-START_HERE = "siem-dash-soc-overview"
 
-
-@cli.group("dashboards")
+@click.group("dashboards")
 def dashboards_group() -> None:
     """OpenSearch Dashboards saved objects (index patterns, searches, visualisations, dashboards)."""
 
@@ -51,6 +49,6 @@ def deploy_command(url: str | None, as_json: bool) -> None:
     by_type = ", ".join(f"{n} {kind}" for kind, n in result.imported.items())
     text = (
         f"imported {result.count} saved objects into {result.url} ({by_type})\n"
-        f"open {result.url}/app/dashboards#/view/{START_HERE}"
+        f"open {result.url}/app/dashboards#/view/{naming.in_namespace(naming.START_DASHBOARD)}"
     )
     emit({"url": result.url, "imported": result.imported, "count": result.count}, as_json, text)

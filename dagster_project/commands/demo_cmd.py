@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -10,7 +9,6 @@ from pathlib import Path
 import click
 import yaml
 
-from dagster_project.cli import cli
 from dagster_project.client import opened_client
 from dagster_project.detection.alerts import raise_alerts
 from dagster_project.detection.hunt import hunt
@@ -21,7 +19,14 @@ from dagster_project.quality.runner import check_partition
 from dagster_project.reports.frameworks import load_framework
 from dagster_project.reports.model import Period
 from dagster_project.reports.produce import produce_report
-from dagster_project.settings import ConnectionSettings, NodeSettings, RetentionSettings, effective_url
+from dagster_project.settings import (
+    ConnectionSettings,
+    FolderSettings,
+    NodeSettings,
+    RetentionSettings,
+    effective_url,
+)
+from dagster_project.storage import naming
 from dagster_project.storage.bootstrap import bootstrap
 
 DEMO_RETENTION = RetentionSettings(retention_days=20_000, hot_days=7_300)
@@ -30,13 +35,13 @@ DEMO_RETENTION = RetentionSettings(retention_days=20_000, hot_days=7_300)
 
 def samples_dir() -> Path:
     """SIEM_SAMPLES_DIR, else ../shared/data beside the checkout."""
-    configured = os.environ.get("SIEM_SAMPLES_DIR")
+    configured = FolderSettings().samples_dir
     if configured:
-        return Path(configured)
+        return configured
     return Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
-@cli.command("demo")
+@click.command("demo")
 def demo_command() -> None:
     """Bring the node up, bootstrap, ingest the bundled samples and print where things are."""
     connection = ConnectionSettings()
@@ -51,7 +56,7 @@ def demo_command() -> None:
     manifest = yaml.safe_load(resources.files("dagster_project").joinpath("demo_samples.yaml").read_text())
     root = samples_dir()
     partition = datetime.now(UTC).strftime("%Y-%m-%d")
-    out_dir = Path(os.environ.get("SIEM_DEMO_OUT", "demo-output")).resolve()
+    out_dir = FolderSettings().demo_out.resolve()
     with opened_client() as client:
         changes = bootstrap(client, DEMO_RETENTION)
         click.echo(f"bootstrap: {sum(c.action != 'unchanged' for c in changes)} changed, {len(changes)} artefacts")
@@ -97,7 +102,7 @@ def demo_command() -> None:
             f"PCI DSS report {first:%Y-%m-%d}..{last:%Y-%m-%d}: {counts_by_status['evidence_present']} controls with "
             f"evidence, {counts_by_status['gap']} gaps -> {produced.files['report.pdf']}"
         )
-        counts = client.cat.indices(index="siem-*", format="json", h="index,docs.count")
+        counts = client.cat.indices(index=naming.all_pattern(), format="json", h="index,docs.count")
     families: dict[str, int] = {}
     for row in counts:
         family = row["index"].rsplit("-", 1)[0] if row["index"][-10:-6].isdigit() else row["index"]
@@ -109,13 +114,13 @@ def demo_command() -> None:
     click.echo(f"  Reports             {out_dir}")
     click.echo("  Dagster UI          .venv/bin/dagster dev  ->  http://127.0.0.1:3000")
     click.echo("  Dashboards          docs/dashboards.md (siem dashboards deploy with OPENSEARCH_DASHBOARDS_URL)")
-    click.echo(f"  Search events       curl '{url}/siem-events/_search?q=event.outcome:failure'")
+    click.echo(f"  Search events       curl '{url}/{naming.events_alias()}/_search?q=event.outcome:failure'")
 
 
 def _event_span(client) -> tuple[datetime, datetime]:  # type: ignore[no-untyped-def]
     """First and last event day in the suite's indices."""
     aggs = client.search(
-        index="siem-events-*",
+        index=naming.events_pattern(),
         body={"size": 0, "aggs": {"first": {"min": {"field": "@timestamp"}}, "last": {"max": {"field": "@timestamp"}}}},
     )["aggregations"]
     first = datetime.fromtimestamp(aggs["first"]["value"] / 1000, UTC)

@@ -8,14 +8,13 @@ import sys
 import click
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 
-from dagster_project.cli import cli
 from dagster_project.client import opened_client
 from dagster_project.errors import IngestError
 from dagster_project.ingest.pipeline import ingest, input_files
 from dagster_project.sources.registry import parser_factory, source_names
 
 
-@cli.command("ingest")
+@click.command("ingest")
 @click.option("--source", "source", required=True, help=f"One of: {', '.join(source_names())}.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print one summary object instead of a progress bar.")

@@ -1,48 +1,18 @@
-"""`siem verify --from D1 --to D2 [--json]` and `siem integrity keygen | sign`."""
+"""`siem integrity keygen | sign`: signing keys and signed digests of the integrity chains."""
 
 from __future__ import annotations
 
-import sys
-from datetime import timedelta
 from pathlib import Path
 
 import click
 
-from dagster_project.cli import cli, emit
 from dagster_project.client import opened_client
-from dagster_project.commands.detect_cmd import day_start
-from dagster_project.errors import ConfigurationError
+from dagster_project.commands.shared import emit
 from dagster_project.integrity import keys
 from dagster_project.integrity.signing import sign_heads
-from dagster_project.integrity.verify import verify
 
 
-@cli.command("verify")
-@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First ingestion day (UTC).")
-@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last ingestion day, inclusive.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def verify_command(start, end, as_json: bool) -> None:  # type: ignore[no-untyped-def]
-    """Recompute the integrity chains; exit 0 only when nothing was modified, deleted, injected or badly signed."""
-    try:
-        public_key = keys.public_key_from_env()
-    except ConfigurationError:
-        public_key = None
-        click.echo("warning: no signing key configured; signatures are not checked", err=True)
-    with opened_client() as client:
-        report = verify(client, day_start(start.date()), day_start(end.date()) + timedelta(days=1), public_key)
-    data = report.as_json()
-    text = (
-        f"{'OK' if report.ok else 'TAMPERING DETECTED'}: {report.checked} documents in {report.records} records, "
-        f"{report.digests} signed digests; modified {len(report.modified)}, deleted {len(report.deleted)}, "
-        f"injected {len(report.injected)}, bad signatures {len(report.bad_signatures)}, "
-        f"broken chain links {len(report.broken_chain)}"
-    )
-    emit(data, as_json, text)
-    if not report.ok:
-        sys.exit(1)
-
-
-@cli.group("integrity")
+@click.group("integrity")
 def integrity_group() -> None:
     """Signing keys and signed digests of the integrity chains."""
 

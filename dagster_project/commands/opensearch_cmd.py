@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import click
 
-from dagster_project.cli import cli, emit
 from dagster_project.client import client_from_env
 from dagster_project.cluster import cluster_status
+from dagster_project.commands.shared import emit
 from dagster_project.node import lifecycle
 from dagster_project.settings import ConnectionSettings, NodeSettings, effective_url, url_list
+from dagster_project.storage import naming
 
 
-@cli.group()
+@click.group()
 def opensearch() -> None:
     """Manage the embedded local OpenSearch cluster (ignored when OPENSEARCH_URL names another cluster)."""
 
@@ -65,9 +66,12 @@ def up(nodes: int | None, strict: bool, secure: bool, as_json: bool) -> None:
     emit(lifecycle.as_dict(result), as_json, text)
 
 
+_NODE_HELP = f"Stop only this node (e.g. {naming.node_name(2)}); `up` starts it again."
+
+
 @opensearch.command()
 @click.option("--secure", is_flag=True, help="Stop the secure node instead of the plain cluster.")
-@click.option("--node", "node", default=None, help="Stop only this node (e.g. siem-node-2); `up` starts it again.")
+@click.option("--node", "node", default=None, help=_NODE_HELP)
 def down(secure: bool, node: str | None) -> None:
     """Stop the nodes that `up` started (by their pids; nothing else is touched)."""
     if lifecycle.down(NodeSettings(), secure=secure, node=node):

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import click
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 
-from dagster_project.cli import cli, emit
 from dagster_project.client import opened_client
+from dagster_project.commands.shared import emit
 from dagster_project.errors import NodeError
 from dagster_project.quality.model import CheckResult
 from dagster_project.quality.runner import check_partition
@@ -30,7 +30,7 @@ def _line(result: CheckResult) -> str:
     return line.rstrip()
 
 
-@cli.command("quality")
+@click.command("quality")
 @click.option("--source", "source", default=None, help=f"One of: {', '.join(source_names())} (default: all).")
 @click.option("--date", "day", default=None, help="Partition (arrival day) YYYY-MM-DD; default today (UTC).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every check result.")

@@ -7,19 +7,20 @@ from pathlib import Path
 
 import click
 
-from dagster_project.cli import cli, emit
 from dagster_project.client import opened_client
+from dagster_project.commands.shared import emit
 from dagster_project.errors import ReportError
-from dagster_project.reports.deliver import ReportSettings, SmtpSettings, recipients_for
+from dagster_project.integrity import keys
+from dagster_project.reports.deliver import recipients_for
 from dagster_project.reports.frameworks import load_framework
 from dagster_project.reports.model import Period
 from dagster_project.reports.produce import Delivery, produce_report
-from dagster_project.settings import RetentionSettings
+from dagster_project.settings import FolderSettings, NodeSettings, RetentionSettings, SmtpSettings
 
 FRAMEWORKS = "pci-dss, hipaa, gdpr, soc2, cis-aws"
 
 
-@cli.command("report")
+@click.command("report")
 @click.option("--framework", "framework_name", required=True, help=f"One of {FRAMEWORKS} (reports/frameworks/).")
 @click.option("--from", "first", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day (UTC).")
 @click.option("--to", "last", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day, included (UTC).")
@@ -43,10 +44,13 @@ def report_command(
         delivery = Delivery(
             recipients=recipients_for(framework.name),
             smtp=SmtpSettings(),
-            directory=ReportSettings().root / framework.name / period.slug,
+            directory=FolderSettings().reports_root(NodeSettings().home) / framework.name / period.slug,
         )
+    key = keys.public_key_if_configured()
     with opened_client() as client:
-        produced = produce_report(client, framework, period, out_dir, retention=RetentionSettings(), delivery=delivery)
+        produced = produce_report(
+            client, framework, period, out_dir, retention=RetentionSettings(), delivery=delivery, public_key=key
+        )
     counts = produced.data.status_counts()
     lines = [f"{framework.title} report for {period.label}: {out_dir}"]
     lines += [f"  {c.status:16} {c.id:24} {c.title}" for c in produced.data.controls]

@@ -22,11 +22,12 @@ from elastic_transport import NodeConfig, SerializationError, Serializer, Transp
 from dagster_project.dashboards.objects import SavedObject, load_saved_objects, ndjson_payload
 from dagster_project.dashboards.validate import validate
 from dagster_project.errors import ArtifactError, ConfigurationError, SiemError
+from dagster_project.storage import naming
 
 log = logging.getLogger(__name__)
 
 IMPORT_PATH = "/api/saved_objects/_import"
-UPLOAD_NAME = "siem-dashboards.ndjson"
+UPLOAD_NAME = naming.DASHBOARDS_UPLOAD
 """Dashboards refuses uploads whose file name does not end in `.ndjson`."""
 
 
@@ -63,9 +64,9 @@ class _BytesSerializer(Serializer):
 
 def multipart_body(payload: bytes, filename: str = UPLOAD_NAME) -> tuple[bytes, str]:
     """A multipart/form-data body with one file field `file`; returns (body, content-type header)."""
-    boundary = f"siem-{uuid.uuid4().hex}"
+    boundary = f"{naming.MULTIPART_BOUNDARY_PREFIX}{uuid.uuid4().hex}"
     while boundary.encode() in payload:  # astronomically unlikely; a boundary must not occur in the content
-        boundary = f"siem-{uuid.uuid4().hex}"
+        boundary = f"{naming.MULTIPART_BOUNDARY_PREFIX}{uuid.uuid4().hex}"
     head = (
         f"--{boundary}\r\n"
         f'Content-Disposition: form-data; name="file"; filename="{filename}"\r\n'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 from dagster_project.errors import ArtifactError
 from dagster_project.paths import repo_dir
+from dagster_project.storage import naming
 
 TYPES = ("index-pattern", "search", "visualization", "dashboard")
 """The saved object types the suite ships, in the order they depend on each other."""
@@ -106,6 +108,8 @@ def parse_line(text: str, path: Path, line: int) -> SavedObject:
         isinstance(r, dict) and {"name", "type", "id"} <= set(r) for r in references
     ):
         raise ArtifactError(f"{kind} {identifier!r}: references must be a list of {{name, type, id}}", where=where)
+    body = in_namespace(body)
+    identifier, attributes, references = body["id"], body["attributes"], body.get("references", [])
     return SavedObject(
         type=kind,
         id=identifier,
@@ -115,6 +119,20 @@ def parse_line(text: str, path: Path, line: int) -> SavedObject:
         path=path,
         line=line,
     )
+
+
+def in_namespace(body: dict[str, Any]) -> dict[str, Any]:
+    """A saved object in the current index namespace (see `storage.naming`): its id, the ids it references
+    and an index pattern's title; under the default prefix the object is returned as it is."""
+    if naming.is_default():
+        return body
+    body = copy.deepcopy(body)
+    body["id"] = naming.in_namespace(body["id"])
+    for reference in body.get("references", []):
+        reference["id"] = naming.in_namespace(reference["id"])
+    if body.get("type") == "index-pattern" and isinstance(body["attributes"].get("title"), str):
+        body["attributes"]["title"] = naming.in_namespace(body["attributes"]["title"])
+    return body
 
 
 def load_saved_objects(root: Path | None = None) -> list[SavedObject]:

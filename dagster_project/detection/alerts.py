@@ -6,42 +6,33 @@ never re-notifies. States: active -> acknowledged -> resolved (`siem alerts ack|
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from opensearchpy import NotFoundError, OpenSearch
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from dagster_project.detection.hunt import FINDINGS_INDEX
+from dagster_project.detection.rules import SIGMA_LEVELS
 from dagster_project.errors import DetectionError
+from dagster_project.ids import stable_id
+from dagster_project.querydsl import time_range
+from dagster_project.settings import AlertSettings
+from dagster_project.storage import naming
 
 log = logging.getLogger(__name__)
 
-ALERTS_INDEX = "siem-alerts"
-LEVELS = ("informational", "low", "medium", "high", "critical")
 ENTITY_SOURCES = ("user.name", "source.ip", "host.name", "cloud.account.id")
 STATES = ("active", "acknowledged", "resolved")
 
 
-class AlertSettings(BaseSettings):
-    """SIEM_ALERT_MIN_LEVEL (high) and SIEM_ALERT_WINDOW_MINUTES (60): which findings alert, how they group."""
-
-    model_config = SettingsConfigDict(env_prefix="SIEM_ALERT_", extra="ignore")
-
-    min_level: str = "high"
-    window_minutes: int = Field(default=60, ge=1)
-
-    def levels(self) -> list[str]:
-        """The rule levels at or above `min_level`."""
-        if self.min_level not in LEVELS:
-            raise DetectionError(
-                f"unknown level {self.min_level!r} (one of {', '.join(LEVELS)})", where="SIEM_ALERT_MIN_LEVEL"
-            )
-        return list(LEVELS[LEVELS.index(self.min_level) :])
+def alert_levels(settings: AlertSettings) -> list[str]:
+    """The rule levels at or above SIEM_ALERT_MIN_LEVEL; DetectionError naming the variable for an unknown level."""
+    if settings.min_level not in SIGMA_LEVELS:
+        raise DetectionError(
+            f"unknown level {settings.min_level!r} (one of {', '.join(SIGMA_LEVELS)})", where="SIEM_ALERT_MIN_LEVEL"
+        )
+    return list(SIGMA_LEVELS[SIGMA_LEVELS.index(settings.min_level) :])
 
 
 @dataclass
@@ -55,7 +46,7 @@ class AlertChange:
 
 def alert_id(rule_id: str, entity: str, window_start: str) -> str:
     """Deterministic alert id."""
-    return hashlib.sha256(f"{rule_id}\x1f{entity}\x1f{window_start}".encode()).hexdigest()[:32]
+    return stable_id(rule_id, entity, window_start)
 
 
 def raise_alerts(
@@ -63,7 +54,7 @@ def raise_alerts(
 ) -> list[AlertChange]:
     """Group the findings with start <= @timestamp < end into alerts; create new ones, update existing ones."""
     settings = settings or AlertSettings()
-    if not client.indices.exists(index=FINDINGS_INDEX):
+    if not client.indices.exists(index=naming.findings_index()):
         return []
     sources: list[dict[str, Any]] = [{"rule": {"terms": {"field": "rule.id"}}}]
     sources += [{name: {"terms": {"field": name, "missing_bucket": True}}} for name in ENTITY_SOURCES]
@@ -75,8 +66,8 @@ def raise_alerts(
         "query": {
             "bool": {
                 "filter": [
-                    {"terms": {"rule.level": settings.levels()}},
-                    {"range": {"@timestamp": {"gte": start.isoformat(), "lt": end.isoformat()}}},
+                    {"terms": {"rule.level": alert_levels(settings)}},
+                    time_range("@timestamp", start, end),
                 ]
             }
         },
@@ -100,7 +91,7 @@ def raise_alerts(
     changes: list[AlertChange] = []
     now = datetime.now(UTC).isoformat()
     while True:
-        response = client.search(index=FINDINGS_INDEX, body=body)
+        response = client.search(index=naming.findings_index(), body=body)
         aggregation = response["aggregations"]["alerts"]
         for bucket in aggregation["buckets"]:
             changes.append(_upsert(client, bucket, now))
@@ -108,7 +99,7 @@ def raise_alerts(
         if not after or not aggregation["buckets"]:
             break
         body["aggs"]["alerts"]["composite"]["after"] = after
-    client.indices.refresh(index=ALERTS_INDEX, ignore_unavailable=True)
+    client.indices.refresh(index=naming.alerts_index(), ignore_unavailable=True)
     return changes
 
 
@@ -122,7 +113,7 @@ def _upsert(client: OpenSearch, bucket: dict[str, Any], now: str) -> AlertChange
     finding_ids = [h["_source"]["finding"]["id"] for h in hits]
     event_ids = [e for h in hits for e in h["_source"]["finding"].get("event_ids", [])][:50]
     try:
-        existing = client.get(index=ALERTS_INDEX, id=identifier)["_source"]["alert"]
+        existing = client.get(index=naming.alerts_index(), id=identifier)["_source"]["alert"]
     except NotFoundError:
         existing = None
     alert = {
@@ -144,7 +135,7 @@ def _upsert(client: OpenSearch, bucket: dict[str, Any], now: str) -> AlertChange
         if existing and existing.get(kept):
             alert[kept] = existing[kept]
     client.index(
-        index=ALERTS_INDEX,
+        index=naming.alerts_index(),
         id=identifier,
         body={"@timestamp": existing and existing.get("first_seen") or alert["first_seen"], "alert": alert},
     )
@@ -156,7 +147,7 @@ def set_state(client: OpenSearch, identifier: str, state: str, *, by: str = "") 
     if state not in STATES:
         raise DetectionError(f"unknown state {state!r}", where=identifier)
     try:
-        document = client.get(index=ALERTS_INDEX, id=identifier)["_source"]
+        document = client.get(index=naming.alerts_index(), id=identifier)["_source"]
     except NotFoundError as exc:
         raise DetectionError("no such alert", where=identifier) from exc
     alert = document["alert"]
@@ -167,10 +158,10 @@ def set_state(client: OpenSearch, identifier: str, state: str, *, by: str = "") 
         alert["acknowledged_at"] = now
     if state == "resolved":
         alert["resolved_at"] = now
-    client.index(index=ALERTS_INDEX, id=identifier, body=document, refresh=True)
+    client.index(index=naming.alerts_index(), id=identifier, body=document, refresh=True)
     return alert
 
 
 def mark_notified(client: OpenSearch, identifier: str, channels: list[str]) -> None:
     """Record which channels delivered an alert."""
-    client.update(index=ALERTS_INDEX, id=identifier, body={"doc": {"alert": {"notified": channels}}})
+    client.update(index=naming.alerts_index(), id=identifier, body={"doc": {"alert": {"notified": channels}}})

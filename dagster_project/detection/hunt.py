@@ -3,12 +3,11 @@
 Plain rules stream their matches with a scroll (only the entity fields are fetched); correlation rules run
 as aggregations and each qualifying group and window becomes one finding. Finding ids are hashes of the
 rule id and the matched event id (or of the rule, group and window), so a re-run overwrites and adds nothing.
-Blocking; writes use `streaming_bulk` (429s retried with backoff).
+Blocking; writes use `streaming_bulk`, retried as `dagster_project.retries` states.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -22,10 +21,14 @@ from opensearchpy import OpenSearch, helpers
 from dagster_project.detection.compile import CompiledRule, compile_rule
 from dagster_project.detection.results import correlation_alerts
 from dagster_project.detection.rules import Rule, load_rules
+from dagster_project.ids import stable_id
+from dagster_project.querydsl import time_range
+from dagster_project.retries import BulkRetry, IdempotentBulkClient
+from dagster_project.storage import naming
 
 log = logging.getLogger(__name__)
 
-FINDINGS_INDEX = "siem-findings"
+BULK_RETRY = BulkRetry()
 ENTITY_FIELDS = (
     "host.name",
     "user.name",
@@ -67,7 +70,7 @@ class HuntResult:
 
 def finding_id(rule_id: str, *parts: str) -> str:
     """Deterministic finding id from the rule id and the matched event id (or group and window)."""
-    return hashlib.sha256("\x1f".join((rule_id, *parts)).encode()).hexdigest()[:32]
+    return stable_id(rule_id, *parts)
 
 
 def select_rules(rule_ids: Iterable[str] | None = None) -> list[tuple[Rule, CompiledRule]]:
@@ -112,13 +115,17 @@ def hunt(
         )
         actions = (_action(doc, rule, detected_at, partition) for doc in docs)
         for ok, _item in helpers.streaming_bulk(
-            client, actions, chunk_size=1000, max_retries=5, initial_backoff=1, raise_on_error=True
+            IdempotentBulkClient(client, BULK_RETRY),  # `index` with deterministic finding ids
+            actions,
+            chunk_size=1000,
+            raise_on_error=True,
+            **BULK_RETRY.streaming_kwargs(),
         ):
             outcome.findings += 1 if ok else 0
         outcome.seconds = round(time.monotonic() - started, 3)
         result.rules.append(outcome)
         log.info("rule %s (%s): %d findings", rule.id, rule.title, outcome.findings)
-    client.indices.refresh(index=FINDINGS_INDEX, ignore_unavailable=True)
+    client.indices.refresh(index=naming.findings_index(), ignore_unavailable=True)
     return result
 
 
@@ -175,7 +182,11 @@ def _correlation_findings(
                 "size": MAX_EVENT_IDS,
                 "sort": [{"@timestamp": "asc"}],
                 "_source": ["@timestamp", *ENTITY_FIELDS],
-                "query": {"bool": {"filter": [compiled.query, *group_filters, _range(alert.start, alert.end)]}},
+                "query": {
+                    "bool": {
+                        "filter": [compiled.query, *group_filters, time_range("@timestamp", alert.start, alert.end)]
+                    }
+                },
             },
             ignore_unavailable=True,
         )["hits"]["hits"]
@@ -196,10 +207,6 @@ def _correlation_findings(
         }
 
 
-def _range(start: datetime, end: datetime) -> dict[str, Any]:
-    return {"range": {"@timestamp": {"gte": start.isoformat(), "lt": end.isoformat()}}}
-
-
 def _action(doc: dict[str, Any], rule: Rule, detected_at: datetime, partition: str | None) -> dict[str, Any]:
     doc_id = doc.pop("_id")
     doc["finding"]["id"] = doc_id
@@ -215,4 +222,4 @@ def _action(doc: dict[str, Any], rule: Rule, detected_at: datetime, partition: s
     }
     if partition:
         doc.setdefault("siem", {})["partition"] = partition
-    return {"_op_type": "index", "_index": FINDINGS_INDEX, "_id": doc_id, "_source": doc}
+    return {"_op_type": "index", "_index": naming.findings_index(), "_id": doc_id, "_source": doc}

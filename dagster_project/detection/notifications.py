@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from opensearchpy import OpenSearch
 
 from dagster_project.detection.alerts import AlertChange, mark_notified
-from dagster_project.notify.email import send_email
-from dagster_project.notify.settings import SmtpSettings, WebhookSettings
+from dagster_project.notify.email import build_message, send_message
 from dagster_project.notify.webhook import DeliveryError, Webhook
-from dagster_project.settings import url_list
+from dagster_project.settings import SmtpSettings, WebhookSettings, url_list
+from dagster_project.storage import naming
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def alert_payload(change: AlertChange, events_url: str = "") -> dict[str, object
     if events_url:
         ids = ",".join(alert.get("event_ids", [])[:20])
         node = url_list(events_url)[0]  # any node of the cluster answers; a link names one
-        payload["links"] = {"events": f"{node}/siem-events/_search?q=_id:({ids.replace(',', ' OR ')})"}
+        payload["links"] = {"events": f"{node}/{naming.events_alias()}/_search?q=_id:({ids.replace(',', ' OR ')})"}
     return payload
 
 
@@ -66,8 +66,11 @@ def notify(
             if smtp.host and smtp.alert_recipients:
                 subject = f"[SIEM {alert['severity']}] {alert['rule_title']} ({alert['entity']})"
                 body = "\n".join(f"{k}: {v}" for k, v in alert.items() if k not in ("finding_ids",))
+                message = build_message(
+                    sender=smtp.sender, recipients=smtp.alert_recipients, subject=subject, body=body
+                )
                 try:
-                    send_email(smtp, smtp.alert_recipients, subject, body)
+                    send_message(smtp, message)
                     channels.append("email")
                     report.email += 1
                 except DeliveryError as exc:

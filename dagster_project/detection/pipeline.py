@@ -29,6 +29,7 @@ from sigma.types import (
 )
 
 from dagster_project.errors import DetectionError
+from dagster_project.storage import naming
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,17 @@ class LogsourceTarget:
     product: str | None
     service: str | None
     category: str | None
-    index: str
-    """Index pattern searched for rules of this log source."""
+    source: str
+    """The suite's source whose events these are (its index pattern is `index`)."""
     fields: Mapping[str, str]
     """Sigma field name -> ECS field name."""
     dataset: str | None = None
     """`event.dataset` added as a condition where several datasets share one index."""
+
+    @property
+    def index(self) -> str:
+        """Index pattern searched for rules of this log source (in the current index namespace)."""
+        return naming.events_pattern(self.source)
 
     def matches(self, product: str | None, service: str | None, category: str | None) -> bool:
         """True when a rule's log source names this target (unset target attributes match anything)."""
@@ -160,15 +166,15 @@ LOGSOURCES: Mapping[str, LogsourceTarget] = MappingProxyType(
     {
         target.name: target
         for target in (
-            LogsourceTarget("aws_cloudtrail", "aws", "cloudtrail", None, "siem-events-cloudtrail-*", CLOUDTRAIL_FIELDS),
-            LogsourceTarget("linux_auth", "linux", "auth", None, "siem-events-linux-auth-*", LINUX_AUTH_FIELDS),
-            LogsourceTarget("webserver", None, None, "webserver", "siem-events-web-access-*", WEBSERVER_FIELDS),
+            LogsourceTarget("aws_cloudtrail", "aws", "cloudtrail", None, "cloudtrail", CLOUDTRAIL_FIELDS),
+            LogsourceTarget("linux_auth", "linux", "auth", None, "linux-auth", LINUX_AUTH_FIELDS),
+            LogsourceTarget("webserver", None, None, "webserver", "web-access", WEBSERVER_FIELDS),
             LogsourceTarget(
                 "windows_security",
                 "windows",
                 "security",
                 None,
-                "siem-events-windows-*",
+                "windows",
                 WINDOWS_FIELDS,
                 dataset="windows.security",
             ),
@@ -177,7 +183,7 @@ LOGSOURCES: Mapping[str, LogsourceTarget] = MappingProxyType(
                 "windows",
                 "sysmon",
                 None,
-                "siem-events-windows-*",
+                "windows",
                 WINDOWS_FIELDS,
                 dataset="windows.sysmon_operational",
             ),
@@ -321,4 +327,4 @@ def processing_pipeline() -> ProcessingPipeline:
                     identifier=f"{target.name}_dataset",
                 )
             )
-    return ProcessingPipeline(items=items, name="siem-ecs")
+    return ProcessingPipeline(items=items, name=naming.SIGMA_PIPELINE)

@@ -25,6 +25,9 @@ from dagster_project.paths import repo_dir
 
 SigmaObject = SigmaRule | SigmaCorrelationRule
 
+SIGMA_LEVELS = ("informational", "low", "medium", "high", "critical")
+"""The Sigma specification's rule levels, lowest first (every other module imports them from here)."""
+
 
 def rules_dir() -> Path:
     """The `detectors/rules/` folder (the only copy of the rules)."""
@@ -66,6 +69,7 @@ class Rule:
     description: str
     status: str
     level: str
+    """One of SIGMA_LEVELS."""
     tags: tuple[str, ...]
     logsource: Logsource
     path: Path

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from collections import deque
 
+from dagster_project.ids import stable_id
+
 
 def event_id(source: str, original: str, occurrence: int = 0) -> str:
     """Id of an event: SHA-256 over the source name, the raw record and its repeat number, hex, 32 chars.
@@ -13,12 +15,12 @@ def event_id(source: str, original: str, occurrence: int = 0) -> str:
     request thrice in one second); it is counted within a file, so re-reading the file gives the same ids.
     """
     suffix = f"\x1e{occurrence}" if occurrence else ""
-    return hashlib.sha256(f"{source}\x1f{original}{suffix}".encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    return stable_id(source, f"{original}{suffix}")
 
 
 def quarantine_id(source: str, raw: str, reason: str) -> str:
     """Id of a quarantined record: the same bad record with the same reason is stored once."""
-    return hashlib.sha256(f"{source}\x1f{reason}\x1f{raw}".encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    return stable_id(source, reason, raw)
 
 
 def content_hash(original: str) -> str:

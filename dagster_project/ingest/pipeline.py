@@ -1,7 +1,7 @@
 """One ingestion run: stream files through a source's parser into OpenSearch, quarantine rejects, reconcile.
 
-Blocking; bulk writes go through opensearch-py's `streaming_bulk`, which retries 429s with exponential
-backoff; the client itself retries timeouts and 502/503/504. Every record read ends in exactly one of
+Blocking; bulk writes are retried as `dagster_project.retries` states (the `retry` argument), and a chunk
+that still fails ends the run with an IngestError. Every record read ends in exactly one of
 indexed / quarantined / duplicates, and a run whose counts do not add up raises ReconciliationError.
 """
 
@@ -23,20 +23,21 @@ from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import TransportError
 
 from dagster_project.errors import IngestError, ReconciliationError
-from dagster_project.ingest.ids import RepeatCounter, content_hash, event_id, quarantine_id
+from dagster_project.ingest.ids import RepeatCounter, content_hash, event_id
 from dagster_project.ingest.inputs import InputFile, expand_paths, iter_inputs
-from dagster_project.ingest.retrying import RetryingBulkClient
+from dagster_project.ingest.quarantine import Quarantined, quarantine_document, reason_key
 from dagster_project.integrity.chain import BatchRecorder
 from dagster_project.integrity.hashing import canonical_json
+from dagster_project.retries import BulkRetry, IdempotentBulkClient, describe_failure, node_urls
 from dagster_project.settings import RetentionSettings
 from dagster_project.sources.base import Event, RawRecord, Rejected, SourceContext
 from dagster_project.sources.registry import parser_factory
+from dagster_project.storage import naming
 from dagster_project.storage.naming import events_index, quarantine_index
 
 log = logging.getLogger(__name__)
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
-QUARANTINE_RAW_LIMIT = 65_536
 CHUNK_SIZE = 2000
 MAX_CHUNK_BYTES = 16 * 1024 * 1024
 
@@ -92,15 +93,17 @@ def ingest(
     now: datetime | None = None,
     refresh: bool = False,
     partition: str | None = None,
+    retry: BulkRetry | None = None,
 ) -> IngestSummary:
     """Ingest `paths` as `source`; returns the reconciled summary or raises IngestError/ReconciliationError.
 
     `partition` (default: today, UTC) is stored in `siem.partition`: the arrival day whose data-quality
-    checks cover these events.
+    checks cover these events. `retry` (default: the policy's defaults) sets layers 2 and 3 of the retries.
     """
     factory = parser_factory(source)
     files = expand_paths(list(paths), within=landing_root)
     retention = retention or RetentionSettings()
+    retry = retry or BulkRetry()
     now = now or datetime.now(UTC)
     oldest = now - timedelta(days=retention.retention_days)
     newest = now + FUTURE_TOLERANCE
@@ -113,26 +116,10 @@ def ingest(
     recorder = BatchRecorder(client, source, run_id)
 
     def quarantine_action(reason: str, raw: str, file: str, line: int, offset: int, stage: str) -> dict[str, Any]:
-        doc_id = quarantine_id(source, raw, reason)
+        doc_id, document = quarantine_document(source, Quarantined(reason, raw, file, line, offset, stage), now, run_id)
         pending[doc_id].append(_Pending("quarantine", line, raw, file, offset))
-        reasons[reason.split(":")[0][:120]] += 1
-        return {
-            "_op_type": "create",
-            "_index": quarantine_index(now.date()),
-            "_id": doc_id,
-            "_source": {
-                "@timestamp": now.isoformat().replace("+00:00", "Z"),
-                "source": source,
-                "file": file,
-                "line": line,
-                "offset": offset,
-                "reason": reason,
-                "stage": stage,
-                "raw": raw[:QUARANTINE_RAW_LIMIT],
-                "raw_truncated": len(raw) > QUARANTINE_RAW_LIMIT,
-                "run_id": run_id,
-            },
-        }
+        reasons[reason_key(reason)] += 1
+        return {"_op_type": "create", "_index": quarantine_index(now.date()), "_id": doc_id, "_source": document}
 
     def actions() -> Iterator[dict[str, Any]]:
         done_bytes = 0
@@ -181,16 +168,13 @@ def ingest(
 
     try:
         for ok, item in helpers.streaming_bulk(
-            RetryingBulkClient(client),  # type: ignore[arg-type]
+            IdempotentBulkClient(client, retry),  # every action is a `create` with a deterministic id
             actions(),
             chunk_size=CHUNK_SIZE,
             max_chunk_bytes=MAX_CHUNK_BYTES,
             raise_on_error=False,
             raise_on_exception=True,
-            max_retries=6,
-            initial_backoff=1,
-            max_backoff=60,
-            request_timeout=120,
+            **retry.streaming_kwargs(),
         ):
             (result,) = item.values()
             doc_id = result.get("_id")
@@ -221,12 +205,18 @@ def ingest(
     except (OpenSearchConnectionError, TransportError) as exc:
         _seal_acknowledged(recorder)
         raise IngestError(
-            f"cluster unreachable or failing: {exc}", where=str(getattr(client, "transport", ""))
+            f"bulk write failed after its retries (dagster_project.retries): {describe_failure(exc)}; "
+            f"{summary.indexed} events indexed before it, a re-run adds the rest",
+            where=node_urls(client),
         ) from exc
     summary.seconds = time.monotonic() - started
     summary.reasons = dict(reasons)
     if refresh:
-        client.indices.refresh(index="siem-events-*,siem-quarantine-*", ignore_unavailable=True, allow_no_indices=True)
+        client.indices.refresh(
+            index=f"{naming.events_pattern()},{naming.quarantine_pattern()}",
+            ignore_unavailable=True,
+            allow_no_indices=True,
+        )
     if not summary.reconciles:
         raise ReconciliationError(
             f"read {summary.read} != indexed {summary.indexed} + quarantined {summary.quarantined} "
@@ -309,19 +299,8 @@ def _retry_as_quarantine(
     summary: IngestSummary,
     reasons: dict[str, int],
 ) -> None:
-    doc_id = quarantine_id(source, meta.raw, reason)
-    body = {
-        "@timestamp": now.isoformat().replace("+00:00", "Z"),
-        "source": source,
-        "file": meta.file,
-        "line": meta.source_line,
-        "offset": meta.offset,
-        "reason": reason,
-        "stage": "index",
-        "raw": meta.raw[:QUARANTINE_RAW_LIMIT],
-        "raw_truncated": len(meta.raw) > QUARANTINE_RAW_LIMIT,
-        "run_id": run_id,
-    }
+    record = Quarantined(reason, meta.raw, meta.file, meta.source_line, meta.offset, "index")
+    doc_id, body = quarantine_document(source, record, now, run_id)
     try:
         client.create(index=quarantine_index(now.date()), id=doc_id, body=body)
         summary.quarantined += 1
@@ -330,7 +309,7 @@ def _retry_as_quarantine(
             summary.duplicates += 1
         else:
             raise IngestError(f"could not write to quarantine: {exc}", where=f"{meta.file}:{meta.source_line}") from exc
-    reasons[reason.split(":")[0][:120]] += 1
+    reasons[reason_key(reason)] += 1
 
 
 def input_files(paths: list[str | Path]) -> list[InputFile]:

@@ -20,10 +20,10 @@ from opensearchpy import OpenSearch, helpers
 from opensearchpy.exceptions import ConflictError, NotFoundError
 
 from dagster_project.integrity.hashing import GENESIS, document_hash, record_hash
+from dagster_project.storage import naming
 
 log = logging.getLogger(__name__)
 
-INTEGRITY_INDEX = "siem-integrity"
 BATCH_SIZE = 2000
 
 
@@ -35,7 +35,7 @@ def chain_head(client: OpenSearch, source: str) -> tuple[int, str]:
     seq, head = _searched_head(client, source)
     while True:
         try:
-            newer = client.get(index=INTEGRITY_INDEX, id=f"{source}:{seq + 1}", _source_includes=["hash"])
+            newer = client.get(index=naming.integrity_index(), id=f"{source}:{seq + 1}", _source_includes=["hash"])
         except NotFoundError:
             return seq, head
         seq, head = seq + 1, newer["_source"]["hash"]
@@ -44,7 +44,7 @@ def chain_head(client: OpenSearch, source: str) -> tuple[int, str]:
 def _searched_head(client: OpenSearch, source: str) -> tuple[int, str]:
     try:
         found = client.search(
-            index=INTEGRITY_INDEX,
+            index=naming.integrity_index(),
             body={
                 "size": 1,
                 "query": {"term": {"source": source}},
@@ -58,6 +58,22 @@ def _searched_head(client: OpenSearch, source: str) -> tuple[int, str]:
     if not hits:
         return 0, GENESIS
     return int(hits[0]["_source"]["seq"]), hits[0]["_source"]["hash"]
+
+
+def seal(
+    source: str, seq: int, prev_hash: str, entries: list[tuple[str, str, str]], run_id: str, sealed_at: datetime
+) -> dict[str, Any]:
+    """The integrity record of one batch (pure): its entries, chained to `prev_hash` by its own hash."""
+    return {
+        "@timestamp": sealed_at.isoformat(),
+        "source": source,
+        "seq": seq,
+        "prev_hash": prev_hash,
+        "hash": record_hash(source, seq, prev_hash, entries),
+        "run_id": run_id,
+        "count": len(entries),
+        "entries": [{"index": i, "id": d, "hash": h} for i, d, h in entries],
+    }
 
 
 @dataclass
@@ -109,12 +125,16 @@ class BatchRecorder:
     def _chained_ids(self, run_id: str) -> set[str]:
         """Ids the records of an earlier run of this source list (read once per run)."""
         if run_id not in self._chained_by_run:
-            self.client.indices.refresh(index=INTEGRITY_INDEX, ignore_unavailable=True)
+            self.client.indices.refresh(index=naming.integrity_index(), ignore_unavailable=True)
             query = {"query": {"bool": {"filter": [{"term": {"source": self.source}}, {"term": {"run_id": run_id}}]}}}
             self._chained_by_run[run_id] = {
                 entry["id"]
                 for hit in helpers.scan(
-                    self.client, index=INTEGRITY_INDEX, query=query, _source=["entries.id"], ignore_unavailable=True
+                    self.client,
+                    index=naming.integrity_index(),
+                    query=query,
+                    _source=["entries.id"],
+                    ignore_unavailable=True,
                 )
                 for entry in hit["_source"].get("entries", [])
             }
@@ -130,18 +150,9 @@ class BatchRecorder:
         while True:
             seq, prev = self._head
             seq += 1
-            body: dict[str, Any] = {
-                "@timestamp": datetime.now(UTC).isoformat(),
-                "source": self.source,
-                "seq": seq,
-                "prev_hash": prev,
-                "hash": record_hash(self.source, seq, prev, entries),
-                "run_id": self.run_id,
-                "count": len(entries),
-                "entries": [{"index": i, "id": d, "hash": h} for i, d, h in entries],
-            }
+            body = seal(self.source, seq, prev, entries, self.run_id, datetime.now(UTC))
             try:
-                self.client.create(index=INTEGRITY_INDEX, id=f"{self.source}:{seq}", body=body)
+                self.client.create(index=naming.integrity_index(), id=f"{self.source}:{seq}", body=body)
             except ConflictError:
                 log.info("integrity chain of %s moved on while sealing; retrying", self.source)
                 self._head = chain_head(self.client, self.source)

@@ -11,10 +11,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConflictError, NotFoundError
 
-from dagster_project.integrity.chain import INTEGRITY_INDEX, chain_head
+from dagster_project.integrity.chain import chain_head
 from dagster_project.integrity.keys import key_id
-
-DIGESTS_INDEX = "siem-integrity-digests"
+from dagster_project.storage import naming
 
 
 def digest_of(heads: dict[str, dict[str, Any]], signed_at: str) -> str:
@@ -23,11 +22,26 @@ def digest_of(heads: dict[str, dict[str, Any]], signed_at: str) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def signed_digest(heads: dict[str, dict[str, Any]], key: Ed25519PrivateKey, signed_at: datetime) -> dict[str, Any]:
+    """The digest document of these heads, signed (pure): what `verify` checks against the public key."""
+    stamp = signed_at.isoformat()
+    digest = digest_of(heads, stamp)
+    return {
+        "@timestamp": stamp,
+        "heads": heads,
+        "digest": digest,
+        "signature": key.sign(bytes.fromhex(digest)).hex(),
+        "key_id": key_id(key.public_key()),
+        "algorithm": "Ed25519",
+    }
+
+
 def current_heads(client: OpenSearch) -> dict[str, dict[str, Any]]:
     """{source: {"seq", "hash"}} for every source that has records."""
     try:
         response = client.search(
-            index=INTEGRITY_INDEX, body={"size": 0, "aggs": {"sources": {"terms": {"field": "source", "size": 1000}}}}
+            index=naming.integrity_index(),
+            body={"size": 0, "aggs": {"sources": {"terms": {"field": "source", "size": 1000}}}},
         )
     except NotFoundError:
         return {}
@@ -43,21 +57,11 @@ def sign_heads(
 ) -> dict[str, Any]:
     """Sign the current heads; one digest per period (a second call in the same period returns the stored one)."""
     now = now or datetime.now(UTC)
-    client.indices.refresh(index=INTEGRITY_INDEX, ignore_unavailable=True)
-    heads = current_heads(client)
-    signed_at = now.isoformat()
-    digest = digest_of(heads, signed_at)
-    document = {
-        "@timestamp": signed_at,
-        "heads": heads,
-        "digest": digest,
-        "signature": key.sign(bytes.fromhex(digest)).hex(),
-        "key_id": key_id(key.public_key()),
-        "algorithm": "Ed25519",
-    }
+    client.indices.refresh(index=naming.integrity_index(), ignore_unavailable=True)
+    document = signed_digest(current_heads(client), key, now)
     identifier = now.strftime(period)
     try:
-        client.create(index=DIGESTS_INDEX, id=identifier, body=document, refresh=True)
+        client.create(index=naming.digests_index(), id=identifier, body=document, refresh=True)
     except ConflictError:
-        return client.get(index=DIGESTS_INDEX, id=identifier)["_source"]
+        return client.get(index=naming.digests_index(), id=identifier)["_source"]
     return document

@@ -13,10 +13,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from opensearchpy import NotFoundError, OpenSearch, helpers
 
-from dagster_project.integrity.chain import INTEGRITY_INDEX
 from dagster_project.integrity.hashing import GENESIS, document_hash, record_hash
 from dagster_project.integrity.keys import key_id
-from dagster_project.integrity.signing import DIGESTS_INDEX, digest_of
+from dagster_project.integrity.signing import digest_of
+from dagster_project.querydsl import time_range
+from dagster_project.storage import naming
 
 MGET_BATCH = 500
 SEAL_SLACK = timedelta(hours=1)
@@ -47,20 +48,16 @@ class VerifyReport:
         return {"ok": self.ok, **data}
 
 
-def _range(start: datetime, end: datetime) -> dict[str, Any]:
-    return {"range": {"@timestamp": {"gte": start.isoformat(), "lt": end.isoformat()}}}
-
-
 def _records(client: OpenSearch, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
-    if not client.indices.exists(index=INTEGRITY_INDEX):
+    if not client.indices.exists(index=naming.integrity_index()):
         return
-    client.indices.refresh(index=INTEGRITY_INDEX)
+    client.indices.refresh(index=naming.integrity_index())
     yield from (
         hit["_source"]
         for hit in helpers.scan(
             client,
-            index=INTEGRITY_INDEX,
-            query={"query": _range(start, end), "sort": [{"source": "asc"}, {"seq": "asc"}]},
+            index=naming.integrity_index(),
+            query={"query": time_range("@timestamp", start, end), "sort": [{"source": "asc"}, {"seq": "asc"}]},
             preserve_order=True,
             size=200,
         )
@@ -71,9 +68,36 @@ def _previous_hash(client: OpenSearch, source: str, seq: int) -> str | None:
     if seq == 1:
         return GENESIS
     try:
-        return client.get(index=INTEGRITY_INDEX, id=f"{source}:{seq - 1}")["_source"]["hash"]
+        return client.get(index=naming.integrity_index(), id=f"{source}:{seq - 1}")["_source"]["hash"]
     except NotFoundError:
         return None
+
+
+def record_problems(record: dict[str, Any], expected_prev: str | None) -> list[str]:
+    """What is wrong with one integrity record given its predecessor's hash (None: missing), pure."""
+    source, seq = record["source"], int(record["seq"])
+    problems = []
+    if expected_prev is None:
+        problems.append(f"record {source}:{seq - 1} is missing")
+    elif record["prev_hash"] != expected_prev:
+        problems.append("prev_hash does not match the previous record")
+    entries = [(e["index"], e["id"], e["hash"]) for e in record["entries"]]
+    if record_hash(source, seq, record["prev_hash"], entries) != record["hash"]:
+        problems.append("record content does not match its hash")
+    return problems
+
+
+def digest_problem(digest: dict[str, Any], key: Ed25519PublicKey) -> str | None:
+    """Why a signed digest does not verify with `key` (wrong key, altered heads, bad signature), or None; pure."""
+    if digest.get("key_id") != key_id(key):
+        return "signed with another key"
+    if digest_of(digest["heads"], digest["@timestamp"]) != digest["digest"]:
+        return "heads do not match the signed digest"
+    try:
+        key.verify(bytes.fromhex(digest["signature"]), bytes.fromhex(digest["digest"]))
+    except (InvalidSignature, ValueError):
+        return "signature does not verify"
+    return None
 
 
 def verify(client: OpenSearch, start: datetime, end: datetime, public_key: Ed25519PublicKey | None) -> VerifyReport:
@@ -81,7 +105,7 @@ def verify(client: OpenSearch, start: datetime, end: datetime, public_key: Ed255
 
     The events are read in one scan of those ingested in the range, each hashed against what the records
     list; only recorded documents the scan did not meet (deleted, moved, or ingested outside the range) are
-    fetched one by one: a scan reads stored documents several times faster than fetching them by id.
+    fetched by id: a scan reads stored documents several times faster than fetching them by id.
     """
     report = VerifyReport()
     expected: dict[str, list[tuple[str, str]]] = {}
@@ -90,25 +114,15 @@ def verify(client: OpenSearch, start: datetime, end: datetime, public_key: Ed255
     for record in _records(client, start, end + SEAL_SLACK):
         report.records += 1
         source, seq = record["source"], int(record["seq"])
-        entries = [(e["index"], e["id"], e["hash"]) for e in record["entries"]]
         expected_prev = (
             last[source][1] if source in last and last[source][0] == seq - 1 else _previous_hash(client, source, seq)
         )
-        if expected_prev is None:
-            report.broken_chain.append(
-                {"source": source, "seq": seq, "reason": f"record {source}:{seq - 1} is missing"}
-            )
-        elif record["prev_hash"] != expected_prev:
-            report.broken_chain.append(
-                {"source": source, "seq": seq, "reason": "prev_hash does not match the previous record"}
-            )
-        if record_hash(source, seq, record["prev_hash"], entries) != record["hash"]:
-            report.broken_chain.append(
-                {"source": source, "seq": seq, "reason": "record content does not match its hash"}
-            )
+        report.broken_chain += [
+            {"source": source, "seq": seq, "reason": reason} for reason in record_problems(record, expected_prev)
+        ]
         last[source] = (seq, record["hash"])
-        for index, doc_id, doc_hash in entries:
-            expected.setdefault(doc_id, []).append((sys.intern(index), doc_hash))
+        for entry in record["entries"]:
+            expected.setdefault(entry["id"], []).append((sys.intern(entry["index"]), entry["hash"]))
     report.checked = sum(len(listed) for listed in expected.values())
     unseen = _scan_ingested(client, start, end, expected, report)
     for offset in range(0, len(unseen), MGET_BATCH):
@@ -122,9 +136,9 @@ def _scan_ingested(
     client: OpenSearch, start: datetime, end: datetime, expected: dict[str, list[tuple[str, str]]], report: VerifyReport
 ) -> list[tuple[str, str, str]]:
     """Hash every event ingested in [start, end) against its entries; the recorded entries it did not meet."""
-    query = {"query": {"range": {"event.ingested": {"gte": start.isoformat(), "lt": end.isoformat()}}}}
+    query = {"query": time_range("event.ingested", start, end)}
     seen: set[tuple[str, str]] = set()
-    for hit in helpers.scan(client, index="siem-events-*", query=query, size=2000, ignore_unavailable=True):
+    for hit in helpers.scan(client, index=naming.events_pattern(), query=query, size=2000, ignore_unavailable=True):
         index, doc_id = hit["_index"], hit["_id"]
         listed = [entry for entry in expected.get(doc_id, []) if entry[0] == index]
         if not listed:
@@ -155,28 +169,21 @@ def _check_documents(client: OpenSearch, entries: list[tuple[str, str, str]], re
 def _check_digests(
     client: OpenSearch, start: datetime, end: datetime, key: Ed25519PublicKey, report: VerifyReport
 ) -> None:
-    if not client.indices.exists(index=DIGESTS_INDEX):
+    if not client.indices.exists(index=naming.digests_index()):
         return
-    client.indices.refresh(index=DIGESTS_INDEX)
-    expected_key = key_id(key)
-    for hit in helpers.scan(client, index=DIGESTS_INDEX, query={"query": _range(start, end)}):
+    client.indices.refresh(index=naming.digests_index())
+    query = {"query": time_range("@timestamp", start, end)}
+    for hit in helpers.scan(client, index=naming.digests_index(), query=query):
         report.digests += 1
         digest = hit["_source"]
         where = {"digest": hit["_id"]}
-        if digest.get("key_id") != expected_key:
-            report.bad_signatures.append({**where, "reason": "signed with another key"})
-            continue
-        if digest_of(digest["heads"], digest["@timestamp"]) != digest["digest"]:
-            report.bad_signatures.append({**where, "reason": "heads do not match the signed digest"})
-            continue
-        try:
-            key.verify(bytes.fromhex(digest["signature"]), bytes.fromhex(digest["digest"]))
-        except (InvalidSignature, ValueError):
-            report.bad_signatures.append({**where, "reason": "signature does not verify"})
+        problem = digest_problem(digest, key)
+        if problem is not None:
+            report.bad_signatures.append({**where, "reason": problem})
             continue
         for source, head in digest["heads"].items():
             try:
-                stored = client.get(index=INTEGRITY_INDEX, id=f"{source}:{head['seq']}")["_source"]["hash"]
+                stored = client.get(index=naming.integrity_index(), id=f"{source}:{head['seq']}")["_source"]["hash"]
             except NotFoundError:
                 stored = None
             if stored != head["hash"]:

@@ -15,10 +15,11 @@ from pathlib import Path
 from dagster_project.errors import NodeError
 from dagster_project.node.artifacts import ArtifactNotPublished, fetch
 from dagster_project.node.manifest import Artifact, Distribution
+from dagster_project.storage import naming
 
 log = logging.getLogger(__name__)
 
-MARKER = ".siem-install.json"
+MARKER = naming.INSTALL_MARKER
 
 
 @dataclass

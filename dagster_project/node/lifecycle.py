@@ -42,6 +42,7 @@ from dagster_project.security.certificates import CertificatePaths
 from dagster_project.security.config import node_settings as secure_node_settings
 from dagster_project.security.users import Credential
 from dagster_project.settings import NodeSettings
+from dagster_project.storage import naming
 
 LOG_TAIL_LINES = 40
 
@@ -97,6 +98,11 @@ class Target:
         return secure_node.admin_context(self.certificates) if self.secure else None
 
 
+def service_user(settings: NodeSettings) -> str:
+    """The account the node runs as when root starts it: SIEM_OPENSEARCH_USER, else the suite's own."""
+    return settings.opensearch_user or naming.SERVICE_USER
+
+
 def layout_for(settings: NodeSettings, *, secure: bool = False) -> Layout:
     """The node's file layout for these settings and the pinned version."""
     return target_for(settings, secure=secure).layout
@@ -109,7 +115,7 @@ def target_for(settings: NodeSettings, *, secure: bool = False, nodes: int | Non
     """
     version = load_distribution().version
     if secure:
-        port = secure_node.SecureNodeSettings().opensearch_secure_port
+        port = settings.opensearch_secure_port
         layout = Layout(secure_node.secure_home(settings.home), version, cache=settings.home / "artifacts")
         return Target(layout, tuple(plan(layout, 1, http_port=port, transport_port=port + 100)), True)
     layout = Layout(settings.home, version)
@@ -378,7 +384,7 @@ def _start(settings: NodeSettings, layout: Layout, spec: NodeSpec, jdk: Path) ->
 
 def _service_account(settings: NodeSettings) -> pwd.struct_passwd | None:
     """When root runs the suite: the unprivileged account the nodes run as (created when missing); else None."""
-    return ensure_service_user(settings.opensearch_user) if os.geteuid() == 0 else None
+    return ensure_service_user(service_user(settings)) if os.geteuid() == 0 else None
 
 
 def _give_to_service_user(

@@ -20,10 +20,9 @@ from pathlib import Path
 
 from dagster_project.node.install import Layout
 from dagster_project.settings import LOCAL_HOST
+from dagster_project.storage import naming
 
-CLUSTER_NAME = "siem-local"
 NODES_DIR = "nodes"
-NODE_PREFIX = "siem-node-"
 CONFIG_KEPT = {"opensearch.yml", "opensearch.keystore"}
 """Per-node files never copied from the distribution's config folder."""
 
@@ -69,18 +68,15 @@ class NodeSpec:
         return (self.data / "nodes").is_dir()
 
 
-def node_name(ordinal: int) -> str:
-    """The name of node `ordinal` (1-based)."""
-    return f"{NODE_PREFIX}{ordinal}"
-
-
 def plan(layout: Layout, count: int, *, http_port: int, transport_port: int) -> list[NodeSpec]:
     """The `count` nodes of the cluster under `layout`, node 1 first."""
-    specs = [NodeSpec(node_name(1), http_port, transport_port, layout.home, layout.node_home / "config")]
+    specs = [NodeSpec(naming.node_name(1), http_port, transport_port, layout.home, layout.node_home / "config")]
     for ordinal in range(2, count + 1):
-        home = layout.home / NODES_DIR / node_name(ordinal)
+        home = layout.home / NODES_DIR / naming.node_name(ordinal)
         specs.append(
-            NodeSpec(node_name(ordinal), http_port + ordinal - 1, transport_port + ordinal - 1, home, home / "config")
+            NodeSpec(
+                naming.node_name(ordinal), http_port + ordinal - 1, transport_port + ordinal - 1, home, home / "config"
+            )
         )
     return specs
 
@@ -90,14 +86,14 @@ def extra_node_homes(layout: Layout) -> list[Path]:
     folder = layout.home / NODES_DIR
     if not folder.is_dir():
         return []
-    homes = [p for p in folder.iterdir() if p.is_dir() and p.name.startswith(NODE_PREFIX)]
-    return sorted(homes, key=lambda p: int(p.name.removeprefix(NODE_PREFIX) or 0))
+    homes = [p for p in folder.iterdir() if p.is_dir() and p.name.removeprefix(naming.NODE_NAME_PREFIX).isdigit()]
+    return sorted(homes, key=lambda p: int(p.name.removeprefix(naming.NODE_NAME_PREFIX)))
 
 
 def node_settings(spec: NodeSpec, cluster: Sequence[NodeSpec], *, bootstrap: bool) -> dict[str, object]:
     """opensearch.yml of `spec` as a member of `cluster`; `bootstrap` when the cluster is being formed."""
     settings: dict[str, object] = {
-        "cluster.name": CLUSTER_NAME,
+        "cluster.name": naming.CLUSTER_NAME,
         "node.name": spec.name,
         "network.host": LOCAL_HOST,
         "http.port": spec.http_port,

@@ -1,36 +1,48 @@
-"""Sends email through SMTP (STARTTLS or implicit TLS, optional login), for alerts and reports alike."""
+"""The suite's one e-mail path: a pure message builder and one SMTP sender, for alerts and reports alike.
+
+The sender takes `SmtpSettings` (the CLI reads them from SIEM_SMTP_*, Dagster from the `smtp` resource):
+STARTTLS or implicit TLS, optional login, no retries, never a secret in a log line or an error.
+"""
 
 from __future__ import annotations
 
 import logging
-import mimetypes
 import smtplib
 import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from pathlib import Path
 
-from dagster_project.notify.settings import SmtpSettings
 from dagster_project.notify.webhook import DeliveryError
+from dagster_project.settings import SmtpSettings
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file attached to a message: its name, bytes and MIME type."""
+
+    filename: str
+    content: bytes
+    content_type: str = "application/octet-stream"
+
+
 def build_message(
-    settings: SmtpSettings, recipients: list[str], subject: str, body: str, attachments: list[Path] | None = None
+    *, sender: str, recipients: Sequence[str], subject: str, body: str, attachments: Sequence[Attachment] = ()
 ) -> EmailMessage:
-    """A plain-text message with optional attachments (pure apart from reading the attachments)."""
+    """A plain-text message with optional attachments (pure)."""
     message = EmailMessage()
-    message["From"] = settings.sender
+    message["From"] = sender
     message["To"] = ", ".join(recipients)
     message["Subject"] = subject
     message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = make_msgid(domain=settings.sender.rpartition("@")[2] or None)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     message.set_content(body)
-    for path in attachments or []:
-        kind, _ = mimetypes.guess_type(path.name)
-        maintype, subtype = (kind or "application/octet-stream").split("/", 1)
-        message.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name)
+    for attachment in attachments:
+        maintype, subtype = attachment.content_type.split("/", 1)
+        message.add_attachment(attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename)
     return message
 
 
@@ -40,7 +52,9 @@ def send_message(settings: SmtpSettings, message: EmailMessage) -> None:
     Blocks for at most `timeout` seconds per network operation; does not retry.
     """
     if not settings.host:
-        raise DeliveryError("SIEM_SMTP_HOST is not set", where="SIEM_SMTP_HOST")
+        raise DeliveryError("SIEM_SMTP_HOST is not set: cannot send e-mail", where="SIEM_SMTP_HOST")
+    if not message["To"]:
+        raise DeliveryError("no recipients", where="email")
     where = f"smtp://{settings.host}:{settings.port}"
     context = ssl.create_default_context()
     try:
@@ -63,12 +77,3 @@ def send_message(settings: SmtpSettings, message: EmailMessage) -> None:
     if refused:
         raise DeliveryError(f"recipients refused: {', '.join(sorted(refused))}", where=where)
     log.info("e-mailed to %d recipient(s) via %s", len(message["To"].split(",")), where)
-
-
-def send_email(
-    settings: SmtpSettings, recipients: list[str], subject: str, body: str, attachments: list[Path] | None = None
-) -> None:
-    """Build and send one message to `recipients`."""
-    if not recipients:
-        raise DeliveryError("no recipients", where="email")
-    send_message(settings, build_message(settings, recipients, subject, body, attachments))

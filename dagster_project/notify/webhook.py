@@ -10,7 +10,7 @@ from elastic_transport import NodeConfig, Transport
 from elastic_transport import TransportError as WebhookTransportError
 
 from dagster_project.errors import SiemError
-from dagster_project.notify.settings import WebhookSettings
+from dagster_project.settings import WebhookSettings
 
 log = logging.getLogger(__name__)
 

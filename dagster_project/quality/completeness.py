@@ -1,4 +1,7 @@
-"""Completeness evidence for reports: the share of records with every required field, by source and period."""
+"""Completeness, the one definition: the share of records with every required field, by source and partitions.
+
+Summed from the recorded `required_fields` results; the compliance reports read the same aggregation.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from typing import Any
 from opensearchpy import OpenSearch
 
 from dagster_project.quality.scope import SEARCH_OPTIONS
-from dagster_project.quality.store import DQ_INDEX
+from dagster_project.storage import naming
 
 CHECK = "required_fields"
 
@@ -44,14 +47,41 @@ class Completeness:
         return (self.end - self.start).days + 1
 
 
+def partitions_filter(start: date, end: date) -> dict[str, Any]:
+    """Results of the partitions (arrival days) start..end, inclusive: the data of a period, whenever checked."""
+    return {"range": {"partition": {"gte": start.isoformat(), "lte": end.isoformat()}}}
+
+
+def completeness_aggregation() -> dict[str, Any]:
+    """The sub-aggregation, per source bucket of siem-dq results, that `completeness_of` reads."""
+    # A partition whose check could not run recorded all its events as failing, so the figure never claims
+    # what was not verified.
+    return {
+        "filter": {"term": {"check": CHECK}},
+        "aggs": {
+            "records": {"sum": {"field": "total"}},
+            "incomplete": {"sum": {"field": "failing"}},
+            "failed": {"filter": {"term": {"passed": False}}},
+        },
+    }
+
+
+def completeness_of(source: str, start: date, end: date, agg: dict[str, Any]) -> Completeness:
+    """One source's figure from its `completeness_aggregation` result."""
+    return Completeness(
+        source=source,
+        start=start,
+        end=end,
+        records=int(agg["records"]["value"] or 0),
+        incomplete=int(agg["incomplete"]["value"] or 0),
+        partitions_checked=int(agg["doc_count"]),
+        partitions_failed=int(agg["failed"]["doc_count"]),
+    )
+
+
 def completeness(client: OpenSearch, start: date, end: date, source: str | None = None) -> list[Completeness]:
     """Per source (or for one), sum the `required_fields` results of partitions start..end (inclusive)."""
-    # A partition whose check could not run recorded all its events as failing, so the figure never claims
-    # what was not verified. A requested source without results gets a zero entry rather than none.
-    filters: list[dict[str, Any]] = [
-        {"term": {"check": CHECK}},
-        {"range": {"partition": {"gte": start.isoformat(), "lte": end.isoformat()}}},
-    ]
+    filters: list[dict[str, Any]] = [partitions_filter(start, end)]
     if source is not None:
         filters.append({"term": {"source": source}})
     body = {
@@ -60,28 +90,13 @@ def completeness(client: OpenSearch, start: date, end: date, source: str | None 
         "aggs": {
             "by_source": {
                 "terms": {"field": "source", "size": 1000, "order": {"_key": "asc"}},
-                "aggs": {
-                    "records": {"sum": {"field": "total"}},
-                    "incomplete": {"sum": {"field": "failing"}},
-                    "failed": {"filter": {"term": {"passed": False}}},
-                },
+                "aggs": {"required": completeness_aggregation()},
             }
         },
     }
-    response = client.search(index=DQ_INDEX, body=body, **SEARCH_OPTIONS)
+    response = client.search(index=naming.dq_index(), body=body, **SEARCH_OPTIONS)
     buckets = response.get("aggregations", {}).get("by_source", {}).get("buckets", [])
-    found = [
-        Completeness(
-            source=b["key"],
-            start=start,
-            end=end,
-            records=int(b["records"]["value"]),
-            incomplete=int(b["incomplete"]["value"]),
-            partitions_checked=int(b["doc_count"]),
-            partitions_failed=int(b["failed"]["doc_count"]),
-        )
-        for b in buckets
-    ]
+    found = [completeness_of(b["key"], start, end, b["required"]) for b in buckets if b["required"]["doc_count"]]
     if source is not None and not found:
         found.append(Completeness(source, start, end, 0, 0, 0, 0))
     return found

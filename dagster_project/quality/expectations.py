@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dagster_project.errors import ArtifactError
+from dagster_project.storage import naming
 from dagster_project.storage.artifacts import component_template, load_artifacts, merged_mappings
 
 ROLES = ("who", "what", "when", "outcome", "origin", "resource")
@@ -46,7 +47,7 @@ class SourceExpectations:
 
 def load_expectations(source: str) -> SourceExpectations:
     """Read component `siem-<source>` and index template `siem-events-<source>`; ArtifactError if unusable."""
-    artifact = component_template(f"siem-{source}")
+    artifact = component_template(naming.component_template_name(source))
     where = str(artifact.path)
     declared = artifact.body.get("_meta", {}).get("required_fields")
     if not isinstance(declared, dict) or not declared:
@@ -78,7 +79,7 @@ def _requirement(role: str, value: Any, where: str) -> Requirement:
 
 def _ip_fields(source: str) -> list[str]:
     """Fields typed `ip` by the components the source's index template is composed of."""
-    name = f"siem-events-{source}"
+    name = naming.events_family(source)
     for template in load_artifacts("index_template"):
         if template.name == name:
             components = template.body.get("composed_of", [])

@@ -13,10 +13,9 @@ from dagster_project.quality.expectations import SourceExpectations, load_expect
 from dagster_project.quality.model import CHECKS, CheckResult
 from dagster_project.quality.sample import sample_checks
 from dagster_project.quality.scope import parse_partition
-from dagster_project.quality.settings import QualitySettings
 from dagster_project.quality.store import write_results
 from dagster_project.quality.timeliness import freshness, volume
-from dagster_project.settings import RetentionSettings
+from dagster_project.settings import QualitySettings, RetentionSettings
 
 log = logging.getLogger(__name__)
 

@@ -15,6 +15,7 @@ from dagster_project.errors import SiemError
 from dagster_project.quality.expectations import OUTCOME_FIELD, OUTCOMES, SourceExpectations
 from dagster_project.quality.model import CheckResult, Severity, failed_to_run
 from dagster_project.quality.scope import SEARCH_OPTIONS, partition_query, source_indices
+from dagster_project.storage import naming
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ def build_suite(expectations: SourceExpectations) -> Any:
     import great_expectations.expectations as gxe
     from great_expectations.expectations.row_conditions import Column
 
-    suite = gx.ExpectationSuite(name=f"siem-{expectations.source}")
+    suite = gx.ExpectationSuite(name=naming.component_template_name(expectations.source))
     suite.add_expectation(
         gxe.ExpectColumnValuesToBeInSet(
             column="value",
@@ -167,7 +168,7 @@ def validate_sample(expectations: SourceExpectations, sample: Sample, partition:
         ),
     )
     batch_definition = (
-        context.data_sources.add_pandas("siem-sample")
+        context.data_sources.add_pandas(naming.GX_DATA_SOURCE)
         .add_dataframe_asset(f"{expectations.source}-{partition}")
         .add_batch_definition_whole_dataframe("sample")
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -10,15 +9,18 @@ from typing import Any
 from opensearchpy import OpenSearch, helpers
 
 from dagster_project.errors import IngestError
+from dagster_project.ids import stable_id
 from dagster_project.quality.model import CheckResult
 from dagster_project.quality.scope import iso
+from dagster_project.retries import BulkRetry, IdempotentBulkClient
+from dagster_project.storage import naming
 
-DQ_INDEX = "siem-dq"
+BULK_RETRY = BulkRetry()
 
 
 def dq_id(source: str, partition: str, check: str) -> str:
     """The document id of a result: SHA-256 over (source, partition, check), hex, 32 chars."""
-    return hashlib.sha256(f"{source}\x1f{partition}\x1f{check}".encode()).hexdigest()[:32]
+    return stable_id(source, partition, check)
 
 
 def dq_document(result: CheckResult, checked_at: datetime) -> dict[str, Any]:
@@ -44,19 +46,25 @@ def write_results(
 ) -> int:
     """Index the results (the `index` op overwrites an earlier run's); IngestError listing what failed.
 
-    Blocking; opensearch-py's `bulk` helper sends one request per 500 results and the client retries
-    timeouts and 429/502/503/504.
+    Blocking; opensearch-py's `bulk` helper sends one request per 500 results, retried as
+    `dagster_project.retries` states (the `index` op with deterministic ids is idempotent).
     """
     actions = [
         {
             "_op_type": "index",
-            "_index": DQ_INDEX,
+            "_index": naming.dq_index(),
             "_id": dq_id(r.source, r.partition, r.check),
             "_source": dq_document(r, checked_at),
         }
         for r in results
     ]
-    written, errors = helpers.bulk(client, actions, raise_on_error=False, refresh=refresh)
+    written, errors = helpers.bulk(
+        IdempotentBulkClient(client, BULK_RETRY),
+        actions,
+        raise_on_error=False,
+        refresh=refresh,
+        **BULK_RETRY.streaming_kwargs(),
+    )
     if errors:
-        raise IngestError(f"{len(errors)} data-quality results not written: {errors[:3]}", where=DQ_INDEX)
+        raise IngestError(f"{len(errors)} data-quality results not written: {errors[:3]}", where=naming.dq_index())
     return int(written)

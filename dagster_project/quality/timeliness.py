@@ -19,7 +19,7 @@ from dagster_project.quality.scope import (
     source_filter,
     source_indices,
 )
-from dagster_project.quality.settings import QualitySettings
+from dagster_project.settings import QualitySettings
 
 MIN_BASELINE_DAYS = 3
 """Fewer trailing partitions with events than this is no baseline: volume is not judged."""

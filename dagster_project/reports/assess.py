@@ -19,6 +19,7 @@ from dagster_project.reports.model import (
     Statement,
     Status,
 )
+from dagster_project.storage import naming
 
 REVIEWED_STATES = ("acknowledged", "resolved")
 
@@ -29,7 +30,7 @@ def applicability(control: Control, scope: Scope) -> str | None:
         return control.not_applicable
     if control.applies_to and not set(control.applies_to) & set(scope.known_sources):
         names = ", ".join(control.applies_to)
-        patterns = ", ".join(f"siem-events-{s}-*" for s in control.applies_to)
+        patterns = ", ".join(naming.events_pattern(s) for s in control.applies_to)
         return f"no {names} events are collected by this deployment (no {patterns} index)"
     return None
 

@@ -1,4 +1,4 @@
-"""Builds a report's data: runs the query layer for every control's evidence and assesses each control."""
+"""Builds a report's data: gathers every control's evidence (queries, facts) and assesses each control."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from opensearchpy import OpenSearch
 
 from dagster_project import __version__
-from dagster_project.reports import queries
+from dagster_project.reports import alert_queries, facts, queries
 from dagster_project.reports.assess import applicability, statements_for, status_of
 from dagster_project.reports.coverage import RuleCatalog, load_catalog, rules_for
 from dagster_project.reports.frameworks import (
@@ -33,6 +34,7 @@ from dagster_project.reports.model import (
     EvidenceResult,
     FieldCompletenessResult,
     FrameworkRef,
+    IntegrityResult,
     Period,
     ReportData,
     Scope,
@@ -55,6 +57,7 @@ class _Context:
         retention: RetentionSettings,
         as_of: datetime,
         catalog: RuleCatalog,
+        public_key: Ed25519PublicKey | None,
     ) -> None:
         self.client = client
         self.period = period
@@ -62,6 +65,7 @@ class _Context:
         self.retention = retention
         self.as_of = as_of
         self.catalog = catalog
+        self.public_key = public_key
         self._memo: dict[object, Any] = {}
 
     def once(self, key: object, compute: Callable[[], _T]) -> _T:
@@ -70,6 +74,13 @@ class _Context:
             self._memo[key] = compute()
         result: _T = self._memo[key]
         return result
+
+    def integrity(self) -> IntegrityResult:
+        """The integrity facts of the period, verified once per report."""
+        return self.once(
+            "integrity",
+            lambda: facts.run_integrity(self.client, self.retention.hot_days, self.period, self.as_of, self.public_key),
+        )
 
     def volume(self, sources: Sequence[str]) -> int:
         """Events of these sources (all when empty) in the period."""
@@ -84,12 +95,17 @@ def build_report(
     *,
     retention: RetentionSettings,
     generated_at: datetime,
+    public_key: Ed25519PublicKey | None = None,
     catalog: RuleCatalog | None = None,
 ) -> ReportData:
-    """Query the node for every control of `framework` over `period` and assess each control."""
+    """Query the node for every control of `framework` over `period` and assess each control.
+
+    `public_key` verifies the signed digests of the integrity chains; None leaves signatures unchecked
+    (and the report says so).
+    """
     catalog = catalog if catalog is not None else load_catalog()
     scope = queries.run_scope(client, period)
-    context = _Context(client, period, scope, retention, generated_at, catalog)
+    context = _Context(client, period, scope, retention, generated_at, catalog, public_key)
     controls = tuple(_control(context, control) for control in framework.controls)
     log.info("built %s report for %s: %d controls", framework.name, period.label, len(controls))
     return ReportData(
@@ -108,11 +124,9 @@ def build_report(
         controls=controls,
         facts=AuditorFacts(
             retention=context.once(
-                ("retention", None, None), lambda: queries.run_retention(client, retention, None, None)
+                ("retention", None, None), lambda: facts.run_retention(client, retention, None, None)
             ),
-            integrity=context.once(
-                "integrity", lambda: queries.run_integrity(client, retention.hot_days, period, generated_at)
-            ),
+            integrity=context.integrity(),
             data_quality=context.once(("dq", (), True), lambda: queries.run_data_quality(client, period, (), True)),
         ),
         rule_errors=catalog.errors,
@@ -169,17 +183,18 @@ def _evidence(context: _Context, control: Control, item: Evidence) -> EvidenceRe
     if isinstance(item, RetentionEvidence):
         return context.once(
             ("retention", item.min_days, item.min_hot_days),
-            lambda: queries.run_retention(client, context.retention, item.min_days, item.min_hot_days),
+            lambda: facts.run_retention(client, context.retention, item.min_days, item.min_hot_days),
         )
     if isinstance(item, IntegrityEvidence):
-        return context.once(
-            "integrity",
-            lambda: queries.run_integrity(client, context.retention.hot_days, period, context.as_of),
-        )
+        return context.integrity()
     if isinstance(item, AlertReviewEvidence):
-        return context.once(("alerts", item), lambda: queries.run_alert_review(client, item, period, context.as_of))
+        return context.once(
+            ("alerts", item), lambda: alert_queries.run_alert_review(client, item, period, context.as_of)
+        )
     if isinstance(item, BreachClockEvidence):
-        return context.once(("breach", item), lambda: queries.run_breach_clock(client, item, period, context.as_of))
+        return context.once(
+            ("breach", item), lambda: alert_queries.run_breach_clock(client, item, period, context.as_of)
+        )
     assert isinstance(item, FieldCompletenessEvidence)
     sources = control.applies_to
     return FieldCompletenessResult(

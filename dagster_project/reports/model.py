@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,9 +32,19 @@ class Period(_Data):
         return (self.end - self.start) / timedelta(days=1)
 
     @property
+    def first_day(self) -> date:
+        """The UTC day the period starts on."""
+        return self.start.astimezone(UTC).date()
+
+    @property
+    def last_day(self) -> date:
+        """The last UTC day the period touches (its end is excluded)."""
+        return (self.end - timedelta(microseconds=1)).astimezone(UTC).date()
+
+    @property
     def slug(self) -> str:
         """`2024-03-01_2024-03-31`: first and last day, for folder names."""
-        return f"{self.start:%Y-%m-%d}_{self.end - timedelta(microseconds=1):%Y-%m-%d}"
+        return f"{self.first_day:%Y-%m-%d}_{self.last_day:%Y-%m-%d}"
 
     def previous(self) -> Period:
         """The period of equal length just before this one."""
@@ -131,21 +141,20 @@ class DetectorsResult(_Data):
 
 
 class DqSource(_Data):
-    """Data-quality results of one source in the period."""
+    """Data-quality results of one source for the partitions (arrival days) of the period."""
 
     source: str
     checks: int
     passed: int
     failed: int
     blocking_failed: int
-    rows_checked: int
-    rows_failing: int
+    records: int
+    """Events of the checked partitions, from the `required_fields` results (quality/completeness.py)."""
+    incomplete: int
+    """Of those, events missing a required field (all of a partition whose check could not run)."""
+    completeness: float | None = None
+    """Records with every required field / records, as quality/completeness.py defines it; None when none."""
     failed_checks: tuple[str, ...] = ()
-
-    @property
-    def completeness(self) -> float | None:
-        """Share of checked rows that passed, None when no rows were checked."""
-        return None if self.rows_checked == 0 else 1 - self.rows_failing / self.rows_checked
 
 
 class DataQualityResult(_Data):

@@ -2,61 +2,51 @@
 
 Every request is an aggregation (terms, filters, date_histogram, cardinality, range) or a bounded
 top-N (at most 20 hits); nothing here scrolls an index. Builders (`*_body`) are pure and golden-tested;
-runners (`run_*`) send one or two requests each and turn the responses into `model` objects.
+runners (`run_*`) send one or two requests each and turn the responses into `model` objects. Event
+filters come from `clauses`, alert and breach queries live in `alert_queries`; retention and integrity
+facts are stated by storage and integrity (`facts` gathers them).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
-from opensearchpy import NotFoundError, OpenSearch
+from opensearchpy import OpenSearch
 
-from dagster_project.cluster import installed_plugins
-from dagster_project.errors import SiemError
-from dagster_project.integrity import keys
-from dagster_project.integrity.verify import verify
-from dagster_project.reports.frameworks import (
-    MAX_SAMPLES,
-    AlertReviewEvidence,
-    BreachClockEvidence,
-    Clause,
-    EventsEvidence,
-    FieldOp,
-    FieldTest,
-)
+from dagster_project.detection.rules import SIGMA_LEVELS
+from dagster_project.quality.completeness import completeness_aggregation, completeness_of, partitions_filter
+from dagster_project.querydsl import iso_millis, time_range
+from dagster_project.reports.clauses import describe_evidence, events_index, evidence_filter
+from dagster_project.reports.frameworks import MAX_SAMPLES, EventsEvidence
 from dagster_project.reports.model import (
-    AlertReviewResult,
-    AlertRow,
-    BreachCandidate,
-    BreachClockResult,
     Comparison,
     Count,
     DataQualityResult,
     DqSource,
     EventsResult,
     FieldRatio,
-    IntegrityResult,
     Period,
-    RetentionResult,
-    SampleEvent,
     Scope,
     TopTable,
-    VerificationSummary,
 )
-from dagster_project.settings import RetentionSettings
-from dagster_project.storage.artifacts import ism_policy_with_ages, load_artifacts
-from dagster_project.storage.naming import EVENTS_PREFIX, index_day
+from dagster_project.reports.responses import (
+    MISSING_OK,
+    aggregations,
+    bucket_counts,
+    bucket_key,
+    counts,
+    hits,
+    sample_event,
+    search,
+    total_hits,
+)
+from dagster_project.storage import naming
 
 log = logging.getLogger(__name__)
 
-EVENTS_ALL = f"{EVENTS_PREFIX}*"
-FINDINGS = "siem-findings*"
-ALERTS = "siem-alerts*"
-DQ = "siem-dq*"
-EVENTS_POLICY = "siem-events-retention"
 SAMPLE_FIELDS = (
     "@timestamp",
     "siem.source",
@@ -67,87 +57,6 @@ SAMPLE_FIELDS = (
     "event.outcome",
 )
 SCOPE_TOP = 10
-_MISSING_OK = {"ignore_unavailable": True, "allow_no_indices": True}
-
-
-def events_index(sources: Sequence[str]) -> str:
-    """The index pattern of these sources' events (all sources when empty)."""
-    return ",".join(f"{EVENTS_PREFIX}{s}-*" for s in sources) if sources else EVENTS_ALL
-
-
-def time_range(field: str, start: datetime, end: datetime) -> dict[str, Any]:
-    """A range filter [start, end) on a date field."""
-    return {"range": {field: {"gte": _iso(start), "lt": _iso(end), "format": "strict_date_optional_time"}}}
-
-
-def field_test(field: str, test: FieldTest) -> dict[str, Any]:
-    """The query for one field test of a clause."""
-    if isinstance(test, FieldOp):
-        if test.exists is not None:
-            exists = {"exists": {"field": field}}
-            return exists if test.exists else {"bool": {"must_not": [exists]}}
-        if test.prefix is not None:
-            return {"prefix": {field: {"value": test.prefix}}}
-        if test.wildcard is not None:
-            return {"wildcard": {field: {"value": test.wildcard}}}
-        bounds = {
-            k: v for k, v in (("gte", test.gte), ("gt", test.gt), ("lte", test.lte), ("lt", test.lt)) if v is not None
-        }
-        return {"range": {field: bounds}}
-    if isinstance(test, tuple):
-        return {"terms": {field: list(test)}}
-    return {"term": {field: test}}
-
-
-def clause_query(clause: Clause) -> dict[str, Any]:
-    """All tests of a clause (AND)."""
-    tests = [field_test(field, test) for field, test in clause.items()]
-    return tests[0] if len(tests) == 1 else {"bool": {"filter": tests}}
-
-
-def evidence_filter(evidence: EventsEvidence) -> list[dict[str, Any]]:
-    """The filter clauses selecting an evidence's events (without the time range)."""
-    query: dict[str, Any] = {"bool": {}}
-    if evidence.match:
-        query["bool"]["should"] = [clause_query(c) for c in evidence.match]
-        query["bool"]["minimum_should_match"] = 1
-    if evidence.exclude:
-        query["bool"]["must_not"] = [clause_query(c) for c in evidence.exclude]
-    return [query] if query["bool"] else []
-
-
-def describe_clause(clause: Clause) -> str:
-    """A clause in words, e.g. `event.action is one of StopLogging, DeleteTrail and error.code exists`."""
-    parts = []
-    for field, test in clause.items():
-        if isinstance(test, FieldOp):
-            if test.exists is not None:
-                parts.append(f"{field} {'exists' if test.exists else 'is missing'}")
-            elif test.prefix is not None:
-                parts.append(f"{field} starts with {test.prefix!r}")
-            elif test.wildcard is not None:
-                parts.append(f"{field} matches {test.wildcard!r}")
-            else:
-                ops = (("gte", ">="), ("gt", ">"), ("lte", "<="), ("lt", "<"))
-                parts.append(
-                    " and ".join(
-                        f"{field} {sign} {getattr(test, k)}" for k, sign in ops if getattr(test, k) is not None
-                    )
-                )
-        elif isinstance(test, tuple):
-            parts.append(f"{field} is one of {', '.join(map(str, test))}")
-        else:
-            parts.append(f"{field} = {test}")
-    return " and ".join(parts)
-
-
-def describe_evidence(evidence: EventsEvidence, sources: Sequence[str]) -> str:
-    """The whole event filter in words, as printed under each evidence table."""
-    where = "; or ".join(f"({describe_clause(c)})" for c in evidence.match) or "every event"
-    text = f"{where} in {events_index(sources)}"
-    if evidence.exclude:
-        text += "; excluding " + "; ".join(f"({describe_clause(c)})" for c in evidence.exclude)
-    return text
 
 
 def trend_interval(period: Period) -> str:
@@ -172,8 +81,8 @@ def events_body(evidence: EventsEvidence, period: Period) -> dict[str, Any]:
                 "fixed_interval": trend_interval(period),
                 "min_doc_count": 0,
                 "extended_bounds": {
-                    "min": _iso(period.start),
-                    "max": _iso(period.end - timedelta(milliseconds=1)),
+                    "min": iso_millis(period.start),
+                    "max": iso_millis(period.end - timedelta(milliseconds=1)),
                 },
             }
         }
@@ -212,14 +121,14 @@ def run_events(
     client: OpenSearch, evidence: EventsEvidence, period: Period, sources: Sequence[str], sources_volume: int
 ) -> EventsResult:
     """Run one event evidence query; `sources_volume` is what the searched sources collected in the period."""
-    response = _search(client, events_index(sources), events_body(evidence, period))
-    buckets = _aggs(response).get("periods", {}).get("buckets", {})
+    response = search(client, events_index(sources), events_body(evidence, period))
+    buckets = aggregations(response).get("periods", {}).get("buckets", {})
     current = buckets.get("current", {})
     inner = current.get("current_only", {})
     tops = tuple(
         TopTable(
             field=field,
-            rows=tuple(Count(key=_key(b), count=b["doc_count"]) for b in inner.get(f"top_{i}", {}).get("buckets", [])),
+            rows=counts(inner.get(f"top_{i}", {})),
             other=inner.get(f"top_{i}", {}).get("sum_other_doc_count", 0),
         )
         for i, field in enumerate(evidence.top)
@@ -229,7 +138,7 @@ def run_events(
     )
     if evidence.trend and not trend:
         trend = _empty_trend(period)
-    samples = tuple(_sample(hit) for hit in response.get("hits", {}).get("hits", []))
+    samples = tuple(sample_event(hit) for hit in hits(response))
     return EventsResult(
         id=evidence.id,
         title=evidence.title,
@@ -247,86 +156,72 @@ def run_events(
     )
 
 
-def scope_body(period: Period) -> dict[str, Any]:
-    """Volumes per source in both periods, and hosts and accounts seen in the current one."""
-    previous = period.previous()
-    by_source = {"terms": {"field": "siem.source", "size": 100}}
+def both_periods_body(period: Period, current: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
+    """One request over this and the previous period: `current` aggregations of the one, `previous` of the other."""
+    before = period.previous()
     return {
         "size": 0,
-        "query": time_range("@timestamp", previous.start, period.end),
+        "query": time_range("@timestamp", before.start, period.end),
         "aggs": {
-            "current": {
-                "filter": time_range("@timestamp", period.start, period.end),
-                "aggs": {
-                    "by_source": by_source,
-                    "hosts": {"cardinality": {"field": "host.name", "precision_threshold": 40000}},
-                    "top_hosts": {"terms": {"field": "host.name", "size": SCOPE_TOP}},
-                    "accounts": {"cardinality": {"field": "user.name", "precision_threshold": 40000}},
-                    "top_accounts": {"terms": {"field": "user.name", "size": SCOPE_TOP}},
-                    "cloud_accounts": {"terms": {"field": "cloud.account.id", "size": SCOPE_TOP}},
-                },
-            },
-            "previous": {
-                "filter": time_range("@timestamp", previous.start, previous.end),
-                "aggs": {"by_source": by_source},
-            },
+            "current": {"filter": time_range("@timestamp", period.start, period.end), "aggs": current},
+            "previous": {"filter": time_range("@timestamp", before.start, before.end), "aggs": previous},
         },
     }
 
 
+def scope_body(period: Period) -> dict[str, Any]:
+    """Volumes per source in both periods, and hosts and accounts seen in the current one."""
+    by_source = {"terms": {"field": "siem.source", "size": 100}}
+    current = {
+        "by_source": by_source,
+        "hosts": {"cardinality": {"field": "host.name", "precision_threshold": 40000}},
+        "top_hosts": {"terms": {"field": "host.name", "size": SCOPE_TOP}},
+        "accounts": {"cardinality": {"field": "user.name", "precision_threshold": 40000}},
+        "top_accounts": {"terms": {"field": "user.name", "size": SCOPE_TOP}},
+        "cloud_accounts": {"terms": {"field": "cloud.account.id", "size": SCOPE_TOP}},
+    }
+    return both_periods_body(period, current, {"by_source": by_source})
+
+
 def run_scope(client: OpenSearch, period: Period) -> Scope:
     """Sources, hosts and accounts of the period, with per-source volumes of the previous period."""
-    aggs = _aggs(_search(client, EVENTS_ALL, scope_body(period)))
+    aggs = aggregations(search(client, naming.events_pattern(), scope_body(period)))
     current = aggs.get("current", {})
-    now = _bucket_counts(current.get("by_source", {}))
-    before = _bucket_counts(aggs.get("previous", {}).get("by_source", {}))
+    now = bucket_counts(current.get("by_source", {}))
+    before = bucket_counts(aggs.get("previous", {}).get("by_source", {}))
     known = known_sources(client)
     names = sorted(set(now) | set(before) | set(known))
     return Scope(
         sources=tuple(Comparison(key=n, current=now.get(n, 0), previous=before.get(n, 0)) for n in names),
         known_sources=tuple(known),
         hosts_total=int(current.get("hosts", {}).get("value", 0)),
-        top_hosts=_counts(current.get("top_hosts", {})),
+        top_hosts=counts(current.get("top_hosts", {})),
         accounts_total=int(current.get("accounts", {}).get("value", 0)),
-        top_accounts=_counts(current.get("top_accounts", {})),
-        cloud_accounts=_counts(current.get("cloud_accounts", {})),
+        top_accounts=counts(current.get("top_accounts", {})),
+        cloud_accounts=counts(current.get("cloud_accounts", {})),
     )
 
 
 def known_sources(client: OpenSearch) -> list[str]:
     """Sources that have at least one daily events index on the cluster, whatever its date."""
-    families = {parsed[0] for name in _events_indices(client) if (parsed := index_day(name))}
-    return sorted(f.removeprefix(EVENTS_PREFIX) for f in families if f.startswith(EVENTS_PREFIX))
+    families = {parsed[0] for name in _events_indices(client) if (parsed := naming.index_day(name))}
+    return sorted(source for f in families if (source := naming.source_of_family(f)))
 
 
 def findings_by_level_body(period: Period) -> dict[str, Any]:
     """Findings per rule level in this and the previous period (by the time of the finding's activity)."""
-    previous = period.previous()
-    levels = {"terms": {"field": "rule.level", "size": 10}}
-    return {
-        "size": 0,
-        "query": time_range("@timestamp", previous.start, period.end),
-        "aggs": {
-            "current": {
-                "filter": time_range("@timestamp", period.start, period.end),
-                "aggs": {"levels": levels},
-            },
-            "previous": {
-                "filter": time_range("@timestamp", previous.start, previous.end),
-                "aggs": {"levels": levels},
-            },
-        },
-    }
+    levels = {"levels": {"terms": {"field": "rule.level", "size": 10}}}
+    return both_periods_body(period, levels, levels)
 
 
-LEVEL_ORDER = ("critical", "high", "medium", "low", "informational")
+LEVEL_ORDER = tuple(reversed(SIGMA_LEVELS))
 
 
 def run_findings_by_level(client: OpenSearch, period: Period) -> tuple[Comparison, ...]:
     """Findings per level (critical first) in this and the previous period."""
-    aggs = _aggs(_search(client, FINDINGS, findings_by_level_body(period)))
-    now = _bucket_counts(aggs.get("current", {}).get("levels", {}))
-    before = _bucket_counts(aggs.get("previous", {}).get("levels", {}))
+    aggs = aggregations(search(client, naming.pattern(naming.findings_index()), findings_by_level_body(period)))
+    now = bucket_counts(aggs.get("current", {}).get("levels", {}))
+    before = bucket_counts(aggs.get("previous", {}).get("levels", {}))
     names = [lv for lv in LEVEL_ORDER] + sorted((set(now) | set(before)) - set(LEVEL_ORDER))
     return tuple(Comparison(key=n, current=now.get(n, 0), previous=before.get(n, 0)) for n in names)
 
@@ -360,14 +255,14 @@ def run_findings_for_tags(
     client: OpenSearch, tags: Sequence[str], tag_prefix: str | None, period: Period
 ) -> tuple[int, tuple[Count, ...], tuple[Count, ...]]:
     """(total, per level, per rule) of the findings mapped to a control in the period."""
-    response = _search(client, FINDINGS, findings_for_tags_body(tags, tag_prefix, period))
-    aggs = _aggs(response)
-    return _total(response), _counts(aggs.get("levels", {})), _counts(aggs.get("rules", {}))
+    response = search(client, naming.pattern(naming.findings_index()), findings_for_tags_body(tags, tag_prefix, period))
+    aggs = aggregations(response)
+    return total_hits(response), counts(aggs.get("levels", {})), counts(aggs.get("rules", {}))
 
 
 def data_quality_body(period: Period, sources: Sequence[str]) -> dict[str, Any]:
-    """Data-quality results of the period per source: checks run, passed, failed, rows checked and failing."""
-    filters: list[dict[str, Any]] = [time_range("@timestamp", period.start, period.end)]
+    """Data-quality results of the period's partitions per source: checks run, passed, failed, completeness."""
+    filters: list[dict[str, Any]] = [partitions_filter(period.first_day, period.last_day)]
     if sources:
         filters.append({"terms": {"source": list(sources)}})
     return {
@@ -381,8 +276,7 @@ def data_quality_body(period: Period, sources: Sequence[str]) -> dict[str, Any]:
                     "blocking_failed": {
                         "filter": {"bool": {"filter": [{"term": {"passed": False}}, {"term": {"blocking": True}}]}}
                     },
-                    "rows": {"sum": {"field": "total"}},
-                    "failing": {"sum": {"field": "failing"}},
+                    "completeness": completeness_aggregation(),
                     "failed": {
                         "filter": {"term": {"passed": False}},
                         "aggs": {"checks": {"terms": {"field": "check", "size": 10}}},
@@ -396,248 +290,27 @@ def data_quality_body(period: Period, sources: Sequence[str]) -> dict[str, Any]:
 def run_data_quality(
     client: OpenSearch, period: Period, sources: Sequence[str], gap_on_blocking_failure: bool
 ) -> DataQualityResult:
-    """Data-quality results per source in the period (empty when nothing was recorded)."""
-    aggs = _aggs(_search(client, DQ, data_quality_body(period, sources)))
+    """Data-quality results per source for the period's partitions (empty when nothing was recorded)."""
+    aggs = aggregations(search(client, naming.pattern(naming.dq_index()), data_quality_body(period, sources)))
     rows = []
     for bucket in aggs.get("sources", {}).get("buckets", []):
         checks = bucket["doc_count"]
         passed = bucket["passed"]["doc_count"]
+        figure = completeness_of(bucket_key(bucket), period.first_day, period.last_day, bucket["completeness"])
         rows.append(
             DqSource(
-                source=_key(bucket),
+                source=bucket_key(bucket),
                 checks=checks,
                 passed=passed,
                 failed=checks - passed,
                 blocking_failed=bucket["blocking_failed"]["doc_count"],
-                rows_checked=int(bucket["rows"]["value"] or 0),
-                rows_failing=int(bucket["failing"]["value"] or 0),
-                failed_checks=tuple(_key(b) for b in bucket["failed"]["checks"]["buckets"]),
+                records=figure.records,
+                incomplete=figure.incomplete,
+                completeness=figure.ratio,
+                failed_checks=tuple(bucket_key(b) for b in bucket["failed"]["checks"]["buckets"]),
             )
         )
     return DataQualityResult(sources=tuple(rows), gap_on_blocking_failure=gap_on_blocking_failure)
-
-
-def run_retention(
-    client: OpenSearch, retention: RetentionSettings, min_days: int | None, min_hot_days: int | None
-) -> RetentionResult:
-    """The configured retention, its ISM policy file, how it is enforced, and the oldest event stored."""
-    artifact = next(a for a in load_artifacts("ism_policy") if a.name == EVENTS_POLICY)
-    desired = ism_policy_with_ages(artifact, retention.hot_days, retention.retention_days)
-    ages = _policy_ages(desired)
-    if "opensearch-index-management" in installed_plugins(client):
-        try:
-            applied = client.transport.perform_request("GET", f"/_plugins/_ism/policies/{EVENTS_POLICY}")
-            applied_ages = _policy_ages({"policy": applied["policy"]})
-            enforcement = (
-                f"ISM policy {EVENTS_POLICY} applied on the cluster "
-                f"(warm after {applied_ages[0]}, delete after {applied_ages[1]})"
-            )
-        except NotFoundError:
-            enforcement = f"ISM plugin installed but policy {EVENTS_POLICY} not applied: run `siem bootstrap`"
-    else:
-        enforcement = "ISM plugin not installed: `siem retention` enforces the same ages by event date"
-    response = _search(client, EVENTS_ALL, {"size": 0, "aggs": {"oldest": {"min": {"field": "@timestamp"}}}})
-    oldest = _aggs(response).get("oldest", {})
-    return RetentionResult(
-        retention_days=retention.retention_days,
-        hot_days=retention.hot_days,
-        meets_pci_10_5_1=retention.meets_pci_10_5_1,
-        min_days=min_days,
-        min_hot_days=min_hot_days,
-        policy_file=str(artifact.path.relative_to(artifact.path.parents[2])),
-        policy_warm_after=ages[0],
-        policy_delete_after=ages[1],
-        enforcement=enforcement,
-        oldest_event=oldest.get("value_as_string") if oldest.get("value") is not None else None,
-    )
-
-
-def run_integrity(client: OpenSearch, hot_days: int, period: Period, as_of: datetime) -> IntegrityResult:
-    """Event indices, how many are write-blocked, which are writable past the hot phase, and hashed events."""
-    settings = client.indices.get_settings(
-        index=EVENTS_ALL, name="index.blocks.write", include_defaults=True, flat_settings=True, **_MISSING_OK
-    )
-    read_only = 0
-    late: list[str] = []
-    dated = 0
-    for name in sorted(settings):
-        parsed = index_day(name)
-        if parsed is None:
-            continue
-        dated += 1
-        blocked = settings[name].get("settings", {}).get("index.blocks.write") == "true"
-        read_only += blocked
-        if not blocked and (as_of.date() - parsed[1]).days >= hot_days:
-            late.append(name)
-    body = {
-        "size": 0,
-        "track_total_hits": True,
-        "query": time_range("@timestamp", period.start, period.end),
-        "aggs": {"hashed": {"filter": {"exists": {"field": "siem.content_hash"}}}},
-    }
-    response = _search(client, EVENTS_ALL, body)
-    return IntegrityResult(
-        verification=run_verification(client, period),
-        indices=dated,
-        read_only=read_only,
-        hot_days=hot_days,
-        writable_past_hot=tuple(late[:20]),
-        writable_past_hot_total=len(late),
-        events_in_period=_total(response),
-        events_with_hash=_aggs(response).get("hashed", {}).get("doc_count", 0),
-    )
-
-
-def run_verification(client: OpenSearch, period: Period) -> VerificationSummary:
-    """Recompute the integrity chains sealed in the period; signatures are checked when a key is configured."""
-    try:
-        public_key = keys.public_key_from_env()
-    except (SiemError, OSError, ValueError):
-        public_key = None
-    report = verify(client, period.start, period.end, public_key)
-    return VerificationSummary(
-        ok=report.ok,
-        checked=report.checked,
-        records=report.records,
-        modified=len(report.modified),
-        deleted=len(report.deleted),
-        injected=len(report.injected),
-        bad_signatures=len(report.bad_signatures),
-        broken_chain=len(report.broken_chain),
-        digests=report.digests,
-        signatures_checked=public_key is not None,
-    )
-
-
-AGE_BUCKETS = ((0, 24, "under 24 h"), (24, 72, "24-72 h"), (72, 168, "3-7 days"), (168, None, "over 7 days"))
-
-
-def alert_review_body(evidence: AlertReviewEvidence, period: Period, as_of: datetime) -> dict[str, Any]:
-    """Alerts first seen in the period: per state; open ones by age as of `as_of`; the 10 oldest open."""
-    ranges = []
-    for low, high, label in AGE_BUCKETS:
-        bucket: dict[str, Any] = {"key": label, "to": _iso(as_of - timedelta(hours=low))}
-        if high is not None:
-            bucket["from"] = _iso(as_of - timedelta(hours=high))
-        ranges.append(bucket)
-    overdue_before = as_of - timedelta(hours=evidence.max_open_hours)
-    return {
-        "size": 0,
-        "track_total_hits": True,
-        "query": time_range("alert.first_seen", period.start, period.end),
-        "aggs": {
-            "states": {"terms": {"field": "alert.state", "size": 10}},
-            "open": {
-                "filter": {"term": {"alert.state": "active"}},
-                "aggs": {
-                    "ages": {"date_range": {"field": "alert.first_seen", "keyed": False, "ranges": ranges}},
-                    "overdue": {"filter": {"range": {"alert.first_seen": {"lt": _iso(overdue_before)}}}},
-                    "oldest": {
-                        "top_hits": {
-                            "size": 10,
-                            "sort": [{"alert.first_seen": {"order": "asc"}}],
-                            "_source": [
-                                "alert.id",
-                                "alert.rule_title",
-                                "alert.severity",
-                                "alert.state",
-                                "alert.first_seen",
-                            ],
-                        }
-                    },
-                },
-            },
-        },
-    }
-
-
-def run_alert_review(
-    client: OpenSearch, evidence: AlertReviewEvidence, period: Period, as_of: datetime
-) -> AlertReviewResult:
-    """Review status of the alerts first seen in the period, as of `as_of`."""
-    response = _search(client, ALERTS, alert_review_body(evidence, period, as_of))
-    aggs = _aggs(response)
-    open_aggs = aggs.get("open", {})
-    rows = []
-    for hit in open_aggs.get("oldest", {}).get("hits", {}).get("hits", []):
-        alert = hit["_source"].get("alert", {})
-        first_seen = _parse(alert.get("first_seen"))
-        rows.append(
-            AlertRow(
-                id=str(alert.get("id") or hit["_id"]),
-                rule=str(alert.get("rule_title", "")),
-                severity=str(alert.get("severity", "")),
-                state=str(alert.get("state", "")),
-                first_seen=_iso(first_seen) if first_seen else "",
-                age_hours=round((as_of - first_seen) / timedelta(hours=1), 1) if first_seen else 0.0,
-            )
-        )
-    return AlertReviewResult(
-        as_of=_iso(as_of),
-        max_open_hours=evidence.max_open_hours,
-        by_state=_counts(aggs.get("states", {})),
-        total=_total(response),
-        open_total=open_aggs.get("doc_count", 0),
-        open_by_age=tuple(
-            Count(key=b["key"], count=b["doc_count"]) for b in open_aggs.get("ages", {}).get("buckets", [])
-        )
-        or tuple(Count(key=label, count=0) for _, _, label in AGE_BUCKETS),
-        overdue=open_aggs.get("overdue", {}).get("doc_count", 0),
-        oldest_open=tuple(rows),
-    )
-
-
-def breach_clock_body(evidence: BreachClockEvidence, period: Period) -> dict[str, Any]:
-    """Breach-candidate findings detected in the period: tag and level match; the 20 oldest first."""
-    return {
-        "size": MAX_SAMPLES,
-        "track_total_hits": True,
-        "sort": [{"detected_at": {"order": "asc"}}],
-        "_source": ["finding.id", "rule.title", "rule.level", "detected_at"],
-        "query": {
-            "bool": {
-                "filter": [
-                    time_range("detected_at", period.start, period.end),
-                    {"term": {"rule.tags": evidence.tag}},
-                    {"terms": {"rule.level": list(evidence.levels)}},
-                ]
-            }
-        },
-    }
-
-
-def run_breach_clock(
-    client: OpenSearch, evidence: BreachClockEvidence, period: Period, as_of: datetime
-) -> BreachClockResult:
-    """Breach candidates of the period, their hours since detection, and the state of their alerts."""
-    response = _search(client, FINDINGS, breach_clock_body(evidence, period))
-    hits = response.get("hits", {}).get("hits", [])
-    ids = [str(h["_source"].get("finding", {}).get("id") or h["_id"]) for h in hits]
-    states = _alert_states(client, ids) if ids else {}
-    candidates = []
-    for finding_id, hit in zip(ids, hits, strict=True):
-        source = hit["_source"]
-        detected = _parse(source.get("detected_at")) or as_of
-        elapsed = (as_of - detected) / timedelta(hours=1)
-        candidates.append(
-            BreachCandidate(
-                finding_id=finding_id,
-                rule=str(source.get("rule", {}).get("title", "")),
-                level=str(source.get("rule", {}).get("level", "")),
-                detected_at=_iso(detected),
-                hours_elapsed=round(elapsed, 1),
-                hours_left=round(evidence.clock_hours - elapsed, 1),
-                alert_state=states.get(finding_id, "none"),
-            )
-        )
-    return BreachClockResult(
-        tag=evidence.tag,
-        levels=evidence.levels,
-        clock_hours=evidence.clock_hours,
-        as_of=_iso(as_of),
-        total=_total(response),
-        candidates=tuple(candidates),
-    )
 
 
 def field_completeness_body(fields: Sequence[str], period: Period, sources: Sequence[str]) -> dict[str, Any]:
@@ -658,97 +331,13 @@ def run_field_completeness(
     client: OpenSearch, fields: Sequence[str], period: Period, sources: Sequence[str]
 ) -> tuple[FieldRatio, ...]:
     """Per source and field, events carrying the field out of all events of the period."""
-    aggs = _aggs(_search(client, events_index(sources), field_completeness_body(fields, period, sources)))
+    aggs = aggregations(search(client, events_index(sources), field_completeness_body(fields, period, sources)))
     rows = []
     for bucket in aggs.get("sources", {}).get("buckets", []):
         for field in fields:
             present = bucket["fields"]["buckets"][field]["doc_count"]
-            rows.append(FieldRatio(source=_key(bucket), field=field, present=present, total=bucket["doc_count"]))
+            rows.append(FieldRatio(source=bucket_key(bucket), field=field, present=present, total=bucket["doc_count"]))
     return tuple(rows)
-
-
-def _alert_states(client: OpenSearch, finding_ids: Sequence[str]) -> dict[str, str]:
-    body = {
-        "size": MAX_SAMPLES,
-        "_source": ["alert.state", "alert.finding_ids"],
-        "query": {"terms": {"alert.finding_ids": list(finding_ids)}},
-    }
-    states: dict[str, str] = {}
-    wanted = set(finding_ids)
-    for hit in _search(client, ALERTS, body).get("hits", {}).get("hits", []):
-        alert = hit["_source"].get("alert", {})
-        linked = alert.get("finding_ids") or []
-        for finding in [linked] if isinstance(linked, str) else linked:
-            if finding in wanted:
-                states[finding] = str(alert.get("state", "unknown"))
-    return states
-
-
-def _events_indices(client: OpenSearch) -> list[str]:
-    return sorted(client.indices.get_alias(index=EVENTS_ALL, **_MISSING_OK))
-
-
-def _policy_ages(policy: Mapping[str, Any]) -> tuple[str, str]:
-    warm = delete = "never"
-    for state in policy["policy"]["states"]:
-        for transition in state.get("transitions", []):
-            age = transition.get("conditions", {}).get("min_index_age", "?")
-            if transition.get("state_name") == "warm":
-                warm = age
-            elif transition.get("state_name") == "delete":
-                delete = age
-    return warm, delete
-
-
-def _search(client: OpenSearch, index: str, body: dict[str, Any]) -> dict[str, Any]:
-    result: dict[str, Any] = client.search(index=index, body=body, **_MISSING_OK)
-    return result
-
-
-def _aggs(response: Mapping[str, Any]) -> dict[str, Any]:
-    """The aggregations of a response; {} when no index matched (the response then has none)."""
-    return dict(response.get("aggregations") or {})
-
-
-def _total(response: Mapping[str, Any]) -> int:
-    total = response.get("hits", {}).get("total", 0)
-    return int(total["value"] if isinstance(total, dict) else total)
-
-
-def _counts(agg: Mapping[str, Any]) -> tuple[Count, ...]:
-    return tuple(Count(key=_key(b), count=b["doc_count"]) for b in agg.get("buckets", []))
-
-
-def _bucket_counts(agg: Mapping[str, Any]) -> dict[str, int]:
-    return {_key(b): b["doc_count"] for b in agg.get("buckets", [])}
-
-
-def _key(bucket: Mapping[str, Any]) -> str:
-    key = bucket.get("key_as_string", bucket["key"])
-    return str(key).lower() if isinstance(key, bool) else str(key)
-
-
-def _sample(hit: Mapping[str, Any]) -> SampleEvent:
-    source = hit.get("_source", {})
-    flat = {k: _flat_value(v) for k, v in _flatten(source).items() if k != "@timestamp"}
-    return SampleEvent(id=hit["_id"], index=hit["_index"], timestamp=str(source.get("@timestamp", "")), fields=flat)
-
-
-def _flatten(node: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in node.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            out.update(_flatten(value, f"{name}."))
-        else:
-            out[name] = value
-    return out
-
-
-def _flat_value(value: Any) -> str:
-    if isinstance(value, list):
-        return ", ".join(map(str, value))
-    return str(value)
 
 
 def _empty_trend(period: Period) -> tuple[Count, ...]:
@@ -756,17 +345,35 @@ def _empty_trend(period: Period) -> tuple[Count, ...]:
     keys = []
     at = period.start
     while at < period.end:
-        keys.append(Count(key=_iso(at), count=0))
+        keys.append(Count(key=iso_millis(at), count=0))
         at += step
     return tuple(keys)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+def _events_indices(client: OpenSearch) -> list[str]:
+    return sorted(client.indices.get_alias(index=naming.events_pattern(), **MISSING_OK))
 
 
-def _parse(value: Any) -> datetime | None:
-    if not value:
-        return None
-    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+def hashed_events_body(period: Period) -> dict[str, Any]:
+    """Events of the period, and how many of them carry a content hash."""
+    return {
+        "size": 0,
+        "track_total_hits": True,
+        "query": time_range("@timestamp", period.start, period.end),
+        "aggs": {"hashed": {"filter": {"exists": {"field": "siem.content_hash"}}}},
+    }
+
+
+def run_hashed_events(client: OpenSearch, period: Period) -> tuple[int, int]:
+    """(events in the period, of which with `siem.content_hash`)."""
+    response = search(client, naming.events_pattern(), hashed_events_body(period))
+    return total_hits(response), aggregations(response).get("hashed", {}).get("doc_count", 0)
+
+
+def run_oldest_event(client: OpenSearch) -> str | None:
+    """The earliest event timestamp stored on the cluster, None when there is no event."""
+    response = search(
+        client, naming.events_pattern(), {"size": 0, "aggs": {"oldest": {"min": {"field": "@timestamp"}}}}
+    )
+    oldest = aggregations(response).get("oldest", {})
+    return oldest.get("value_as_string") if oldest.get("value") is not None else None

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from opensearchpy import OpenSearch
 
+from dagster_project.ids import stable_id
 from dagster_project.reports.model import ReportData
-
-REPORTS_INDEX = "siem-reports"
+from dagster_project.storage import naming
 
 
 def record_id(data: ReportData) -> str:
     """A deterministic id: one record per (framework, period), so a re-run overwrites it."""
-    key = f"{data.framework.name}|{data.period.start.isoformat()}|{data.period.end.isoformat()}"
-    return hashlib.sha256(key.encode()).hexdigest()
+    return stable_id(
+        data.framework.name, data.period.start.isoformat(), data.period.end.isoformat(), separator="|", length=64
+    )
 
 
 def report_record(data: ReportData, hashes: Mapping[str, str], delivered_to: Sequence[str]) -> dict[str, Any]:
@@ -38,5 +38,7 @@ def report_record(data: ReportData, hashes: Mapping[str, str], delivered_to: Seq
 def write_record(client: OpenSearch, data: ReportData, hashes: Mapping[str, str], delivered_to: Sequence[str]) -> str:
     """Index the record (visible to search when this returns) and return its id."""
     doc_id = record_id(data)
-    client.index(index=REPORTS_INDEX, id=doc_id, body=report_record(data, hashes, delivered_to), refresh="wait_for")
+    client.index(
+        index=naming.reports_index(), id=doc_id, body=report_record(data, hashes, delivered_to), refresh="wait_for"
+    )
     return doc_id

@@ -47,6 +47,8 @@ FIELD_LABELS = {
     "event.code": "event codes",
 }
 SAMPLE_COLUMNS = ("siem.source", "host.name", "user.name", "source.ip", "event.action", "event.outcome")
+DQ_COLUMNS = ("source", "checks", "passed", "failed", "blocking_failed", "records", "incomplete", "completeness")
+"""The data-quality table's columns, in the summary and under each control alike."""
 
 
 @dataclass(frozen=True)
@@ -202,16 +204,7 @@ def evidence_tables(data: ReportData) -> dict[str, Table]:
         ),
         Table(
             csv_name("data-quality"),
-            (
-                "source",
-                "checks",
-                "passed",
-                "failed",
-                "blocking_failed",
-                "rows_checked",
-                "rows_failing",
-                "completeness",
-            ),
+            DQ_COLUMNS,
             _dq_rows(data.facts.data_quality),
         ),
     ]
@@ -261,16 +254,7 @@ def _control_tables(control: ControlReport, result: object) -> list[Table]:
         return [
             Table(
                 csv_name(cid, "data-quality"),
-                (
-                    "source",
-                    "checks",
-                    "passed",
-                    "failed",
-                    "blocking_failed",
-                    "rows_checked",
-                    "rows_failing",
-                    "completeness",
-                ),
+                DQ_COLUMNS,
                 _dq_rows(result),
             )
         ]
@@ -326,7 +310,7 @@ def _dq_rows(result: DataQualityResult) -> tuple[tuple[str, ...], ...]:
     return tuple(
         (
             s.source, str(s.checks), str(s.passed), str(s.failed), str(s.blocking_failed),
-            str(s.rows_checked), str(s.rows_failing), percent_or_blank(s.completeness),
+            str(s.records), str(s.incomplete), percent_or_blank(s.completeness),
         )
         for s in result.sources
     )  # fmt: skip

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import getpass
-import os
+
+from dagster_project.settings import ConnectionSettings
 
 
 def actor() -> str:
     """The name recorded as the actor of an administrative action."""
-    user = os.environ.get("OPENSEARCH_USER", "")
+    user = ConnectionSettings().user
     if user:
         return user
     try:

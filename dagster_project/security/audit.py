@@ -6,7 +6,6 @@ what the suite itself did, in its own words, and is readable by officers (role s
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import socket
@@ -15,9 +14,11 @@ from typing import Any
 
 from opensearchpy import OpenSearch
 
+from dagster_project.ids import stable_id
+from dagster_project.storage import naming
+
 log = logging.getLogger(__name__)
 
-AUDIT_INDEX = "siem-audit"
 REDACTED = "[redacted]"
 # Detail keys whose values never reach the index (matched as substrings, case-insensitively).
 SECRET_MARKERS = (
@@ -42,7 +43,7 @@ def record(
     key: str | None = None,
     timestamp: datetime | None = None,
 ) -> None:
-    """Write one action to `siem-audit` (blocking; the client retries 429/5xx).
+    """Write one action to `siem-audit` (blocking; retried as `dagster_project.retries` states).
 
     Pass `key` when the action is naturally idempotent (e.g. the content hash of the template that
     bootstrap applied): the id is then a hash of (action, target, key), so recording it again overwrites
@@ -61,13 +62,13 @@ def record(
         "details": clean,
     }
     doc_id = audit_id(action, target, key) if key is not None else audit_id(action, target, _canonical(document))
-    client.index(index=AUDIT_INDEX, id=doc_id, body=document)
+    client.index(index=naming.audit_index(), id=doc_id, body=document)
     log.info("audit %s by %s on %s", action, actor, target)
 
 
 def audit_id(action: str, target: str, key: str) -> str:
     """The document id of an action: a SHA-256 of (action, target, key)."""
-    return hashlib.sha256(json.dumps([action, target, key]).encode()).hexdigest()
+    return stable_id(json.dumps([action, target, key]), length=64)
 
 
 def redact(details: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from dagster_project.errors import ConfigurationError
+from dagster_project.storage import naming
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ KEY_BITS = 3072
 CA_DAYS = 3650
 LEAF_DAYS = 825
 RENEW_BEFORE = dt.timedelta(days=30)
-ORGANIZATION = "siem-suite"
+ORGANIZATION = naming.SUITE
 NODE_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
@@ -43,9 +44,9 @@ def _name(common_name: str, unit: str) -> x509.Name:
     )
 
 
-CA_SUBJECT = _name("siem-root-ca", "ca")
-NODE_SUBJECT = _name("siem-node", "node")
-ADMIN_SUBJECT = _name("siem-admin", "admin")
+CA_SUBJECT = _name(naming.CA_COMMON_NAME, "ca")
+NODE_SUBJECT = _name(naming.NODE_COMMON_NAME, "node")
+ADMIN_SUBJECT = _name(naming.ADMIN_COMMON_NAME, "admin")
 
 
 def node_dn() -> str:

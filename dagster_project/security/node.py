@@ -16,24 +16,14 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
+from dagster_project.cluster import SECURITY_PLUGIN
 from dagster_project.errors import NodeError
 from dagster_project.security.certificates import CertificatePaths, ensure_certificates, install_node_material
 from dagster_project.security.config import CERTS_DIR, SECURITY_CONFIG_DIR, write_security_config
 from dagster_project.security.users import Credential, credentials, load_users
 
-SECURITY_PLUGIN = "opensearch-security"
 SECURITYADMIN_TIMEOUT = 300
 LOGIN_TIMEOUT = 90.0
-
-
-class SecureNodeSettings(BaseSettings):
-    """The secure node's port: SIEM_OPENSEARCH_SECURE_PORT (its home is SIEM_HOME/secure)."""
-
-    model_config = SettingsConfigDict(env_prefix="SIEM_", extra="ignore")
-
-    opensearch_secure_port: int = 9201
 
 
 def secure_home(siem_home: Path) -> Path:

@@ -7,14 +7,13 @@ from typing import Any
 
 from opensearchpy import NotFoundError, OpenSearch
 
-from dagster_project.cluster import installed_plugins
+from dagster_project.cluster import SECURITY_PLUGIN, installed_plugins
 from dagster_project.security.artifacts import entries
 from dagster_project.security.users import apply_users
-from dagster_project.storage.bootstrap import Change
+from dagster_project.storage.changes import Change
 
 log = logging.getLogger(__name__)
 
-SECURITY_PLUGIN = "opensearch-security"
 API = "/_plugins/_security/api"
 # (change kind, REST resource, file) in dependency order: roles use action groups, mappings use roles.
 RESOURCES = (
@@ -32,7 +31,7 @@ def apply_roles(client: OpenSearch) -> list[Change]:
     Skipped as a whole, with one change saying so, when the cluster has no security plugin or this
     user may not use the security API (e.g. bootstrap run as the engineer). Users are
     applied when their password variable is set (see `users.apply_users`). Blocks for one GET (and at
-    most one PUT) per resource; the client retries 429/5xx. Logs nothing per change: the caller
+    most one PUT) per resource, retried as `dagster_project.retries` states. Logs nothing per change: the caller
     (bootstrap) logs the changes it returns.
     """
     if SECURITY_PLUGIN not in installed_plugins(client):

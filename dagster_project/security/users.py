@@ -21,7 +21,7 @@ from opensearchpy.exceptions import AuthenticationException
 
 from dagster_project.errors import ArtifactError, ConfigurationError
 from dagster_project.security.artifacts import USERS_FILE, load_security_file, security_dir
-from dagster_project.storage.bootstrap import Change
+from dagster_project.storage.changes import Change
 
 log = logging.getLogger(__name__)
 

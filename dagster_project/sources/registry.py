@@ -8,6 +8,7 @@ from types import ModuleType
 from dagster_project.errors import ConfigurationError
 from dagster_project.sources import cloudtrail, jsonl, linux_auth, web_access, windows
 from dagster_project.sources.base import SourceContext, SourceParser
+from dagster_project.storage import naming
 
 SOURCE_MODULES: dict[str, ModuleType] = {
     "linux-auth": linux_auth,
@@ -37,4 +38,4 @@ def parser_factory(name: str) -> Callable[[SourceContext], SourceParser]:
 def index_family(name: str) -> str:
     """The index family (prefix) that holds a source's events, e.g. `siem-events-linux-auth`."""
     parser_factory(name)
-    return f"siem-events-{name}"
+    return naming.events_family(name)

@@ -16,6 +16,7 @@ from typing import Any, BinaryIO, cast
 
 from dagster_project.sources.base import Event, RawRecord, Rejected, SourceContext, SourceParser, guarded_parse
 from dagster_project.sources.jsonl import compact_json, iter_json_records, load_json_object, parse_timestamp
+from dagster_project.storage import naming
 
 NAME = "windows"
 
@@ -1249,7 +1250,7 @@ def _random_access(stream: BinaryIO) -> Iterator[BinaryIO]:
     if direct:
         yield stream
         return
-    with tempfile.TemporaryFile(prefix="siem-evtx-") as spool:
+    with tempfile.TemporaryFile(prefix=naming.SPOOL_PREFIX) as spool:
         shutil.copyfileobj(stream, spool, _SPOOL_CHUNK)
         spool.seek(0)
         yield cast(BinaryIO, spool)

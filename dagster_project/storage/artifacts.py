@@ -11,6 +11,7 @@ from typing import Any
 
 from dagster_project.errors import ArtifactError
 from dagster_project.paths import repo_dir
+from dagster_project.storage import naming
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,29 @@ def load_artifacts(kind: str, root: Path | None = None) -> list[StorageArtifact]
             raise ArtifactError(f"invalid JSON: {exc}", where=str(path)) from exc
         if not isinstance(body, dict) or "version" not in body.get("_meta", {}):
             raise ArtifactError("missing _meta.version", where=str(path))
-        artifacts.append(StorageArtifact(kind, path.stem, body, path))
+        artifacts.append(StorageArtifact(kind, naming.in_namespace(path.stem), in_namespace(kind, body), path))
     return artifacts
+
+
+def in_namespace(kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    """An artefact body with the index names it holds in the current namespace (see `storage.naming`).
+
+    Index templates: `index_patterns`, `composed_of` and alias names; ISM policies: the `ism_template`
+    patterns. Descriptions are left as written. Under the default prefix the body is returned as it is.
+    """
+    if naming.is_default():
+        return body
+    body = copy.deepcopy(body)
+    if kind == "index_template":
+        body["index_patterns"] = [naming.in_namespace(p) for p in body.get("index_patterns", [])]
+        body["composed_of"] = [naming.in_namespace(c) for c in body.get("composed_of", [])]
+        aliases = body.get("template", {}).get("aliases")
+        if isinstance(aliases, dict):
+            body["template"]["aliases"] = {naming.in_namespace(a): v for a, v in aliases.items()}
+    elif kind == "ism_policy":
+        for template in body.get("policy", {}).get("ism_template") or []:
+            template["index_patterns"] = [naming.in_namespace(p) for p in template.get("index_patterns", [])]
+    return body
 
 
 def component_template(name: str) -> StorageArtifact:

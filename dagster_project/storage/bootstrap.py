@@ -1,4 +1,10 @@
-"""Applies templates and ISM policies idempotently: each artefact is reported created, updated or unchanged.
+"""Bootstrap: applies every artefact a cluster needs, idempotently, and names each thing it applies.
+
+In order: component templates and index templates, then ISM policies (`index_templates/`, skipped
+without the ISM plugin), then the security plugin's action groups, roles, role mappings and users
+(`security/`, skipped without the plugin; see `security.roles`). Each artefact is reported created,
+updated, unchanged or skipped; what changed is recorded in the suite's audit trail. `apply_storage` and
+`security.roles.apply_roles` are the two halves, for callers (the Dagster assets) that apply one only.
 
 Component templates get the replica count here (SIEM_REPLICAS, else 0 on one data node and 1 on more), so
 what "unchanged" compares is the template as applied: growing a cluster past one node updates them.
@@ -8,14 +14,15 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 from opensearchpy import NotFoundError, OpenSearch
 
-from dagster_project.cluster import installed_plugins
+from dagster_project.cluster import ISM_PLUGIN, installed_plugins
 from dagster_project.security import audit
 from dagster_project.security.actor import actor
+from dagster_project.security.roles import apply_roles
 from dagster_project.settings import RetentionSettings
 from dagster_project.storage.artifacts import (
     StorageArtifact,
@@ -25,25 +32,22 @@ from dagster_project.storage.artifacts import (
     load_artifacts,
     with_replicas,
 )
+from dagster_project.storage.changes import Change, as_dicts
+
+__all__ = ["ISM_PLUGIN", "Change", "apply_storage", "as_dicts", "bootstrap", "record_changes"]
 
 log = logging.getLogger(__name__)
 
-ISM_PLUGIN = "opensearch-index-management"
-
-
-@dataclass(frozen=True)
-class Change:
-    """What bootstrap did to one artefact."""
-
-    kind: str
-    name: str
-    action: str
-    """created | updated | unchanged | skipped"""
-    detail: str = ""
-
 
 def bootstrap(client: OpenSearch, retention: RetentionSettings) -> list[Change]:
-    """Apply every component template, index template and ISM policy; a second run reports all unchanged."""
+    """Apply templates, ISM policies, then security roles and users (module docstring); re-runs change nothing."""
+    changes = apply_storage(client, retention) + apply_roles(client)
+    record_changes(client, changes)
+    return changes
+
+
+def apply_storage(client: OpenSearch, retention: RetentionSettings) -> list[Change]:
+    """Apply every component template, index template and ISM policy of `index_templates/` (nothing else)."""
     replicas = replica_count(client, retention)
     changes = [_put_template(client, a, with_replicas(a, replicas)) for a in load_artifacts("component_template")]
     changes += [_put_template(client, a, a.body) for a in load_artifacts("index_template")]
@@ -57,9 +61,11 @@ def bootstrap(client: OpenSearch, retention: RetentionSettings) -> list[Change]:
             )
             continue
         changes.append(_put_ism_policy(client, artifact, retention))
-    from dagster_project.security.roles import apply_roles  # here: roles imports Change from this module
+    return changes
 
-    changes += apply_roles(client)
+
+def record_changes(client: OpenSearch, changes: list[Change]) -> None:
+    """Log every change and record the ones that changed something in the suite's audit trail."""
     for change in changes:
         log.info("%s %s: %s %s", change.kind, change.name, change.action, change.detail)
     changed = [c for c in changes if c.action in ("created", "updated")]
@@ -71,12 +77,6 @@ def bootstrap(client: OpenSearch, retention: RetentionSettings) -> list[Change]:
             target="cluster",
             details={"changes": [asdict(c) for c in changed]},
         )
-    return changes
-
-
-def as_dicts(changes: list[Change]) -> list[dict[str, str]]:
-    """Changes as plain data for --json."""
-    return [asdict(c) for c in changes]
 
 
 def replica_count(client: OpenSearch, retention: RetentionSettings) -> int:

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from opensearchpy import OpenSearch, helpers
+from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
+from opensearchpy.exceptions import TransportError
 
 from dagster_project.client import make_client
 from dagster_project.cluster import nodes
@@ -34,8 +36,8 @@ from dagster_project.ingest.pipeline import IngestSummary, ingest
 from dagster_project.integrity.verify import verify
 from dagster_project.node import lifecycle
 from dagster_project.settings import NodeSettings, RetentionSettings, default_home
+from dagster_project.storage import naming
 from dagster_project.storage.bootstrap import bootstrap
-from dagster_project.storage.naming import EVENTS_PREFIX, QUARANTINE_PREFIX
 
 SOURCE = "linux-auth"
 EVENTS = int(os.environ.get("SIEM_FAULT_EVENTS", "200000"))
@@ -138,7 +140,7 @@ class AckRecorder:
             result["_id"]
             for item in response.get("items", [])
             for result in item.values()
-            if 200 <= result.get("status", 0) < 300 and str(result.get("_index", "")).startswith(EVENTS_PREFIX)
+            if 200 <= result.get("status", 0) < 300 and str(result.get("_index", "")).startswith(naming.name("events-"))
         ]
         with self._lock:
             self.acked.update(acked)
@@ -187,8 +189,10 @@ def _auth_message(i: int) -> str:
 
 
 def wipe(client: OpenSearch) -> None:
-    """Remove the suite's data indices (templates stay), so a scenario's counts are its own."""
-    client.indices.delete(index="siem-*", ignore_unavailable=True, allow_no_indices=True, expand_wildcards="all")
+    """Remove the suite's data indices of the namespace (templates stay), so a scenario's counts are its own."""
+    client.indices.delete(
+        index=naming.all_pattern(), ignore_unavailable=True, allow_no_indices=True, expand_wildcards="all"
+    )
 
 
 def cluster_client(config: ClusterConfig) -> OpenSearch:
@@ -255,8 +259,17 @@ def pick(client: OpenSearch, *, cluster_manager: bool) -> dict[str, Any]:
 
 def events_indexed(client: OpenSearch) -> int:
     """Index operations the events' primaries have applied so far (live, no refresh needed)."""
-    stats = client.indices.stats(index=f"{EVENTS_PREFIX}*", metric="indexing", params={"allow_no_indices": "true"})
+    stats = client.indices.stats(index=naming.events_pattern(), metric="indexing", params={"allow_no_indices": "true"})
     return int(stats.get("_all", {}).get("primaries", {}).get("indexing", {}).get("index_total", 0))
+
+
+def cluster_answers(client: OpenSearch | AckRecorder) -> bool:
+    """True when some node answers a health request with an elected cluster manager (yellow or better)."""
+    try:
+        health = client.cluster.health(wait_for_status="yellow", timeout="1s", request_timeout=5)
+    except (OpenSearchConnectionError, TransportError):
+        return False
+    return health.get("status") in ("yellow", "green")
 
 
 def wait_until(predicate: Callable[[], bool], what: str, timeout: float = DEADLINE) -> None:
@@ -299,6 +312,8 @@ class Ingestion(threading.Thread):
                 return ingest(self.recorder, SOURCE, [path], retention=RETENTION)  # type: ignore[arg-type]
             except IngestError as exc:
                 self.failures.append(str(exc)[:500])
+                # As an operator would: re-run once the cluster answers again (a cluster manager is elected).
+                wait_until(lambda: cluster_answers(self.recorder), "the cluster to answer before the re-run")
         raise AssertionError(f"ingestion of {path} failed twice: {self.failures}")
 
     def finish(self) -> list[IngestSummary]:
@@ -323,14 +338,14 @@ def check(
     """Fill the after-green figures: searchable, duplicates, lost, copies agree, verify."""
     health = client.cluster.health(wait_for_status="green", timeout="120s", request_timeout=150)
     assert health["status"] == "green", health
-    client.indices.refresh(index="siem-*", ignore_unavailable=True, allow_no_indices=True)
+    client.indices.refresh(index=naming.all_pattern(), ignore_unavailable=True, allow_no_indices=True)
     found: list[str] = [
-        hit["_id"] for hit in helpers.scan(client, index=f"{EVENTS_PREFIX}*", query={"_source": False}, size=5000)
+        hit["_id"] for hit in helpers.scan(client, index=naming.events_pattern(), query={"_source": False}, size=5000)
     ]
     distinct = set(found)
     figures.events_read = sum(s.read for s in summaries)
-    figures.quarantined = int(client.count(index=f"{QUARANTINE_PREFIX}*")["count"])
-    figures.searchable = int(client.count(index=f"{EVENTS_PREFIX}*")["count"])
+    figures.quarantined = int(client.count(index=naming.quarantine_pattern())["count"])
+    figures.searchable = int(client.count(index=naming.events_pattern())["count"])
     figures.acknowledged = len(acked)
     figures.duplicates = len(found) - len(distinct)
     figures.lost = len(acked - distinct)
@@ -350,7 +365,7 @@ def check(
 
 def copies_agree(client: OpenSearch) -> bool:
     """Every active copy (started, or the source of a rebalancing move) of each shard holds the same documents."""
-    shards = client.cat.shards(index="siem-*", format="json", h="index,shard,prirep,state,docs")
+    shards = client.cat.shards(index=naming.all_pattern(), format="json", h="index,shard,prirep,state,docs")
     by_shard: dict[tuple[str, str], list[str]] = {}
     for row in shards:
         if row["state"] in ("STARTED", "RELOCATING"):
@@ -407,10 +422,11 @@ def detect(config: ClusterConfig, start_day: str, end_day: str) -> dict[str, Any
 
 
 def finding_ids(client: OpenSearch) -> set[str]:
-    """The ids in siem-findings."""
-    client.indices.refresh(index="siem-findings", ignore_unavailable=True)
+    """The ids in the findings index."""
+    client.indices.refresh(index=naming.findings_index(), ignore_unavailable=True)
     return {
-        h["_id"] for h in helpers.scan(client, index="siem-findings", query={"_source": False}, ignore_unavailable=True)
+        h["_id"]
+        for h in helpers.scan(client, index=naming.findings_index(), query={"_source": False}, ignore_unavailable=True)
     }
 
 
@@ -432,12 +448,12 @@ def rolling_restart(config: ClusterConfig, workdir: Path, *, events: int = 10_00
         quiet = Ingestion(cluster_client(config), [quiet_path])
         quiet.start()
         summaries = quiet.finish()
-        client.indices.refresh(index="siem-*")
+        client.indices.refresh(index=naming.all_pattern())
         days = (hunted.date().isoformat(), (hunted + timedelta(days=2)).date().isoformat())
         expected = detect(config, *days)
         quiet_ids = finding_ids(client)
         assert expected["findings"] > 0 and len(quiet_ids) == expected["findings"], expected
-        client.indices.delete(index="siem-findings")
+        client.indices.delete(index=naming.findings_index())
         busy = [workdir / f"busy-{k}.log" for k in range(files)]
         malformed = [
             write_auth_log(path, events, now - timedelta(days=6) + timedelta(hours=12 * k), timedelta(hours=12))[1]

@@ -6,9 +6,10 @@ import pytest
 from opensearchpy import OpenSearch
 
 from dagster_project.node import lifecycle
-from dagster_project.node.topology import node_name
 from dagster_project.settings import NodeSettings, RetentionSettings
+from dagster_project.storage import naming
 from dagster_project.storage.bootstrap import bootstrap
+from dagster_project.storage.naming import node_name
 from tests.cluster import faults
 
 pytestmark = [pytest.mark.live, pytest.mark.cluster]
@@ -39,13 +40,15 @@ def test_bootstrap_gives_every_shard_one_replica_and_the_cluster_stays_green(
 ) -> None:
     faults.wipe(cluster_client)
     bootstrap(cluster_client, RetentionSettings(replicas=None))
-    cluster_client.indices.create(index="siem-findings")
+    cluster_client.indices.create(index=naming.findings_index())
     health = cluster_client.cluster.health(
-        index="siem-findings", wait_for_status="green", timeout="60s", request_timeout=90
+        index=naming.findings_index(), wait_for_status="green", timeout="60s", request_timeout=90
     )
     assert health["status"] == "green"
-    settings = cluster_client.indices.get_settings(index="siem-findings")["siem-findings"]["settings"]["index"]
+    settings = cluster_client.indices.get_settings(index=naming.findings_index())[naming.findings_index()]["settings"][
+        "index"
+    ]
     assert settings["number_of_replicas"] == "1"
-    copies = cluster_client.cat.shards(index="siem-findings", format="json", h="node,prirep")
+    copies = cluster_client.cat.shards(index=naming.findings_index(), format="json", h="node,prirep")
     assert len({c["node"] for c in copies}) == 2, "primary and replica on different nodes"
-    cluster_client.indices.delete(index="siem-findings")
+    cluster_client.indices.delete(index=naming.findings_index())

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import dagster as dg
-import pytest
 
 from dagster_project.assets.dashboards import DASHBOARD_ASSETS, dashboard_saved_objects
 from dagster_project.dashboards.objects import load_saved_objects
-from dagster_project.resources import OpenSearchResource
+from dagster_project.resources import DashboardsResource, OpenSearchResource
 from tests.dashboards.fake_dashboards import FakeDashboards, running
+from tests.resources import suite_resources
 
 
-def test_the_asset_imports_every_object(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_asset_imports_every_object() -> None:
     with running(FakeDashboards()) as dashboards:
-        monkeypatch.setenv("OPENSEARCH_DASHBOARDS_URL", dashboards.url)
         result = dg.materialize(
-            DASHBOARD_ASSETS, resources={"opensearch": OpenSearchResource(user="analyst", password="pw")}
+            DASHBOARD_ASSETS,
+            resources={
+                "opensearch": OpenSearchResource(user="analyst", password="pw"),
+                "dashboards": DashboardsResource(url=dashboards.url),
+            },
         )
     assert result.success
     (materialization,) = result.asset_materializations_for_node("dashboard_saved_objects")
@@ -26,8 +29,7 @@ def test_the_asset_imports_every_object(monkeypatch: pytest.MonkeyPatch) -> None
     assert request.headers["authorization"].startswith("Basic ")
 
 
-def test_without_a_dashboards_url_the_asset_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OPENSEARCH_DASHBOARDS_URL", raising=False)
-    result = dg.materialize([dashboard_saved_objects], resources={"opensearch": OpenSearchResource()})
+def test_without_a_dashboards_url_the_asset_is_skipped() -> None:
+    result = dg.materialize([dashboard_saved_objects], resources=suite_resources())
     assert result.success
     assert result.asset_materializations_for_node("dashboard_saved_objects") == []

@@ -16,8 +16,12 @@ from dagster_project.dashboards.objects import SavedObject, load_saved_objects, 
 from dagster_project.dashboards.validate import field_values, query_fields, validate
 from dagster_project.detection.rules import load_rules
 from dagster_project.sources.registry import source_names
+from tests.namespace import users_namespace
 
-OBJECTS = load_saved_objects()
+pytestmark = pytest.mark.usefixtures("default_namespace")
+
+with users_namespace():
+    OBJECTS = load_saved_objects()
 DASHBOARDS = {
     "siem-dash-soc-overview",
     "siem-dash-authentication",

@@ -12,14 +12,17 @@ from collections.abc import Iterator
 import pytest
 from click.testing import CliRunner
 
-import dagster_project.commands.dashboards_cmd  # noqa: F401  (registers the command group)
 from dagster_project.cli import cli, main
 from dagster_project.dashboards.deploy import DashboardsClient, DashboardsError, deploy, multipart_body
 from dagster_project.dashboards.objects import load_saved_objects, ndjson_payload
 from dagster_project.errors import ArtifactError, ConfigurationError
 from tests.dashboards.fake_dashboards import FakeDashboards, running
+from tests.namespace import users_namespace
 
-OBJECTS = load_saved_objects()
+pytestmark = pytest.mark.usefixtures("default_namespace")
+
+with users_namespace():
+    OBJECTS = load_saved_objects()
 
 
 @pytest.fixture

@@ -13,8 +13,12 @@ import pytest
 from dagster_project.dashboards.objects import SavedObject, load_saved_objects, parse_line
 from dagster_project.dashboards.translate import aggregations, lucene, search_request, unanswered
 from dagster_project.errors import ArtifactError
+from tests.namespace import users_namespace
 
-OBJECTS = load_saved_objects()
+pytestmark = pytest.mark.usefixtures("default_namespace")
+
+with users_namespace():
+    OBJECTS = load_saved_objects()
 START, END = datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 8, tzinfo=UTC)
 RANGE = {
     "gte": "2024-01-01T00:00:00+00:00",

@@ -15,6 +15,9 @@ from dagster_project.detection.compile import CompiledRule, compile_rule
 from dagster_project.detection.rules import Rule, load_rules, scan_rules
 from dagster_project.errors import DetectionError
 
+pytestmark = pytest.mark.usefixtures("default_namespace")
+
+
 GOLDEN = Path(__file__).parent / "golden"
 GOLDEN_RULES = (
     "aws_cloudtrail_root_account_usage",

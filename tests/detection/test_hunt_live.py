@@ -19,12 +19,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from opensearchpy import OpenSearch
 
-from dagster_project.detection.alerts import AlertSettings, raise_alerts, set_state
-from dagster_project.detection.hunt import FINDINGS_INDEX, hunt, select_rules
+from dagster_project.detection.alerts import raise_alerts, set_state
+from dagster_project.detection.hunt import hunt, select_rules
 from dagster_project.detection.notifications import notify
 from dagster_project.ingest.pipeline import ingest
-from dagster_project.notify.settings import SmtpSettings, WebhookSettings
-from dagster_project.settings import RetentionSettings
+from dagster_project.settings import AlertSettings, RetentionSettings, SmtpSettings, WebhookSettings
+from dagster_project.storage import naming
 from dagster_project.storage.bootstrap import bootstrap
 
 pytestmark = pytest.mark.live
@@ -50,7 +50,7 @@ def _rule(title: str) -> list[Any]:
 
 
 def _event_field(client: OpenSearch, finding_ids: list[str], field: str) -> set[str]:
-    events = client.mget(index="siem-events", body={"ids": finding_ids})["docs"]
+    events = client.mget(index=naming.events_alias(), body={"ids": finding_ids})["docs"]
     values = set()
     for doc in events:
         node: Any = doc["_source"]
@@ -61,9 +61,9 @@ def _event_field(client: OpenSearch, finding_ids: list[str], field: str) -> set[
 
 
 def _finding_event_ids(client: OpenSearch, rule_id: str) -> list[str]:
-    hits = client.search(index=FINDINGS_INDEX, body={"size": 1000, "query": {"term": {"rule.id": rule_id}}})["hits"][
+    hits = client.search(index=naming.findings_index(), body={"size": 1000, "query": {"term": {"rule.id": rule_id}}})[
         "hits"
-    ]
+    ]["hits"]
     return [e for h in hits for e in h["_source"]["finding"]["event_ids"]]
 
 
@@ -75,10 +75,10 @@ def test_cloudtrail_tampering_is_found_and_a_rerun_adds_nothing(stratus: OpenSea
     rule_id = rules[0][0].id
     found = _event_field(stratus, _finding_event_ids(stratus, rule_id), "aws.cloudtrail.eventID")
     assert tampering <= found
-    count = stratus.count(index=FINDINGS_INDEX)["count"]
+    count = stratus.count(index=naming.findings_index())["count"]
     second = hunt(stratus, *EVER, rules=rules)
     assert second.findings == first.findings
-    assert stratus.count(index=FINDINGS_INDEX)["count"] == count
+    assert stratus.count(index=naming.findings_index())["count"] == count
 
 
 def test_organization_and_iam_changes_match_the_labelled_events(stratus: OpenSearch, shared_data: Path) -> None:
@@ -97,7 +97,9 @@ def test_ssh_brute_force_count_rule_finds_the_known_attackers(clean_siem: OpenSe
     rules = _rule("SSH Brute Force From One Source")
     result = hunt(clean_siem, *EVER, rules=rules)
     assert result.findings > 0
-    hits = clean_siem.search(index=FINDINGS_INDEX, body={"size": 1000, "query": {"term": {"rule.id": rules[0][0].id}}})
+    hits = clean_siem.search(
+        index=naming.findings_index(), body={"size": 1000, "query": {"term": {"rule.id": rules[0][0].id}}}
+    )
     attackers = {h["_source"]["finding"]["group"]["source.ip"] for h in hits["hits"]["hits"]}
     assert set(summary["sources_with_>=10_failed_passwords"]) <= attackers
     for hit in hits["hits"]["hits"]:
@@ -193,7 +195,7 @@ def test_alerts_are_deduplicated_delivered_and_keep_their_state(stratus: OpenSea
     assert not any(c.created for c in again)
     assert notify(stratus, again, webhook=webhook, smtp=smtp).webhook == 0
     assert len(received) == len(new)
-    state = stratus.get(index="siem-alerts", id=new[0].id)["_source"]["alert"]
+    state = stratus.get(index=naming.alerts_index(), id=new[0].id)["_source"]["alert"]
     assert (
         state["state"] == "acknowledged"
         and state["acknowledged_by"] == "analyst1"
@@ -205,17 +207,17 @@ def test_findings_partition_materialises_and_backfill_is_idempotent(stratus: Ope
     import dagster as dg
 
     from dagster_project.assets.detection import findings
-    from dagster_project.resources import OpenSearchResource
+    from tests.resources import suite_resources
 
-    resources = {"opensearch": OpenSearchResource(url=opensearch_url)}
+    resources = suite_resources(opensearch_url)
     first = dg.materialize([findings], partition_key="2023-07-10", resources=resources)
     assert first.success
     (materialization,) = first.asset_materializations_for_node("findings")
     found = materialization.metadata["findings"].value
     assert found > 0 and materialization.metadata["findings_by_rule"].value
-    count = stratus.count(index=FINDINGS_INDEX)["count"]
+    count = stratus.count(index=naming.findings_index())["count"]
     again = dg.materialize([findings], partition_key="2023-07-10", resources=resources)
     assert again.asset_materializations_for_node("findings")[0].metadata["findings"].value == found
-    assert stratus.count(index=FINDINGS_INDEX)["count"] == count
+    assert stratus.count(index=naming.findings_index())["count"] == count
     empty = dg.materialize([findings], partition_key="2023-07-09", resources=resources)
     assert empty.asset_materializations_for_node("findings")[0].metadata["findings"].value == 0

@@ -14,6 +14,8 @@ from dagster_project.detection.pipeline import (
 )
 from dagster_project.errors import DetectionError
 
+pytestmark = pytest.mark.usefixtures("default_namespace")
+
 
 @pytest.mark.parametrize(
     ("product", "service", "category", "index"),

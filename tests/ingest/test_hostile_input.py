@@ -20,6 +20,7 @@ from dagster_project.ingest.pipeline import ingest
 from dagster_project.settings import RetentionSettings
 from dagster_project.sources.base import Event, Rejected, SourceContext
 from dagster_project.sources.registry import parser_factory, source_names
+from dagster_project.storage import naming
 from dagster_project.storage.bootstrap import bootstrap
 
 RETENTION = RetentionSettings(retention_days=20_000, hot_days=90)
@@ -42,7 +43,7 @@ def test_a_gzip_bomb_is_cut_off_and_quarantined(
     summary = ingest(clean_siem, "linux-auth", [bomb], retention=RETENTION, refresh=True)
     assert summary.reconciles
     assert summary.read < 20_000  # stopped at the cap, not after 200,000 lines
-    reasons = [h["_source"]["reason"] for h in clean_siem.search(index="siem-quarantine-*")["hits"]["hits"]]
+    reasons = [h["_source"]["reason"] for h in clean_siem.search(index=naming.quarantine_pattern())["hits"]["hits"]]
     assert any("possible gzip bomb" in r for r in reasons), reasons
 
 

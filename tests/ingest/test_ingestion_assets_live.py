@@ -8,8 +8,11 @@ import dagster as dg
 import pytest
 from opensearchpy import OpenSearch
 
-from dagster_project.assets.ingestion import INGESTION_ASSETS, LANDING_SENSORS, index_templates
-from dagster_project.resources import OpenSearchResource
+from dagster_project.assets.ingestion import INGESTION_ASSETS, LANDING_SENSORS
+from dagster_project.assets.storage import index_templates
+from dagster_project.resources import LandingResource, RetentionResource
+from dagster_project.storage import naming
+from tests.resources import suite_resources
 
 pytestmark = pytest.mark.live
 
@@ -21,15 +24,14 @@ def _asset(name: str) -> dg.AssetsDefinition:
 
 
 def test_partition_materialises_with_reconciled_metadata(
-    clean_siem: OpenSearch, opensearch_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    clean_siem: OpenSearch, opensearch_url: str, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("SIEM_RETENTION_DAYS", "20000")
     day = tmp_path / "linux-auth" / "2026-11-27"
     day.mkdir(parents=True)
     (day / "auth.log").write_text("".join(LINE.format(port=p) for p in range(10)) + "garbage line\n")
     (tmp_path / "linux-auth" / "2026-11-26").mkdir()
     (tmp_path / "linux-auth" / "2026-11-26" / "other.log").write_text(LINE.format(port=99))
-    resources = {"opensearch": OpenSearchResource(url=opensearch_url)}
+    resources = suite_resources(opensearch_url, retention=RetentionResource(retention_days="20000"))
     config = dg.RunConfig(ops={"linux_auth_events": {"config": {"landing_dir": str(tmp_path)}}})
     result = dg.materialize(
         [index_templates, _asset("linux_auth_events")],
@@ -43,9 +45,9 @@ def test_partition_materialises_with_reconciled_metadata(
     metadata = {k: v.value for k, v in materialization.metadata.items()}
     assert (metadata["files"], metadata["read"], metadata["indexed"], metadata["quarantined"]) == (1, 11, 10, 1)
     assert (
-        clean_siem.count(index="siem-events-linux-auth-*", body={"query": {"term": {"siem.partition": "2026-11-27"}}})[
-            "count"
-        ]
+        clean_siem.count(
+            index=naming.events_pattern("linux-auth"), body={"query": {"term": {"siem.partition": "2026-11-27"}}}
+        )["count"]
         == 10
     )
     again = dg.materialize(
@@ -55,16 +57,16 @@ def test_partition_materialises_with_reconciled_metadata(
     assert second.metadata["indexed"].value == 0 and second.metadata["duplicates"].value == 11
 
 
-def test_sensor_requests_one_run_per_partition_with_new_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SIEM_LANDING_DIR", str(tmp_path))
+def test_sensor_requests_one_run_per_partition_with_new_files(tmp_path: Path) -> None:
     sensor = next(s for s in LANDING_SENSORS if s.name == "linux_auth_landing_sensor")
+    landing = {"landing": LandingResource(landing_dir=str(tmp_path))}
     for day in ("2026-11-26", "2026-11-27"):
         (tmp_path / "linux-auth" / day).mkdir(parents=True)
         (tmp_path / "linux-auth" / day / "auth.log").write_text(LINE.format(port=1))
-    first = sensor(dg.build_sensor_context(cursor=None))
+    first = sensor(dg.build_sensor_context(cursor=None, resources=landing))
     assert sorted(r.partition_key for r in first.run_requests) == ["2026-11-26", "2026-11-27"]
-    unchanged = sensor(dg.build_sensor_context(cursor=first.cursor))
+    unchanged = sensor(dg.build_sensor_context(cursor=first.cursor, resources=landing))
     assert unchanged.run_requests == []
     (tmp_path / "linux-auth" / "2026-11-27" / "more.log").write_text(LINE.format(port=2))
-    after = sensor(dg.build_sensor_context(cursor=first.cursor))
+    after = sensor(dg.build_sensor_context(cursor=first.cursor, resources=landing))
     assert [r.partition_key for r in after.run_requests] == ["2026-11-27"]

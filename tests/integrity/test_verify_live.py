@@ -15,10 +15,10 @@ from opensearchpy import OpenSearch
 
 from dagster_project.ingest.pipeline import ingest
 from dagster_project.integrity import keys
-from dagster_project.integrity.chain import INTEGRITY_INDEX
-from dagster_project.integrity.signing import DIGESTS_INDEX, sign_heads
+from dagster_project.integrity.signing import sign_heads
 from dagster_project.integrity.verify import verify
 from dagster_project.settings import RetentionSettings
+from dagster_project.storage import naming
 from dagster_project.storage.bootstrap import bootstrap
 
 pytestmark = pytest.mark.live
@@ -44,14 +44,14 @@ def signed(clean_siem: OpenSearch, tmp_path: Path) -> tuple[OpenSearch, Ed25519P
 
 
 def _some_event(client: OpenSearch) -> dict:
-    return client.search(index="siem-events-linux-auth-*", body={"size": 1, "sort": [{"siem.line": "asc"}]})["hits"][
+    return client.search(index=naming.events_pattern("linux-auth"), body={"size": 1, "sort": [{"siem.line": "asc"}]})[
         "hits"
-    ][0]
+    ]["hits"][0]
 
 
 def test_untampered_range_verifies_clean(signed: tuple[OpenSearch, Ed25519PrivateKey]) -> None:
     client, key = signed
-    records = client.search(index=INTEGRITY_INDEX, body={"sort": [{"seq": "asc"}]})["hits"]["hits"]
+    records = client.search(index=naming.integrity_index(), body={"sort": [{"seq": "asc"}]})["hits"]["hits"]
     assert [r["_source"]["count"] for r in records] == [2000, 1000, 1500]
     assert records[1]["_source"]["prev_hash"] == records[0]["_source"]["hash"]
     report = verify(client, *RANGE, key.public_key())
@@ -95,10 +95,10 @@ def test_a_rewritten_chain_record_breaks_the_chain_and_the_signature(
     hit = _some_event(client)
     client.delete(index=hit["_index"], id=hit["_id"], refresh=True)
     # An attacker who also rewrites the record that listed the deleted document:
-    record = client.get(index=INTEGRITY_INDEX, id="linux-auth:1")["_source"]
+    record = client.get(index=naming.integrity_index(), id="linux-auth:1")["_source"]
     record["entries"] = [e for e in record["entries"] if e["id"] != hit["_id"]]
     record["count"] = len(record["entries"])
-    client.index(index=INTEGRITY_INDEX, id="linux-auth:1", body=record, refresh=True)
+    client.index(index=naming.integrity_index(), id="linux-auth:1", body=record, refresh=True)
     report = verify(client, *RANGE, key.public_key())
     reasons = [b["reason"] for b in report.broken_chain]
     assert "record content does not match its hash" in reasons
@@ -107,11 +107,11 @@ def test_a_rewritten_chain_record_breaks_the_chain_and_the_signature(
 
 def test_bad_signatures_are_caught(signed: tuple[OpenSearch, Ed25519PrivateKey]) -> None:
     client, key = signed
-    (digest,) = client.search(index=DIGESTS_INDEX)["hits"]["hits"]
+    (digest,) = client.search(index=naming.digests_index())["hits"]["hits"]
     forged = dict(
         digest["_source"], signature=Ed25519PrivateKey.generate().sign(bytes.fromhex(digest["_source"]["digest"])).hex()
     )
-    client.index(index=DIGESTS_INDEX, id=digest["_id"], body=forged, refresh=True)
+    client.index(index=naming.digests_index(), id=digest["_id"], body=forged, refresh=True)
     report = verify(client, *RANGE, key.public_key())
     assert report.bad_signatures == [{"digest": digest["_id"], "reason": "signature does not verify"}]
     other = verify(client, *RANGE, Ed25519PrivateKey.generate().public_key())
@@ -147,10 +147,10 @@ def test_verify_cli_json_and_exit_code(signed: tuple[OpenSearch, Ed25519PrivateK
     assert done.returncode == 1 and data["ok"] is False
     assert {"ok", "checked", "modified", "deleted", "injected", "bad_signatures"} <= set(data)
     client.delete(
-        index=DIGESTS_INDEX,
-        id=client.search(index=DIGESTS_INDEX, body={"query": {"term": {"key_id": keys.key_id(key.public_key())}}})[
-            "hits"
-        ]["hits"][0]["_id"],
+        index=naming.digests_index(),
+        id=client.search(
+            index=naming.digests_index(), body={"query": {"term": {"key_id": keys.key_id(key.public_key())}}}
+        )["hits"]["hits"][0]["_id"],
         refresh=True,
     )
     clean = subprocess.run(args, env=env, capture_output=True, text=True, check=False)

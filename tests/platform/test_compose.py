@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from dagster_project.node.manifest import load_distribution
-from dagster_project.node.topology import CLUSTER_NAME, node_name
+from dagster_project.storage.naming import CLUSTER_NAME, node_name
 
 REPO = Path(__file__).resolve().parents[2]
 ONE_SHOT = {"dashboards-import"}
@@ -40,6 +40,8 @@ def test_compose_is_consistent() -> None:
     for name in ("dagster-webserver", "dagster-daemon", *ONE_SHOT):
         if services.get(name, {}).get("build") != ".":
             offenders.append(f"{name} is not built from the repo's Dockerfile")
+        if services.get(name, {}).get("env_file") != [".env.example"]:
+            offenders.append(f"{name} does not read .env.example (Dagster needs every wired variable set)")
         if services.get(name, {}).get("environment", {}).get("OPENSEARCH_URL") != "http://opensearch:9200":
             offenders.append(f"{name} does not point OPENSEARCH_URL at the opensearch service")
     importer = services.get("dashboards-import", {})

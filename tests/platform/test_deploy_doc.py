@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import re
 import shlex
 import tomllib
 from pathlib import Path
 
 from click.testing import CliRunner
-from pydantic_settings import BaseSettings
 
-import dagster_project
-from dagster_project import commands  # noqa: F401  (registers the sub-commands)
 from dagster_project.cli import cli
 from dagster_project.security.users import load_users
+from dagster_project.settings import PROVIDERS
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "deploy.md"
@@ -23,28 +19,10 @@ VARIABLE = re.compile(r"\b(?:OPENSEARCH|SIEM)_[A-Z0-9_]+\b")
 READ_DIRECTLY = re.compile(r"""(?:environ\.get|getenv|EnvVar)\(\s*["']([A-Z0-9_]+)["']""")
 
 
-def _settings_classes() -> set[type[BaseSettings]]:
-    for module in pkgutil.walk_packages(dagster_project.__path__, "dagster_project."):
-        if not module.name.endswith("__main__"):  # that one runs the CLI
-            importlib.import_module(module.name)
-    found: set[type[BaseSettings]] = set()
-    pending = list(BaseSettings.__subclasses__())
-    while pending:
-        cls = pending.pop()
-        if cls.__module__.startswith("dagster_project.") and cls not in found:
-            found.add(cls)
-        pending.extend(cls.__subclasses__())
-    return found
-
-
 def known_variables() -> set[str]:
     """Every environment variable the suite reads: settings fields, password variables, direct reads."""
     names = {spec.password_env for spec in load_users()}
-    for cls in _settings_classes():
-        prefix = str(cls.model_config.get("env_prefix", ""))
-        for name, info in cls.model_fields.items():
-            alias = info.validation_alias
-            names.add((alias if isinstance(alias, str) else f"{prefix}{name}").upper())
+    names |= {env for provider in PROVIDERS for env in provider.env_names().values()}
     for folder in ("dagster_project", "tests", "benchmarks"):  # the last two: the test cluster's own variables
         for path in (REPO / folder).rglob("*.py"):
             names.update(READ_DIRECTLY.findall(path.read_text()))

@@ -15,6 +15,7 @@ from dagster_project.ingest.pipeline import ingest
 from dagster_project.quality.expectations import OUTCOME_FIELD, SourceExpectations, load_expectations
 from dagster_project.settings import RetentionSettings
 from dagster_project.sources.base import set_path
+from dagster_project.storage import naming
 from dagster_project.storage.artifacts import load_artifacts, merged_mappings
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -24,7 +25,7 @@ LONG_RETENTION = RetentionSettings(retention_days=20_000, hot_days=90)
 
 def field_type(source: str, dotted: str) -> str:
     """The mapped type of a field in the source's index template (keyword when unmapped)."""
-    (template,) = [t for t in load_artifacts("index_template") if t.name == f"siem-events-{source}"]
+    (template,) = [t for t in load_artifacts("index_template") if t.name == naming.events_family(source)]
     node: Any = merged_mappings(template.body["composed_of"])
     for part in dotted.split("."):
         node = node.get("properties", {}).get(part)
@@ -99,7 +100,7 @@ def index_directly(client: OpenSearch, doc: dict[str, Any], doc_id: str, *, part
         "siem": {"source": "jsonl", "partition": partition, "content_hash": content_hash(original)},
     }
     stamp = datetime.fromisoformat(doc["@timestamp"])
-    client.index(index=f"siem-events-jsonl-{stamp:%Y.%m.%d}", id=doc_id, body=body)
+    client.index(index=naming.events_index("jsonl", stamp), id=doc_id, body=body)
 
 
 def jsonl() -> SourceExpectations:

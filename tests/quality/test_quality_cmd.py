@@ -14,6 +14,7 @@ import dagster_project.commands.quality_cmd  # noqa: F401  (registers the comman
 from dagster_project.cli import cli
 from dagster_project.quality.model import CHECKS
 from dagster_project.sources.registry import source_names
+from dagster_project.storage import naming
 from dagster_project.storage.bootstrap import bootstrap
 from tests.quality.builders import LONG_RETENTION, PARTITION, event, hours_before, ingest_docs, jsonl
 
@@ -68,8 +69,8 @@ def test_default_is_every_source_today(siem: OpenSearch) -> None:
     data = json.loads(result.output)
     assert data["sources"] == source_names()
     assert len(data["results"]) == len(source_names()) * len(CHECKS)
-    siem.indices.refresh(index="siem-dq")
-    assert siem.count(index="siem-dq")["count"] == len(data["results"])
+    siem.indices.refresh(index=naming.dq_index())
+    assert siem.count(index=naming.dq_index())["count"] == len(data["results"])
 
 
 def test_a_bad_date_is_refused(siem: OpenSearch) -> None:

@@ -11,20 +11,22 @@ import dagster as dg
 import pytest
 from opensearchpy import OpenSearch
 
-from dagster_project.assets.ingestion import DAILY, INGESTION_ASSETS, index_templates
+from dagster_project.assets.ingestion import INGESTION_ASSETS
+from dagster_project.assets.partitions import ARRIVAL_DAYS
 from dagster_project.assets.quality import QUALITY_CHECKS, QUALITY_SCHEDULES, data_quality_schedule
+from dagster_project.assets.storage import index_templates
 from dagster_project.quality.model import CHECKS
-from dagster_project.quality.store import DQ_INDEX
-from dagster_project.resources import OpenSearchResource
 from dagster_project.settings import RetentionSettings
+from dagster_project.storage import naming
 from dagster_project.storage.bootstrap import bootstrap
 from tests.quality.builders import event, jsonl, write_jsonl
+from tests.resources import suite_resources
 
 (JSONL_EVENTS,) = [a for a in INGESTION_ASSETS if a.key == dg.AssetKey("jsonl_events")]
 (JSONL_CHECKS,) = [c for c in QUALITY_CHECKS if c.node_def.name == "jsonl_events_quality"]
 
 
-@dg.asset(partitions_def=DAILY, deps=[JSONL_EVENTS])
+@dg.asset(partitions_def=ARRIVAL_DAYS, deps=[JSONL_EVENTS])
 def jsonl_detections() -> None:
     """Stands in for detection: it must not run on a partition whose blocking checks failed."""
 
@@ -48,7 +50,7 @@ def materialize(url: str, root: Path, partition: str, *extra: Any) -> dg.Execute
     return dg.materialize(
         [JSONL_EVENTS, JSONL_CHECKS, *extra],
         partition_key=partition,
-        resources={"opensearch": OpenSearchResource(url=url)},
+        resources=suite_resources(url),
         run_config={"ops": {"jsonl_events": {"config": {"landing_dir": str(root)}}}},
         raise_on_error=False,
     )
@@ -73,8 +75,10 @@ def test_every_check_runs_on_the_ingested_partition_and_is_recorded(
     assert "Aggregation over all 12 events" in (required.description or "")
     assert "Great Expectations" in (evaluations["ip_valid"].description or "")
     assert result.asset_materializations_for_node("jsonl_detections")
-    siem.indices.refresh(index=DQ_INDEX)
-    assert siem.count(index=DQ_INDEX, body={"query": {"term": {"partition": partition}}})["count"] == len(CHECKS)
+    siem.indices.refresh(index=naming.dq_index())
+    assert siem.count(index=naming.dq_index(), body={"query": {"term": {"partition": partition}}})["count"] == len(
+        CHECKS
+    )
 
 
 def test_a_blocking_failure_stops_downstream_assets(siem: OpenSearch, opensearch_url: str, tmp_path: Path) -> None:
@@ -98,7 +102,7 @@ def definitions(url: str = "") -> dg.Definitions:
         assets=[index_templates, *INGESTION_ASSETS],
         asset_checks=QUALITY_CHECKS,
         schedules=QUALITY_SCHEDULES,
-        resources={"opensearch": OpenSearchResource(url=url)},
+        resources=suite_resources(url),
     )
 
 
@@ -107,7 +111,7 @@ def test_the_checks_and_schedule_load_as_definitions() -> None:
     graph = defs.get_repository_def().asset_graph
     keys = {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys}
     assert keys == {(asset.key.to_user_string(), name) for asset in INGESTION_ASSETS for name in CHECKS}
-    assert defs.resolve_job_def("data_quality_job").partitions_def == DAILY
+    assert defs.resolve_job_def("data_quality_job").partitions_def == ARRIVAL_DAYS
 
 
 def schedule_requests(defs: dg.Definitions, moment: datetime) -> list[dg.RunRequest]:

@@ -14,6 +14,8 @@ from dagster_project.quality.expectations import ROLES, load_expectations
 from dagster_project.sources.registry import source_names
 from dagster_project.storage.artifacts import load_artifacts, merged_mappings
 
+pytestmark = pytest.mark.usefixtures("default_namespace")
+
 
 @pytest.mark.parametrize("source", source_names())
 def test_every_source_declares_required_fields_that_its_mappings_know(source: str) -> None:

@@ -14,7 +14,8 @@ from dagster_project.paths import repo_dir
 from dagster_project.quality.completeness import completeness
 from dagster_project.quality.model import CHECKS, CheckResult, Severity
 from dagster_project.quality.runner import check_partition, run_checks
-from dagster_project.quality.store import DQ_INDEX, dq_id
+from dagster_project.quality.store import dq_id
+from dagster_project.storage import naming
 from dagster_project.storage.bootstrap import bootstrap
 from tests.quality.builders import (
     LONG_RETENTION,
@@ -59,11 +60,11 @@ def test_a_clean_partition_passes_everything_and_is_recorded_once(siem: OpenSear
     assert failed(results) == set()
     assert results["required_fields"].total == 20 and results["required_fields"].failing == 0
     assert results["ip_valid"].observed["sampled_events"] == 20
-    stored = siem.search(index=DQ_INDEX, body={"size": 100, "query": {"term": {"partition": PARTITION}}})
+    stored = siem.search(index=naming.dq_index(), body={"size": 100, "query": {"term": {"partition": PARTITION}}})
     ids = {hit["_id"] for hit in stored["hits"]["hits"]}
     assert ids == {dq_id("jsonl", PARTITION, name) for name in CHECKS}
     check(siem)
-    assert siem.count(index=DQ_INDEX)["count"] == len(CHECKS)
+    assert siem.count(index=naming.dq_index())["count"] == len(CHECKS)
 
 
 def test_missing_fields_fail_required_fields_with_counts_per_role(siem: OpenSearch, tmp_path: Path) -> None:
@@ -104,10 +105,12 @@ def test_most_fields_missing_is_a_blocking_error(siem: OpenSearch, tmp_path: Pat
 def test_duplicated_content_fails_content_unique(siem: OpenSearch, tmp_path: Path) -> None:
     ingest_docs(siem, tmp_path / "events.jsonl", complete_events(10))
     # The same records written again under other ids, as a second shipper or a re-index would.
-    hits = siem.search(index="siem-events-jsonl-*", body={"size": 3, "sort": [{"siem.line": "asc"}]})["hits"]["hits"]
+    hits = siem.search(index=naming.events_pattern("jsonl"), body={"size": 3, "sort": [{"siem.line": "asc"}]})["hits"][
+        "hits"
+    ]
     for n, hit in enumerate(hits):
         siem.index(index=hit["_index"], id=f"copy-{n}", body=hit["_source"])
-    siem.indices.refresh(index="siem-events-jsonl-*")
+    siem.indices.refresh(index=naming.events_pattern("jsonl"))
     results = check(siem)
     assert failed(results) == {"content_unique"}
     unique = results["content_unique"]
@@ -126,7 +129,7 @@ def test_future_timestamps_fail_timestamp_in_range(siem: OpenSearch, tmp_path: P
     future = [event(expectations, 100 + i, NOW + timedelta(days=8, minutes=i)) for i in range(3)]
     for n, doc in enumerate(future):
         index_directly(siem, doc, f"future-{n}")
-    siem.indices.refresh(index="siem-events-jsonl-*")
+    siem.indices.refresh(index=naming.events_pattern("jsonl"))
     results = check(siem)
     assert failed(results) == {"timestamp_in_range"}
     in_range = results["timestamp_in_range"]
@@ -189,7 +192,7 @@ def test_a_missing_template_fails_the_derived_checks_and_counts_nothing_as_verif
         Severity.ERROR,
         True,
     )
-    assert "no component template 'siem-jsonl'" in required.observed["error"]
+    assert f"no component template '{naming.component_template_name('jsonl')}'" in required.observed["error"]
     assert all(results[name].severity is Severity.ERROR for name in ("ip_valid", "outcome_valid"))
 
 

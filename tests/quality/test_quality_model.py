@@ -14,6 +14,8 @@ from dagster_project.quality.store import dq_document, dq_id
 from dagster_project.quality.timeliness import volume_band
 from tests.quality.builders import jsonl
 
+pytestmark = pytest.mark.usefixtures("default_namespace")
+
 
 def result(check: str, passed: bool, severity: Severity) -> CheckResult:
     return CheckResult("jsonl", "2026-11-27", check, passed, severity, "how", total=10, failing=0 if passed else 6)

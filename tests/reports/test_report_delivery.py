@@ -1,4 +1,5 @@
-"""Delivery: a real SMTP server (aiosmtpd on 127.0.0.1) gets the PDF; recipients from config or env."""
+"""Delivery: a real SMTP server (aiosmtpd on 127.0.0.1) gets the PDF through the suite's one sender;
+recipients from config or env."""
 
 from __future__ import annotations
 
@@ -9,13 +10,10 @@ from typing import Any
 import pytest
 
 from dagster_project.errors import ReportError
-from dagster_project.reports.deliver import (
-    SmtpSettings,
-    build_message,
-    copy_to_directory,
-    recipients_for,
-    send_email,
-)
+from dagster_project.notify.email import Attachment, build_message, send_message
+from dagster_project.notify.webhook import DeliveryError
+from dagster_project.reports.deliver import copy_to_directory, recipients_for
+from dagster_project.settings import SmtpSettings
 
 from .conftest import PASSWORD, Inbox
 
@@ -26,8 +24,7 @@ def _message(recipients: tuple[str, ...]) -> Any:
         sender="siem@example.org",
         recipients=recipients,
         body="Controls with gaps: 10.4.3",
-        attachment=b"%PDF-1.7 fake",
-        filename="pci-dss-20240301-20240331.pdf",
+        attachments=[Attachment("pci-dss-20240301-20240331.pdf", b"%PDF-1.7 fake", "application/pdf")],
     )
 
 
@@ -44,7 +41,7 @@ def test_the_report_is_mailed_with_the_pdf_attached(
         starttls=False,
     )
     caplog.set_level(logging.DEBUG)
-    send_email(settings, _message(("qsa@example.org", "ciso@example.org")))
+    send_message(settings, _message(("qsa@example.org", "ciso@example.org")))
     assert len(inbox.messages) == 1
     mail_from, rcpt, message = inbox.messages[0]
     assert mail_from == "siem@example.org" and rcpt == ["qsa@example.org", "ciso@example.org"]
@@ -57,18 +54,18 @@ def test_the_report_is_mailed_with_the_pdf_attached(
     assert "e-mailed to 2 recipient(s)" in caplog.text
 
 
-def test_a_wrong_password_is_a_report_error_that_does_not_show_it(smtp_server: tuple[Inbox, int]) -> None:
+def test_a_wrong_password_is_a_delivery_error_that_does_not_show_it(smtp_server: tuple[Inbox, int]) -> None:
     inbox, port = smtp_server
     settings = SmtpSettings(host="127.0.0.1", port=port, user="reports", password="wrong-one", starttls=False)
-    with pytest.raises(ReportError) as caught:
-        send_email(settings, _message(("qsa@example.org",)))
+    with pytest.raises(DeliveryError) as caught:
+        send_message(settings, _message(("qsa@example.org",)))
     assert caught.value.where == f"smtp://127.0.0.1:{port}" and "wrong-one" not in str(caught.value)
     assert inbox.messages == []
 
 
 def test_no_smtp_host_is_refused_loudly() -> None:
-    with pytest.raises(ReportError, match="SIEM_SMTP_HOST is not set"):
-        send_email(SmtpSettings(host=""), _message(("qsa@example.org",)))
+    with pytest.raises(DeliveryError, match="SIEM_SMTP_HOST is not set"):
+        send_message(SmtpSettings(host=""), _message(("qsa@example.org",)))
 
 
 def test_smtp_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

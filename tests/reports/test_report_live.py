@@ -21,14 +21,17 @@ from opensearchpy import OpenSearch, helpers
 from pypdf import PdfReader
 
 from dagster_project.assets.reports import REPORT_ASSETS, REPORT_SCHEDULES
+from dagster_project.definitions import RESOURCES
 from dagster_project.reports.coverage import RuleCatalog
 from dagster_project.reports.frameworks import load_framework, load_frameworks
 from dagster_project.reports.manifest import verify_manifest
 from dagster_project.reports.model import Period, RuleRef
 from dagster_project.reports.produce import ProducedReport, produce_report
-from dagster_project.resources import OpenSearchResource
+from dagster_project.resources import ReportsResource, SmtpResource
 from dagster_project.settings import RetentionSettings
+from dagster_project.storage import naming
 from dagster_project.storage.bootstrap import bootstrap
+from tests.resources import suite_resources
 
 from .conftest import PASSWORD, Inbox
 
@@ -251,12 +254,15 @@ def seeded(opensearch_client: OpenSearch) -> Iterator[OpenSearch]:
     actions: list[dict[str, Any]] = []
     for doc in _events():
         day = doc["@timestamp"][:10].replace("-", ".")
-        actions.append({"_index": f"siem-events-{doc['siem']['source']}-{day}", "_source": doc})
-    for index, docs in (("siem-findings", _findings()), ("siem-alerts", _alerts()), ("siem-dq", _dq())):
+        actions.append({"_index": f"{naming.events_family(doc['siem']['source'])}-{day}", "_source": doc})
+    named = ((naming.findings_index(), _findings()), (naming.alerts_index(), _alerts()), (naming.dq_index(), _dq()))
+    for index, docs in named:
         actions += [{"_index": index, "_id": d.pop("_id"), "_source": d} for d in docs]
     ok, errors = helpers.bulk(opensearch_client, actions, raise_on_error=False, refresh=True)
     assert errors == [] and ok == len(actions)
-    opensearch_client.indices.put_settings(index="siem-events-linux-auth-2024.02.20", body={"index.blocks.write": True})
+    opensearch_client.indices.put_settings(
+        index=f"{naming.events_family('linux-auth')}-2024.02.20", body={"index.blocks.write": True}
+    )
     yield opensearch_client
     _wipe(opensearch_client)
 
@@ -326,21 +332,21 @@ def test_pdf_numbers_match_independent_queries(
 ) -> None:
     pci = _pdf_text(reports[("pci-dss", "march")])
     for source in ("linux-auth", "cloudtrail", "web-access"):
-        n = _count(seeded, f"siem-events-{source}-*", IN_MARCH)
+        n = _count(seeded, naming.events_pattern(source), IN_MARCH)
         assert f"{source} ({n} events)" in pci
     hosts = seeded.search(
-        index="siem-events-*",
+        index=naming.events_pattern(),
         body={"size": 0, "query": IN_MARCH, "aggs": {"h": {"terms": {"field": "host.name", "size": 100}}}},
     )
     assert f"Hosts {len(hosts['aggregations']['h']['buckets'])} distinct" in pci
     failed = _count(
         seeded,
-        "siem-events-*",
+        naming.events_pattern(),
         _and(IN_MARCH, {"term": {"event.category": "authentication"}}, {"term": {"event.outcome": "failure"}}),
     )
     failed_before = _count(
         seeded,
-        "siem-events-*",
+        naming.events_pattern(),
         _and(
             {"range": {"@timestamp": {"gte": "2024-01-30", "lt": "2024-03-01"}}},
             {"term": {"event.outcome": "failure"}},
@@ -351,28 +357,30 @@ def test_pdf_numbers_match_independent_queries(
     assert (
         f"Failed authentication attempts: {failed} events in the period ({failed_before} in the previous period)" in pci
     )
-    high = _count(seeded, "siem-findings", _and(IN_MARCH, {"term": {"rule.level": "high"}}))
+    high = _count(seeded, naming.findings_index(), _and(IN_MARCH, {"term": {"rule.level": "high"}}))
     critical_before = _count(
         seeded,
-        "siem-findings",
+        naming.findings_index(),
         _and({"range": {"@timestamp": {"lt": "2024-03-01"}}}, {"term": {"rule.level": "critical"}}),
     )
     assert re.search(rf"critical 0 {critical_before} -100\.0%", pci) and re.search(rf"high {high} 0 new", pci)
     in_period = _and({"range": {"alert.first_seen": {"gte": "2024-03-01", "lt": "2024-04-01"}}})
-    alerts = _count(seeded, "siem-alerts", in_period)
-    active = _count(seeded, "siem-alerts", _and(in_period, {"term": {"alert.state": "active"}}))
+    alerts = _count(seeded, naming.alerts_index(), in_period)
+    active = _count(seeded, naming.alerts_index(), _and(in_period, {"term": {"alert.state": "active"}}))
     assert f"Alerts first seen in the period: {alerts}; open: {active}; open longer than 72 h: {active}" in pci
-    stop = _count(seeded, "siem-events-cloudtrail-*", _and(IN_MARCH, {"term": {"event.action": "StopLogging"}}))
+    stop = _count(
+        seeded, naming.events_pattern("cloudtrail"), _and(IN_MARCH, {"term": {"event.action": "StopLogging"}})
+    )
     assert f"Audit logging started, stopped or cleared: {stop} events in the period" in pci
-    indices = seeded.cat.indices(index="siem-events-*", format="json")
-    blocked = seeded.indices.get_settings(index="siem-events-*", name="index.blocks.write")
+    indices = seeded.cat.indices(index=naming.events_pattern(), format="json")
+    blocked = seeded.indices.get_settings(index=naming.events_pattern(), name="index.blocks.write")
     assert f"Event indices {len(indices)}, of which {len(blocked)} write-protected" in pci and len(blocked) == 1
     assert "Retention is 20000 days, of which 90 hot (required: 365 days, 90 hot)." in pci
 
     cis = _pdf_text(reports[("cis-aws", "march")])
     no_mfa = _count(
         seeded,
-        "siem-events-cloudtrail-*",
+        naming.events_pattern("cloudtrail"),
         _and(
             IN_MARCH,
             {"term": {"event.action": "ConsoleLogin"}},
@@ -386,7 +394,7 @@ def test_pdf_numbers_match_independent_queries(
     gdpr = _pdf_text(reports[("gdpr", "march")])
     candidates = _count(
         seeded,
-        "siem-findings",
+        naming.findings_index(),
         _and(
             {"range": {"detected_at": {"gte": "2024-03-01", "lt": "2024-04-01"}}},
             {"term": {"rule.tags": "gdpr.art33"}},
@@ -426,15 +434,15 @@ def test_an_empty_period_is_reported_and_says_so(reports: dict[tuple[str, str], 
 def test_each_report_is_recorded_once_in_siem_reports(
     seeded: OpenSearch, reports: dict[tuple[str, str], ProducedReport]
 ) -> None:
-    seeded.indices.refresh(index="siem-reports")
-    assert _count(seeded, "siem-reports", {"match_all": {}}) == len(reports)
+    seeded.indices.refresh(index=naming.reports_index())
+    assert _count(seeded, naming.reports_index(), {"match_all": {}}) == len(reports)
     report = reports[("pci-dss", "march")]
-    doc = seeded.get(index="siem-reports", id=report.record_id)["_source"]
+    doc = seeded.get(index=naming.reports_index(), id=report.record_id)["_source"]
     assert doc["framework"] == "pci-dss" and doc["controls_total"] == len(report.data.controls)
     assert doc["controls_with_gaps"] == len(report.data.gaps)
     assert doc["status"]["10.2.1.4"] == "evidence_present"
     assert doc["files"]["report.pdf"] == hashlib.sha256(report.files["report.pdf"].read_bytes()).hexdigest()
-    found = seeded.search(index="siem-reports", body={"query": {"term": {"framework": "cis-aws"}}})
+    found = seeded.search(index=naming.reports_index(), body={"query": {"term": {"framework": "cis-aws"}}})
     assert found["hits"]["total"]["value"] == 2
 
 
@@ -442,7 +450,6 @@ def test_cli_prints_paths_and_status_as_json(
     seeded: OpenSearch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from dagster_project.cli import cli
-    from dagster_project.commands import report_cmd  # noqa: F401  (registers `report`)
 
     monkeypatch.setenv("SIEM_RETENTION_DAYS", "400")
     args = [
@@ -486,9 +493,7 @@ def test_the_same_period_twice_overwrites_its_record(seeded: OpenSearch, tmp_pat
 
 
 def test_report_assets_and_schedules_load_as_definitions() -> None:
-    defs = dg.Definitions(
-        assets=REPORT_ASSETS, schedules=REPORT_SCHEDULES, resources={"opensearch": OpenSearchResource()}
-    )
+    defs = dg.Definitions(assets=REPORT_ASSETS, schedules=REPORT_SCHEDULES, resources=RESOURCES)
     dg.Definitions.validate_loadable(defs)
     names = {a.key.to_user_string() for a in REPORT_ASSETS}
     assert {
@@ -509,7 +514,6 @@ def test_the_daily_pci_asset_materialises_and_mails_the_officer(
     opensearch_url: str,
     smtp_server: tuple[Inbox, int],
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     inbox, port = smtp_server
     env = {
@@ -517,23 +521,26 @@ def test_the_daily_pci_asset_materialises_and_mails_the_officer(
         "PORT": str(port),
         "USER": "reports",
         "PASSWORD": PASSWORD,
-        "FROM": "siem@example.org",
+        "SENDER": "siem@example.org",
         "STARTTLS": "false",
     }
-    for name, value in env.items():
-        monkeypatch.setenv(f"SIEM_SMTP_{name}", value)
-    monkeypatch.setenv("SIEM_REPORT_RECIPIENTS_PCI_DSS", "qsa@example.org")
+    recipients = tmp_path / "recipients.yaml"
+    recipients.write_text("pci-dss: [qsa@example.org]\n")
     asset = next(a for a in REPORT_ASSETS if a.key.to_user_string() == "pci_dss_daily_report")
     result = dg.materialize(
         [asset],
         partition_key="2024-03-05",
-        resources={"opensearch": OpenSearchResource(url=opensearch_url)},
+        resources=suite_resources(
+            opensearch_url,
+            smtp=SmtpResource(**{name.lower(): value for name, value in env.items()}),
+            reports_folder=ReportsResource(recipients_file=str(recipients)),
+        ),
         run_config={"ops": {"pci_dss_daily_report": {"config": {"out_dir": str(tmp_path)}}}},
     )
     assert result.success
     metadata = result.asset_materializations_for_node("pci_dss_daily_report")[0].metadata
     day = {"range": {"@timestamp": {"gte": "2024-03-05T00:00:00Z", "lt": "2024-03-06T00:00:00Z"}}}
-    assert metadata["events"].value == _count(seeded, "siem-events-*", day) == 3
+    assert metadata["events"].value == _count(seeded, naming.events_pattern(), day) == 3
     pdf = Path(str(metadata["pdf"].value))
     assert pdf == tmp_path / "pci-dss" / "daily" / "2024-03-05" / "report.pdf" and pdf.is_file()
     assert "PCI DSS v4.0" in str(metadata["summary"].value) and metadata["delivered_to"].value == ["qsa@example.org"]
@@ -542,3 +549,18 @@ def test_the_daily_pci_asset_materialises_and_mails_the_officer(
     attached = [p for p in message.walk() if p.get_filename()]
     assert rcpt == ["qsa@example.org"] and attached[0].get_filename() == "pci-dss-20240305-20240305.pdf"
     assert attached[0].get_payload(decode=True) == pdf.read_bytes()
+
+
+def test_report_completeness_is_the_quality_packages_completeness(
+    seeded: OpenSearch, reports: dict[tuple[str, str], ProducedReport]
+) -> None:
+    from dagster_project.quality.completeness import completeness
+
+    shown = {s.source: s for s in reports[("pci-dss", "march")].data.facts.data_quality.sources}
+    (figure,) = completeness(seeded, MARCH.first_day, MARCH.last_day, source="cloudtrail")
+    cloudtrail = shown["cloudtrail"]
+    assert (cloudtrail.records, cloudtrail.incomplete) == (figure.records, figure.incomplete) == (3, 1)
+    assert cloudtrail.completeness == figure.ratio == pytest.approx(2 / 3)
+    # linux-auth recorded no required_fields result: no completeness is claimed for it.
+    assert (shown["linux-auth"].records, shown["linux-auth"].completeness) == (0, None)
+    assert completeness(seeded, MARCH.first_day, MARCH.last_day, source="linux-auth")[0].ratio is None

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from dagster_project.reports.assess import statements_for, status_of
+from dagster_project.reports.clauses import clause_query, describe_evidence
 from dagster_project.reports.frameworks import EventsEvidence, FieldOp
 from dagster_project.reports.model import (
     AlertReviewResult,
@@ -29,7 +32,7 @@ from dagster_project.reports.model import (
     Statement,
     TopTable,
 )
-from dagster_project.reports.queries import clause_query, describe_evidence, events_body
+from dagster_project.reports.queries import events_body
 from dagster_project.reports.render import csv_name, evidence_tables, render_csv, render_html, slug
 from dagster_project.reports.svg import bar_chart
 
@@ -140,6 +143,7 @@ def test_clause_queries_are_golden() -> None:
     assert clause_query({"status": FieldOp(gte=400)}) == {"range": {"status": {"gte": 400}}}
 
 
+@pytest.mark.usefixtures("default_namespace")
 def test_events_body_is_bounded_and_golden() -> None:
     evidence = EventsEvidence(
         kind="events",
@@ -237,8 +241,9 @@ def test_html_contains_the_exact_sections_and_numbers() -> None:
                 passed=3,
                 failed=1,
                 blocking_failed=1,
-                rows_checked=100,
-                rows_failing=5,
+                records=100,
+                incomplete=5,
+                completeness=0.95,
                 failed_checks=("timestamps_parse",),
             ),
         )

@@ -8,8 +8,9 @@ import pytest
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import AuthorizationException
 
-from dagster_project.security.audit import AUDIT_INDEX, audit_id, record, redact
+from dagster_project.security.audit import audit_id, record, redact
 from dagster_project.settings import RetentionSettings
+from dagster_project.storage import naming
 from dagster_project.storage.artifacts import load_artifacts
 from dagster_project.storage.bootstrap import bootstrap
 
@@ -49,6 +50,7 @@ def test_redact_hides_secret_looking_values_at_any_depth() -> None:
     assert details["smtp"]["Password"] == "x"
 
 
+@pytest.mark.usefixtures("default_namespace")
 def test_siem_audit_templates_follow_the_shape_of_the_others() -> None:
     (component,) = [a for a in load_artifacts("component_template") if a.name == "siem-audit"]
     (template,) = [a for a in load_artifacts("index_template") if a.name == "siem-audit"]
@@ -75,8 +77,10 @@ def test_record_writes_idempotent_and_distinct_actions(admin: OpenSearch) -> Non
         )
     record(admin, "report.delivered", actor="pipeline", target=target, details={"to": ["a@example.org"]})
     record(admin, "report.delivered", actor="pipeline", target=target, details={"to": ["a@example.org"]})
-    admin.indices.refresh(index=AUDIT_INDEX)
-    hits = admin.search(index=AUDIT_INDEX, body={"size": 10, "query": {"term": {"target": target}}})["hits"]["hits"]
+    admin.indices.refresh(index=naming.audit_index())
+    hits = admin.search(index=naming.audit_index(), body={"size": 10, "query": {"term": {"target": target}}})["hits"][
+        "hits"
+    ]
     by_action: dict[str, list[dict]] = {}
     for hit in hits:
         by_action.setdefault(hit["_source"]["action"], []).append(hit)
@@ -85,7 +89,7 @@ def test_record_writes_idempotent_and_distinct_actions(admin: OpenSearch) -> Non
     assert applied["_source"]["details"] == {"version": 2, "password": "[redacted]"}
     assert applied["_source"]["@timestamp"].startswith("2025-03-01T12:00")
     assert len(by_action["report.delivered"]) == 2
-    mapping = admin.indices.get_mapping(index=AUDIT_INDEX)
+    mapping = admin.indices.get_mapping(index=naming.audit_index())
     properties = next(iter(mapping.values()))["mappings"]["properties"]
     assert properties["details"]["type"] == "flat_object" and properties["actor"]["type"] == "keyword"
 
@@ -95,11 +99,13 @@ def test_officer_reads_the_audit_trail_and_no_one_else_may(
     admin: OpenSearch, user_clients: dict[str, OpenSearch]
 ) -> None:
     record(admin, "sectest.read-check", actor="admin", target="siem-audit", details={}, key="once")
-    admin.indices.refresh(index=AUDIT_INDEX)
-    assert user_clients["officer"].get(index=AUDIT_INDEX, id=audit_id("sectest.read-check", "siem-audit", "once"))
+    admin.indices.refresh(index=naming.audit_index())
+    assert user_clients["officer"].get(
+        index=naming.audit_index(), id=audit_id("sectest.read-check", "siem-audit", "once")
+    )
     for name in ("ingest", "analyst", "engineer"):
         with pytest.raises(AuthorizationException):
-            user_clients[name].search(index=AUDIT_INDEX)
+            user_clients[name].search(index=naming.audit_index())
     for name in ("ingest", "analyst", "officer", "engineer"):
         with pytest.raises(AuthorizationException):
             record(user_clients[name], "forged", actor=name, target="siem-audit", details={})

@@ -5,12 +5,16 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import pytest
 import yaml
 
 from dagster_project.security.artifacts import PLUGIN_FILES, load_security_file
 from dagster_project.security.certificates import admin_dn, node_dn
 from dagster_project.security.config import node_settings, render, write_security_config
 from dagster_project.security.users import Credential, load_users
+
+pytestmark = pytest.mark.usefixtures("default_namespace")
+
 
 # Names from the plugin's demo configuration (install_demo_configuration.sh, its internal_users.yml).
 DEMO_MARKERS = ("kirk", "esnode", "demo", "kibanaserver", "logstash", "snapshotrestore", "readall")

@@ -16,6 +16,7 @@ from dagster_project.node.lifecycle import UpResult
 from dagster_project.security.roles import API, apply_roles
 from dagster_project.security.users import load_users
 from dagster_project.settings import RetentionSettings
+from dagster_project.storage import naming
 from dagster_project.storage.bootstrap import Change, bootstrap
 
 pytestmark = pytest.mark.live
@@ -29,11 +30,11 @@ def data(admin: OpenSearch) -> Iterator[dict[str, str]]:
     bootstrap(admin, RetentionSettings())
     run = uuid.uuid4().hex[:10]
     names = {
-        "events": f"siem-events-sectest{run}-2024.01.01",
-        "findings": f"siem-findings-sectest{run}",
-        "alerts": f"siem-alerts-sectest{run}",
-        "reports": f"siem-reports-sectest{run}",
-        "dq": f"siem-dq-sectest{run}",
+        "events": naming.name(f"events-sectest{run}-2024.01.01"),
+        "findings": naming.name(f"findings-sectest{run}"),
+        "alerts": naming.name(f"alerts-sectest{run}"),
+        "reports": naming.name(f"reports-sectest{run}"),
+        "dq": naming.name(f"dq-sectest{run}"),
     }
     admin.index(index=names["events"], id="e1", body={"message": "seed", "@timestamp": "2024-01-01T00:00:00Z"})
     admin.index(index=names["findings"], id="f1", body={"rule": {"id": "r1"}})
@@ -42,7 +43,7 @@ def data(admin: OpenSearch) -> Iterator[dict[str, str]]:
     admin.index(index=names["dq"], id="d1", body={"check": "c1", "passed": True})
     admin.indices.refresh(index=",".join(names.values()))
     yield names
-    admin.indices.delete(index=f"siem-*-sectest{run}*", ignore_unavailable=True, allow_no_indices=True)
+    admin.indices.delete(index=naming.name(f"*-sectest{run}*"), ignore_unavailable=True, allow_no_indices=True)
 
 
 def forbidden(call: Callable[[], Any]) -> None:
@@ -123,7 +124,9 @@ def test_ingest_writes_events_and_nothing_else(user_clients: dict[str, OpenSearc
     forbidden(lambda: ingest.delete(index=new_index, id="i1"))
     forbidden(lambda: ingest.indices.delete(index=new_index))
     forbidden(
-        lambda: ingest.indices.put_index_template(name="siem-sectest", body={"index_patterns": ["siem-sectest*"]})
+        lambda: ingest.indices.put_index_template(
+            name=naming.name("sectest"), body={"index_patterns": [naming.name("sectest*")]}
+        )
     )
 
 
@@ -137,14 +140,14 @@ def test_ingest_seals_integrity_records_with_the_real_pipeline(
     path.write_text("Mar 27 13:06:56 host sshd[1]: Failed password for root from 10.0.0.1 port 1 ssh2\n")
     summary = run_ingest(ingest, "linux-auth", [path], retention=RetentionSettings(retention_days=20_000, hot_days=90))
     assert summary.reconciles and summary.indexed + summary.duplicates == 1
-    forbidden(lambda: ingest.delete(index="siem-integrity", id="linux-auth:1"))
+    forbidden(lambda: ingest.delete(index=naming.integrity_index(), id="linux-auth:1"))
 
 
 def test_pipeline_writes_results_reads_events_and_deletes_nothing(
     user_clients: dict[str, OpenSearch], data: dict[str, str]
 ) -> None:
     pipeline = user_clients["pipeline"]
-    assert pipeline.search(index="siem-events-*", body={"query": {"ids": {"values": ["e1"]}}})["hits"]["hits"]
+    assert pipeline.search(index=naming.events_pattern(), body={"query": {"ids": {"values": ["e1"]}}})["hits"]["hits"]
     # Its own indices (same patterns), so the other roles' exact counts are not disturbed.
     findings, dq = data["findings"] + "-pipeline", data["dq"] + "-pipeline"
     pipeline.index(index=findings, id="f2", body={"rule": {"id": "r2"}})
@@ -159,7 +162,7 @@ def test_analyst_reads_and_acknowledges_but_changes_nothing_else(
     user_clients: dict[str, OpenSearch], data: dict[str, str]
 ) -> None:
     analyst = user_clients["analyst"]
-    assert analyst.search(index="siem-events-*", body={"query": {"ids": {"values": ["e1"]}}})["hits"]["hits"]
+    assert analyst.search(index=naming.events_pattern(), body={"query": {"ids": {"values": ["e1"]}}})["hits"]["hits"]
     assert analyst.get(index=data["findings"], id="f1")["found"]
     analyst.update(index=data["alerts"], id="a1", body={"doc": {"alert": {"state": "acknowledged"}}})
     assert analyst.get(index=data["alerts"], id="a1")["_source"]["alert"]["state"] == "acknowledged"
@@ -177,7 +180,7 @@ def test_officer_reads_reports_quality_and_findings_but_no_events(
     officer = user_clients["officer"]
     for name in ("reports", "dq", "findings"):
         assert officer.search(index=data[name])["hits"]["total"]["value"] == 1, name
-    forbidden(lambda: officer.search(index="siem-events-*"))
+    forbidden(lambda: officer.search(index=naming.events_pattern()))
     forbidden(lambda: officer.get(index=data["events"], id="e1"))
     forbidden(lambda: officer.index(index=data["reports"], id="x", body={"framework": "forged"}))
     forbidden(lambda: officer.search(index=data["alerts"]))
@@ -187,7 +190,7 @@ def test_engineer_manages_templates_but_writes_no_documents(
     user_clients: dict[str, OpenSearch], data: dict[str, str]
 ) -> None:
     engineer = user_clients["engineer"]
-    name = f"siem-sectest-{uuid.uuid4().hex[:8]}"
+    name = naming.name(f"sectest-{uuid.uuid4().hex[:8]}")
     engineer.cluster.put_component_template(name=name, body={"template": {"settings": {"number_of_replicas": 0}}})
     engineer.indices.put_index_template(
         name=name, body={"index_patterns": [f"{name}*"], "composed_of": [name], "priority": 1}

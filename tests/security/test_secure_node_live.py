@@ -122,7 +122,7 @@ def test_key_files_are_private(secure_node: lifecycle.UpResult) -> None:
     assert {_mode(p) for p in security_config.iterdir()} == {0o600}
     assert _mode(layout.data) == 0o700 and _mode(layout.logs) == 0o700
     if os.geteuid() == 0:
-        service = pwd.getpwnam(NodeSettings().opensearch_user)
+        service = pwd.getpwnam(lifecycle.service_user(NodeSettings()))
         assert node_key.stat().st_uid == service.pw_uid
         assert (
             layout.node_home / "config" / "opensearch-security" / "internal_users.yml"

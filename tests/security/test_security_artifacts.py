@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from dagster_project.security.artifacts import (
     PLUGIN_FILES,
     USERS_FILE,
@@ -10,6 +12,9 @@ from dagster_project.security.artifacts import (
     security_dir,
 )
 from dagster_project.security.users import load_users
+
+pytestmark = pytest.mark.usefixtures("default_namespace")
+
 
 META_TYPES = {
     "action_groups.yml": "actiongroups",

@@ -5,8 +5,13 @@ from __future__ import annotations
 import json
 from fnmatch import fnmatch
 
+import pytest
+
 from dagster_project.sources.registry import source_names
 from dagster_project.storage.artifacts import load_artifacts, templates_dir
+
+pytestmark = pytest.mark.usefixtures("default_namespace")
+
 
 SERVER_MANAGED = {
     "last_updated_time",

@@ -6,6 +6,7 @@ import pytest
 from opensearchpy import OpenSearch
 
 from dagster_project.settings import RetentionSettings
+from dagster_project.storage import naming
 from dagster_project.storage.artifacts import default_replicas, load_artifacts, with_replicas
 from dagster_project.storage.bootstrap import bootstrap
 
@@ -41,13 +42,13 @@ def test_one_node_gets_no_replicas_and_siem_replicas_overrides(clean_siem: OpenS
     for artifact in SHARDED:
         stored = clean_siem.cluster.get_component_template(name=artifact.name)["component_templates"][0]
         assert stored["component_template"]["template"]["settings"]["index"]["number_of_replicas"] == "0"
-    clean_siem.indices.create(index="siem-findings")
+    clean_siem.indices.create(index=naming.findings_index())
     health = clean_siem.cluster.health(
-        index="siem-findings", wait_for_status="green", timeout="30s", request_timeout=40
+        index=naming.findings_index(), wait_for_status="green", timeout="30s", request_timeout=40
     )
     assert health["status"] == "green"
     changes = bootstrap(clean_siem, RetentionSettings(replicas=1))
     updated = sorted(c.name for c in changes if c.action == "updated")
     assert updated == sorted(a.name for a in SHARDED), "only the templates that carry the count change"
-    stored = clean_siem.cluster.get_component_template(name="siem-findings")["component_templates"][0]
+    stored = clean_siem.cluster.get_component_template(name=naming.findings_index())["component_templates"][0]
     assert stored["component_template"]["template"]["settings"]["index"]["number_of_replicas"] == "1"

@@ -12,9 +12,9 @@ from opensearchpy import OpenSearch
 from dagster_project.cluster import installed_plugins
 from dagster_project.ingest.pipeline import ingest
 from dagster_project.settings import RetentionSettings
+from dagster_project.storage import naming
 from dagster_project.storage.artifacts import load_artifacts
 from dagster_project.storage.bootstrap import ISM_PLUGIN, bootstrap
-from dagster_project.storage.naming import events_index
 from dagster_project.storage.retention import enforce_retention
 
 pytestmark = pytest.mark.live
@@ -47,16 +47,16 @@ def test_a_changed_artefact_is_updated(clean_siem: OpenSearch, tmp_path: Path, m
     monkeypatch.setattr(artifacts, "templates_dir", lambda: root)
     changes = bootstrap(clean_siem, DEFAULTS)
     updated = [(c.kind, c.name) for c in changes if c.action == "updated"]
-    assert updated == [("index_template", "siem-quarantine")]
+    assert updated == [("index_template", naming.name("quarantine"))]
 
 
 def test_new_indices_get_the_templates(clean_siem: OpenSearch) -> None:
     bootstrap(clean_siem, DEFAULTS)
-    index = events_index("linux-auth", datetime(2024, 3, 1, tzinfo=UTC))
+    index = naming.events_index("linux-auth", datetime(2024, 3, 1, tzinfo=UTC))
     clean_siem.indices.create(index=index)
     mapping = clean_siem.indices.get_mapping(index=index)[index]["mappings"]
     assert mapping["properties"]["source"]["properties"]["ip"]["type"] == "ip"
-    assert "siem-events" in clean_siem.indices.get_alias(index=index)[index]["aliases"]
+    assert naming.events_alias() in clean_siem.indices.get_alias(index=index)[index]["aliases"]
 
 
 def test_ism_policies_attach_to_new_indices(clean_siem: OpenSearch) -> None:
@@ -66,10 +66,10 @@ def test_ism_policies_attach_to_new_indices(clean_siem: OpenSearch) -> None:
         assert skipped and all(c.action == "skipped" and "siem retention" in c.detail for c in skipped)
         return
     bootstrap(clean_siem, DEFAULTS)
-    index = events_index("linux-auth", datetime.now(UTC))
+    index = naming.events_index("linux-auth", datetime.now(UTC))
     clean_siem.indices.create(index=index)
     explain = clean_siem.transport.perform_request("GET", f"/_plugins/_ism/explain/{index}")
-    assert explain[index]["index.plugins.index_state_management.policy_id"] == "siem-events-retention"
+    assert explain[index]["index.plugins.index_state_management.policy_id"] == naming.events_retention_policy()
 
 
 def test_retention_counts_from_event_time_even_for_late_backfill(clean_siem: OpenSearch, tmp_path: Path) -> None:
@@ -88,7 +88,7 @@ def test_retention_counts_from_event_time_even_for_late_backfill(clean_siem: Ope
     assert summary.indexed == 3
     later = (now + timedelta(days=2)).date()
     actions = {a.index: a.action for a in enforce_retention(clean_siem, DEFAULTS, today=later)}
-    by_age = {name: events_index("jsonl", now - timedelta(days=age)) for name, age in ages.items()}
+    by_age = {name: naming.events_index("jsonl", now - timedelta(days=age)) for name, age in ages.items()}
     assert actions[by_age["recent"]] == "kept"
     assert actions[by_age["warm"]] == "made_read_only"
     assert actions[by_age["expired"]] == "deleted"
@@ -102,11 +102,13 @@ def test_retention_counts_from_event_time_even_for_late_backfill(clean_siem: Ope
 def test_administrative_actions_are_recorded_in_siem_audit(clean_siem: OpenSearch, tmp_path: Path) -> None:
     bootstrap(clean_siem, DEFAULTS)
     bootstrap(clean_siem, DEFAULTS)  # unchanged: records nothing
-    clean_siem.indices.refresh(index="siem-audit")
-    applied = clean_siem.search(index="siem-audit", body={"query": {"term": {"action": "bootstrap.apply"}}})["hits"]
+    clean_siem.indices.refresh(index=naming.audit_index())
+    applied = clean_siem.search(index=naming.audit_index(), body={"query": {"term": {"action": "bootstrap.apply"}}})[
+        "hits"
+    ]
     assert applied["total"]["value"] == 1
     details = applied["hits"][0]["_source"]["details"]["changes"]
-    assert {"kind": "index_template", "name": "siem-quarantine", "action": "created", "detail": "v1"} in details
+    assert {"kind": "index_template", "name": naming.name("quarantine"), "action": "created", "detail": "v1"} in details
     now = datetime.now(UTC)
     path = tmp_path / "old.jsonl"
     path.write_text(json.dumps({"@timestamp": (now - timedelta(days=364)).isoformat(), "message": "old"}) + "\n")
@@ -117,24 +119,24 @@ def test_administrative_actions_are_recorded_in_siem_audit(clean_siem: OpenSearc
         if a.action == "deleted"
     ]
     assert len(deleted) == 1
-    clean_siem.indices.refresh(index="siem-audit")
-    removal = clean_siem.search(index="siem-audit", body={"query": {"term": {"action": "retention.delete"}}})["hits"][
+    clean_siem.indices.refresh(index=naming.audit_index())
+    removal = clean_siem.search(index=naming.audit_index(), body={"query": {"term": {"action": "retention.delete"}}})[
         "hits"
-    ]
+    ]["hits"]
     assert [h["_source"]["target"] for h in removal] == [deleted[0].index]
 
 
 def test_retention_asset_enforces_the_schedule(clean_siem: OpenSearch, opensearch_url: str, tmp_path: Path) -> None:
     import dagster as dg
 
-    from dagster_project.assets.ingestion import daily_retention_schedule, retention_enforcement
-    from dagster_project.resources import OpenSearchResource
+    from dagster_project.assets.storage import daily_retention_schedule, retention_enforcement
+    from tests.resources import suite_resources
 
     bootstrap(clean_siem, DEFAULTS)
     path = tmp_path / "old.jsonl"
     path.write_text(json.dumps({"@timestamp": (datetime.now(UTC) - timedelta(days=200)).isoformat()}) + "\n")
     ingest(clean_siem, "jsonl", [path], retention=DEFAULTS, refresh=True)
-    result = dg.materialize([retention_enforcement], resources={"opensearch": OpenSearchResource(url=opensearch_url)})
+    result = dg.materialize([retention_enforcement], resources=suite_resources(opensearch_url))
     (materialization,) = result.asset_materializations_for_node("retention_enforcement")
     assert len(materialization.metadata["made_read_only"].value) == 1
     assert materialization.metadata["meets_pci_10_5_1"].value is True

@@ -1,18 +1,20 @@
-"""Data-quality settings read from the environment (SIEM_FRESHNESS_HOURS, SIEM_VOLUME_K, ...)."""
+"""SIEM_FRESHNESS_HOURS, SIEM_VOLUME_*, SIEM_DQ_SAMPLE_SIZE: thresholds of the data-quality checks."""
 
 from __future__ import annotations
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from dagster_project.settings.base import SuiteSettings
 
 MAX_SAMPLE = 10_000
 """OpenSearch's default `index.max_result_window`: the largest sample one search can return."""
 
 
-class QualitySettings(BaseSettings):
+class QualitySettings(SuiteSettings):
     """Thresholds of the freshness, volume and sample checks."""
 
-    model_config = SettingsConfigDict(env_prefix="SIEM_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="SIEM_")
 
     freshness_hours: float = Field(default=24.0, gt=0)
     """SIEM_FRESHNESS_HOURS: silence longer than this from a source that has sent before is an error."""
