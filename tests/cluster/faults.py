@@ -351,7 +351,7 @@ def check(
     figures.lost = len(acked - distinct)
     figures.conflicts = sum(s.duplicates for s in summaries)
     figures.reconciles = all(s.reconciles for s in summaries)
-    figures.copies_agree = copies_agree(client)
+    figures.copies_agree = wait_for_copies(client)
     verifying = time.monotonic()
     report = verify(
         client, day_start(datetime.now(UTC).date()), day_start(datetime.now(UTC).date()) + timedelta(1), None
@@ -364,13 +364,30 @@ def check(
 
 
 def copies_agree(client: OpenSearch) -> bool:
-    """Every active copy (started, or the source of a rebalancing move) of each shard holds the same documents."""
-    shards = client.cat.shards(index=naming.all_pattern(), format="json", h="index,shard,prirep,state,docs")
-    by_shard: dict[tuple[str, str], list[str]] = {}
-    for row in shards:
-        if row["state"] in ("STARTED", "RELOCATING"):
-            by_shard.setdefault((row["index"], row["shard"]), []).append(row["docs"])
-    return all(len(counts) >= 2 and len(set(counts)) == 1 for counts in by_shard.values())
+    """Every shard of the namespace has two or more started copies holding the same operations and documents.
+
+    Compared by sequence numbers (each copy's max_seq_no, all applied: local checkpoint == max_seq_no) and
+    by document counts after a refresh: what ClusterDisruptionIT checks copy by copy.
+    """
+    client.indices.refresh(index=naming.all_pattern(), ignore_unavailable=True, allow_no_indices=True)
+    stats = client.indices.stats(index=naming.all_pattern(), level="shards", metric="docs")  # seq_no comes too
+    for shards in stats.get("indices", {}).values():
+        for copies in shards.get("shards", {}).values():
+            started = [c for c in copies if c["routing"]["state"] == "STARTED"]
+            seen = {(c["seq_no"]["max_seq_no"], c["seq_no"]["local_checkpoint"], c["docs"]["count"]) for c in started}
+            if len(started) < 2 or len(seen) != 1 or next(iter(seen))[0] != next(iter(seen))[1]:
+                return False
+    return True
+
+
+def wait_for_copies(client: OpenSearch, timeout: float = 120.0) -> bool:
+    """Poll until the copies agree (a rebalancing move may still be finishing after green); False at the deadline."""
+    deadline = time.monotonic() + timeout
+    while not copies_agree(client):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(1.0)
+    return True
 
 
 def acked_indexing(
