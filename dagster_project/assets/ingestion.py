@@ -11,7 +11,8 @@ from dagster_project.assets.storage import index_templates
 from dagster_project.ingest.landing import landed_files, partition_files
 from dagster_project.ingest.pipeline import IngestSummary, ingest
 from dagster_project.resources import LandingResource, OpenSearchResource, RetentionResource
-from dagster_project.sources.registry import source_names
+from dagster_project.sources.registry import specs
+from dagster_project.sources.spec import SourceSpec
 from dagster_project.storage import naming
 
 
@@ -27,8 +28,9 @@ def asset_name(source: str) -> str:
     return f"{source.replace('-', '_')}_events"
 
 
-def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
+def build_ingestion_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     """The daily ingestion asset of one source."""
+    source = spec.name
 
     @dg.asset(
         name=asset_name(source),
@@ -36,7 +38,7 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
         partitions_def=ARRIVAL_DAYS,
         deps=[index_templates],
         kinds={"opensearch"},
-        description=f"{source} events ingested from the landing directory for the day they arrived.",
+        description=f"{spec.description}: the {source} events that arrived in the landing directory that day.",
         metadata={"source": source, "index_pattern": naming.events_pattern(source)},
     )
     def _ingest(
@@ -109,7 +111,8 @@ def build_landing_sensor(source: str, asset: dg.AssetsDefinition) -> dg.SensorDe
     return _sensor
 
 
-INGESTION_ASSETS = [build_ingestion_asset(source) for source in source_names()]
+INGESTION_ASSETS = [build_ingestion_asset(spec) for spec in specs()]
+"""One ingestion asset per registered source (the findings asset depends on all of them)."""
 LANDING_SENSORS = [
-    build_landing_sensor(source, asset) for source, asset in zip(source_names(), INGESTION_ASSETS, strict=True)
+    build_landing_sensor(spec.name, asset) for spec, asset in zip(specs(), INGESTION_ASSETS, strict=True)
 ]

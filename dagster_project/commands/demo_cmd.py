@@ -1,13 +1,12 @@
-"""`siem demo`: the node, templates, the bundled samples ingested, and where to look next."""
+"""`siem demo`: the node, templates, each source's samples (its spec's `samples`) ingested, and where to look next."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from pathlib import Path
 
 import click
-import yaml
 
 from dagster_project.client import opened_client
 from dagster_project.detection.alerts import raise_alerts
@@ -26,6 +25,7 @@ from dagster_project.settings import (
     RetentionSettings,
     effective_url,
 )
+from dagster_project.sources.registry import specs
 from dagster_project.storage import naming
 from dagster_project.storage.bootstrap import bootstrap
 
@@ -41,6 +41,28 @@ def samples_dir() -> Path:
     return Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
+@dataclass(frozen=True)
+class DemoInput:
+    """One source's samples as found under the samples folder."""
+
+    source: str
+    files: list[Path]
+    unmatched: list[str]
+    """Patterns of the source's spec that match no file (reported, not fatal)."""
+
+
+def demo_inputs(root: Path) -> list[DemoInput]:
+    """What `siem demo` ingests: the files matching each source spec's `samples`, for every source with some."""
+    inputs = []
+    for spec in specs():
+        if not spec.samples:
+            continue
+        files = sorted({path for pattern in spec.samples for path in root.glob(pattern) if path.is_file()})
+        unmatched = [pattern for pattern in spec.samples if not any(root.glob(pattern))]
+        inputs.append(DemoInput(spec.name, files, unmatched))
+    return inputs
+
+
 @click.command("demo")
 def demo_command() -> None:
     """Bring the node up, bootstrap, ingest the bundled samples and print where things are."""
@@ -53,31 +75,31 @@ def demo_command() -> None:
             f"({'already up' if result.already_up else f'started in {result.seconds:.0f}s'})"
         )
     url = effective_url(connection, node)
-    manifest = yaml.safe_load(resources.files("dagster_project").joinpath("demo_samples.yaml").read_text())
     root = samples_dir()
+    inputs = demo_inputs(root)
     partition = datetime.now(UTC).strftime("%Y-%m-%d")
     out_dir = FolderSettings().demo_out.resolve()
     with opened_client() as client:
         changes = bootstrap(client, DEMO_RETENTION)
         click.echo(f"bootstrap: {sum(c.action != 'unchanged' for c in changes)} changed, {len(changes)} artefacts")
         click.echo(f"retention for the demo: {DEMO_RETENTION.retention_days} days (the samples are years old)")
-        for source, patterns in manifest.items():
-            present = sorted({path for pattern in patterns for path in root.glob(pattern) if path.is_file()})
-            for pattern in patterns:
-                if not any(root.glob(pattern)):
-                    click.echo(f"  no sample matches {root / pattern}", err=True)
-            if not present:
+        for item in inputs:
+            for pattern in item.unmatched:
+                click.echo(f"  no sample matches {root / pattern}", err=True)
+            if not item.files:
                 continue
-            summary = ingest(client, source, present, retention=DEMO_RETENTION, refresh=True, partition=partition)
+            summary = ingest(
+                client, item.source, item.files, retention=DEMO_RETENTION, refresh=True, partition=partition
+            )
             click.echo(
-                f"  {source:11} read {summary.read:>6}  indexed {summary.indexed:>6}  "
+                f"  {item.source:11} read {summary.read:>6}  indexed {summary.indexed:>6}  "
                 f"quarantined {summary.quarantined:>5}  duplicates {summary.duplicates:>6}  ({summary.seconds:.1f}s)"
             )
         click.echo("data quality (today's partition):")
-        for source in manifest:
-            results = check_partition(client, source, partition, retention=DEMO_RETENTION, refresh=True)
+        for item in inputs:
+            results = check_partition(client, item.source, partition, retention=DEMO_RETENTION, refresh=True)
             failed = [r.check for r in results if not r.passed]
-            click.echo(f"  {source:11} {len(results) - len(failed)}/{len(results)} checks passed {failed or ''}")
+            click.echo(f"  {item.source:11} {len(results) - len(failed)}/{len(results)} checks passed {failed or ''}")
         hunted = hunt(client, datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(days=1))
         alerts = raise_alerts(client, datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(days=1))
         delivery = notify(client, alerts, events_url=effective_url(connection, node))

@@ -1,10 +1,9 @@
 """The pySigma processing pipeline: Sigma field names to our ECS fields, and log source to index pattern.
 
 Rules keep the field names that are conventional for their log source (CloudTrail's raw names,
-Windows EventData names, W3C webserver names); this module is the only place that knows which ECS
-field holds each of them. Linux auth logs have no Sigma field convention (SigmaHQ's Linux rules
-search the raw message), so rules for them use our ECS names, listed here as identity mappings so
-that a misspelt field still fails compilation.
+Windows EventData names, W3C webserver names). Each source's spec declares the Sigma log sources it
+feeds and the ECS field of each of their names (`SourceSpec.logsources`); this module routes rules to
+them and builds the pipeline from them, so it lists no source of its own.
 """
 
 from __future__ import annotations
@@ -29,24 +28,33 @@ from sigma.types import (
 )
 
 from dagster_project.errors import DetectionError
+from dagster_project.sources.registry import specs
+from dagster_project.sources.spec import SigmaLogsource
 from dagster_project.storage import naming
 
 
 @dataclass(frozen=True)
 class LogsourceTarget:
-    """Where the events of one Sigma log source are stored and how its field names map to ECS."""
+    """A Sigma log source routed to the source whose events it searches (both declared by that source's spec)."""
 
-    name: str
-    """Short name; also the folder under `detectors/rules/` that holds the rules for this log source."""
-    product: str | None
-    service: str | None
-    category: str | None
     source: str
-    """The suite's source whose events these are (its index pattern is `index`)."""
-    fields: Mapping[str, str]
-    """Sigma field name -> ECS field name."""
-    dataset: str | None = None
-    """`event.dataset` added as a condition where several datasets share one index."""
+    """The source (`SourceSpec.name`) whose index family holds these events."""
+    logsource: SigmaLogsource
+
+    @property
+    def name(self) -> str:
+        """Short name; also the folder under `detectors/rules/` that holds the rules for this log source."""
+        return self.logsource.name
+
+    @property
+    def fields(self) -> Mapping[str, str]:
+        """Sigma field name -> ECS field name."""
+        return self.logsource.fields
+
+    @property
+    def dataset(self) -> str | None:
+        """`event.dataset` added as a condition where several datasets share one index."""
+        return self.logsource.dataset
 
     @property
     def index(self) -> str:
@@ -55,142 +63,18 @@ class LogsourceTarget:
 
     def matches(self, product: str | None, service: str | None, category: str | None) -> bool:
         """True when a rule's log source names this target (unset target attributes match anything)."""
-        wanted = ((self.product, product), (self.service, service), (self.category, category))
-        return all(mine is None or mine == theirs for mine, theirs in wanted)
+        return self.logsource.matches(product, service, category)
 
     def condition(self) -> LogsourceCondition:
         """The pySigma rule condition selecting rules of this log source."""
-        return LogsourceCondition(category=self.category, product=self.product, service=self.service)
+        ls = self.logsource
+        return LogsourceCondition(category=ls.category, product=ls.product, service=ls.service)
 
-
-def _raw(prefix: str, names: tuple[str, ...]) -> dict[str, str]:
-    return {name: f"{prefix}{name}" for name in names}
-
-
-CLOUDTRAIL_FIELDS: Mapping[str, str] = MappingProxyType(
-    {
-        "eventName": "event.action",
-        "eventSource": "event.provider",
-        "errorCode": "error.code",
-        "errorMessage": "error.message",
-        "userAgent": "user_agent.original",
-        "awsRegion": "cloud.region",
-        "recipientAccountId": "cloud.account.id",
-        **_raw(
-            "aws.cloudtrail.",
-            (
-                "eventType",
-                "sourceIPAddress",
-                "userIdentity.type",
-                "userIdentity.arn",
-                "userIdentity.userName",
-                "userIdentity.invokedBy",
-                "userIdentity.principalId",
-                "additionalEventData.MFAUsed",
-                "responseElements.ConsoleLogin",
-            ),
-        ),
-    }
-)
-
-LINUX_AUTH_FIELDS: Mapping[str, str] = MappingProxyType(
-    {
-        name: name
-        for name in (
-            "event.action",
-            "event.outcome",
-            "process.name",
-            "process.command_line",
-            "user.name",
-            "user.effective.name",
-            "user.target.name",
-            "group.name",
-            "source.ip",
-            "host.name",
-        )
-    }
-)
-
-WEBSERVER_FIELDS: Mapping[str, str] = MappingProxyType(
-    {
-        "cs-method": "http.request.method",
-        "cs-uri": "url.original",
-        "cs-uri-stem": "url.path",
-        "cs-uri-query": "url.query",
-        "sc-status": "http.response.status_code",
-        "c-ip": "source.ip",
-        "cs-user-agent": "user_agent.original",
-        "cs-referer": "http.request.referrer",
-        "cs-username": "user.name",
-        "cs-host": "destination.domain",
-    }
-)
-
-WINDOWS_FIELDS: Mapping[str, str] = MappingProxyType(
-    {
-        "EventID": "event.code",
-        "Channel": "winlog.channel",
-        "Provider_Name": "winlog.provider_name",
-        "Computer": "host.name",
-        "IpAddress": "source.ip",
-        "IpPort": "source.port",
-        "Image": "process.executable",
-        "CommandLine": "process.command_line",
-        "ParentImage": "process.parent.executable",
-        "ParentCommandLine": "process.parent.command_line",
-        "CurrentDirectory": "process.working_directory",
-        **_raw(
-            "winlog.event_data.",
-            (
-                "TargetUserName",
-                "TargetDomainName",
-                "TargetSid",
-                "SubjectUserName",
-                "SubjectUserSid",
-                "SubjectDomainName",
-                "MemberName",
-                "MemberSid",
-                "LogonType",
-                "WorkstationName",
-                "Status",
-                "SubStatus",
-                "User",
-                "OriginalFileName",
-                "IntegrityLevel",
-            ),
-        ),
-    }
-)
 
 LOGSOURCES: Mapping[str, LogsourceTarget] = MappingProxyType(
-    {
-        target.name: target
-        for target in (
-            LogsourceTarget("aws_cloudtrail", "aws", "cloudtrail", None, "cloudtrail", CLOUDTRAIL_FIELDS),
-            LogsourceTarget("linux_auth", "linux", "auth", None, "linux-auth", LINUX_AUTH_FIELDS),
-            LogsourceTarget("webserver", None, None, "webserver", "web-access", WEBSERVER_FIELDS),
-            LogsourceTarget(
-                "windows_security",
-                "windows",
-                "security",
-                None,
-                "windows",
-                WINDOWS_FIELDS,
-                dataset="windows.security",
-            ),
-            LogsourceTarget(
-                "windows_sysmon",
-                "windows",
-                "sysmon",
-                None,
-                "windows",
-                WINDOWS_FIELDS,
-                dataset="windows.sysmon_operational",
-            ),
-        )
-    }
+    {logsource.name: LogsourceTarget(spec.name, logsource) for spec in specs() for logsource in spec.logsources}
 )
-"""The registry of supported log sources, by short name."""
+"""Every Sigma log source the registered sources feed, by short name."""
 
 CASE_INSENSITIVE_FIELDS: frozenset[str] = frozenset(
     {

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterator
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, BinaryIO
 
-from dagster_project.sources.base import Event, RawRecord, Rejected, SourceContext, SourceParser, guarded_parse
-from dagster_project.sources.jsonl import compact_json, iter_json_records, load_json_object, parse_timestamp
+from dagster_project.sources.base import Event, GuardedParser, RawRecord, Rejected
+from dagster_project.sources.readers import iter_json_records
+from dagster_project.sources.spec import SigmaLogsource, SourceSpec
+from dagster_project.sources.values import canonical_ip, compact_json, load_json_object, parse_timestamp
 
 NAME = "cloudtrail"
+DATASET = "aws.cloudtrail"
 
 _DROPPED_KEYS = frozenset({"@timestamp", "@version"})
 """Keys a shipper (Logstash) added; they are not CloudTrail fields."""
@@ -102,14 +104,6 @@ def classify(event_source: str, event_name: str) -> tuple[tuple[str, ...], tuple
     return ("configuration",), (kind,)
 
 
-@lru_cache(maxsize=4096)
-def _ip(value: str) -> str | None:
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        return None
-
-
 def _looks_like_domain(value: str) -> bool:
     return "." in value and " " not in value and len(value) <= 253
 
@@ -139,23 +133,17 @@ def _related(*values: str | None) -> list[str]:
     return out
 
 
-class CloudTrailParser:
+class CloudTrailParser(GuardedParser):
     """Parser for CloudTrail records: ECS fields plus the raw record under `aws.cloudtrail`."""
 
     name = NAME
-
-    def __init__(self, context: SourceContext) -> None:
-        self._context = context
 
     def records(self, stream: BinaryIO, path: str) -> Iterator[RawRecord]:
         """Stream records from a delivery file, a JSON array, or JSON lines (decided by peeking)."""
         return iter_json_records(stream, envelope_key="Records")
 
-    def parse(self, record: RawRecord) -> Event | Rejected:
+    def parse_record(self, record: RawRecord) -> Event | Rejected:
         """Map one CloudTrail record to ECS, or reject it with a reason."""
-        return guarded_parse(record, self._parse, "cloudtrail")
-
-    def _parse(self, record: RawRecord) -> Event | Rejected:
         raw = load_json_object(record.text)
         if isinstance(raw, str):
             return Rejected(raw, record.line_no, record.text)
@@ -228,7 +216,7 @@ def to_ecs(raw: dict[str, Any]) -> dict[str, Any]:
         "type": list(types),
         "action": event_name,
         "outcome": "failure" if failed else "success",
-        "dataset": "aws.cloudtrail",
+        "dataset": DATASET,
         "module": "aws",
     }
     if event_source:
@@ -248,7 +236,7 @@ def to_ecs(raw: dict[str, Any]) -> dict[str, Any]:
     fields["cloud"] = cloud
 
     address = _str(raw, "sourceIPAddress")
-    ip = _ip(address) if address else None
+    ip = canonical_ip(address) if address else None
     if address:
         source: dict[str, Any] = {"address": address}
         if ip:
@@ -303,6 +291,36 @@ def to_ecs(raw: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def make_parser(context: SourceContext) -> SourceParser:
-    """Build the CloudTrail parser."""
-    return CloudTrailParser(context)
+SIGMA_FIELDS = {
+    "eventName": "event.action",
+    "eventSource": "event.provider",
+    "errorCode": "error.code",
+    "errorMessage": "error.message",
+    "userAgent": "user_agent.original",
+    "awsRegion": "cloud.region",
+    "recipientAccountId": "cloud.account.id",
+    **{
+        name: f"aws.cloudtrail.{name}"
+        for name in (
+            "eventType",
+            "sourceIPAddress",
+            "userIdentity.type",
+            "userIdentity.arn",
+            "userIdentity.userName",
+            "userIdentity.invokedBy",
+            "userIdentity.principalId",
+            "additionalEventData.MFAUsed",
+            "responseElements.ConsoleLogin",
+        )
+    },
+}
+"""Sigma's CloudTrail rules use CloudTrail's raw names: the ECS field of each (the raw record is kept too)."""
+
+SPEC = SourceSpec(
+    name=NAME,
+    description="AWS CloudTrail records (S3 delivery files, JSON arrays or lines)",
+    parser=CloudTrailParser,
+    datasets=(DATASET,),
+    logsources=(SigmaLogsource("aws_cloudtrail", product="aws", service="cloudtrail", fields=SIGMA_FIELDS),),
+    samples=("cloudtrail/invictus_stratus/2*_CloudTrail_*.json",),
+)

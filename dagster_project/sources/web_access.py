@@ -20,21 +20,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any, BinaryIO
 
-from dagster_project.sources.base import (
-    MONTHS,
-    Event,
-    RawRecord,
-    Rejected,
-    SourceContext,
-    SourceParser,
-    canonical_ip,
-    guarded_parse,
-    iter_lines,
-)
+from dagster_project.sources.base import Event, GuardedParser, RawRecord, Rejected
+from dagster_project.sources.readers import iter_lines
+from dagster_project.sources.spec import SigmaLogsource, SourceSpec
+from dagster_project.sources.values import MONTHS, canonical_ip, is_hostname, utc
 
 NAME = "web-access"
 DATASET = "apache.access"
@@ -51,7 +44,6 @@ _REQUEST = re.compile(r"([!#$%&'*+.^_`|~0-9A-Za-z-]+) (?:(.+?) HTTP/(\d+(?:\.\d+
 _ABSOLUTE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)(.*)")
 _PORT = re.compile(r"(.*):(\d{1,5})")
 _IP_LIKE = re.compile(r"[\d.]+|.*:.*")
-_HOSTNAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252}[A-Za-z0-9_.])?")
 
 _NOT_ACCESS_LOG = "not an Apache/nginx access log line (common, combined or vhost_combined)"
 
@@ -83,7 +75,7 @@ def _time(text: str) -> datetime | None:
         )
     except ValueError:
         return None
-    return local.astimezone(UTC)
+    return utc(local)
 
 
 def _host_port(value: str) -> tuple[str, int | None]:
@@ -126,30 +118,22 @@ def _url(target: str) -> dict[str, Any]:
     return url
 
 
-class WebAccessParser:
+class WebAccessParser(GuardedParser):
     """Parses access log lines; stateless, so one instance may serve any number of files."""
 
     name = NAME
-
-    def __init__(self, context: SourceContext) -> None:
-        self._context = context
 
     def records(self, stream: BinaryIO, path: str) -> Iterator[RawRecord]:
         """Split a (decompressed) binary stream into lines."""
         return iter_lines(stream)
 
-    def parse(self, record: RawRecord) -> Event | Rejected:
-        """Turn one access log line into an ECS event, or a reject with a reason; never raises."""
-        return guarded_parse(record, _event, "web-access")
-
-
-def _event(record: RawRecord) -> Event | Rejected:
-    """The event of one access log line, or a reject."""
-    result = _parse(record.text)
-    if isinstance(result, str):
-        return Rejected(result, record.line_no, record.text)
-    timestamp, fields = result
-    return Event(timestamp=timestamp, original=record.text, fields=fields)
+    def parse_record(self, record: RawRecord) -> Event | Rejected:
+        """The event of one access log line, or a reject."""
+        result = _parse(record.text)
+        if isinstance(result, str):
+            return Rejected(result, record.line_no, record.text)
+        timestamp, fields = result
+        return Event(timestamp=timestamp, original=record.text, fields=fields)
 
 
 def _parse(text: str) -> tuple[datetime, dict[str, Any]] | str:
@@ -172,7 +156,7 @@ def _parse(text: str) -> tuple[datetime, dict[str, Any]] | str:
             related_ip.append(ip)
         elif _IP_LIKE.fullmatch(client):
             return "invalid IP in client field"
-        elif _HOSTNAME.fullmatch(client):
+        elif is_hostname(client):
             doc["source"] = {"address": client, "domain": client}
             hosts.append(client)
         else:
@@ -238,6 +222,25 @@ def _parse(text: str) -> tuple[datetime, dict[str, Any]] | str:
     return timestamp, doc
 
 
-def make_parser(context: SourceContext) -> SourceParser:
-    """A web-access parser (stateless; the context is not needed to parse)."""
-    return WebAccessParser(context)
+SIGMA_FIELDS = {
+    "cs-method": "http.request.method",
+    "cs-uri": "url.original",
+    "cs-uri-stem": "url.path",
+    "cs-uri-query": "url.query",
+    "sc-status": "http.response.status_code",
+    "c-ip": "source.ip",
+    "cs-user-agent": "user_agent.original",
+    "cs-referer": "http.request.referrer",
+    "cs-username": "user.name",
+    "cs-host": "destination.domain",
+}
+"""Sigma's webserver rules use W3C extended log field names: the ECS field of each."""
+
+SPEC = SourceSpec(
+    name=NAME,
+    description="Apache, nginx and Tomcat access logs (common, combined, vhost_combined)",
+    parser=WebAccessParser,
+    datasets=(DATASET,),
+    logsources=(SigmaLogsource("webserver", category="webserver", fields=SIGMA_FIELDS),),
+    samples=("web/apache_access_elastic/*.log", "web/tomcat_access_attack/*.txt"),
+)

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 
 import pytest
-import yaml
 from opensearchpy import OpenSearch
 
+from dagster_project.commands.demo_cmd import demo_inputs
 from dagster_project.dashboards.fields import Field
 from dagster_project.dashboards.objects import load_saved_objects
 from dagster_project.dashboards.translate import search_request, unanswered
@@ -62,14 +61,14 @@ def samples(opensearch_client: OpenSearch, shared_data: Path) -> Iterator[OpenSe
     client = opensearch_client
     _delete_suite_indices(client)
     bootstrap(client, RETENTION)
-    manifest = yaml.safe_load(resources.files("dagster_project").joinpath("demo_samples.yaml").read_text())
     partition = datetime.now(UTC).date().isoformat()
-    for source, patterns in manifest.items():
-        files = sorted({p for pattern in patterns for p in shared_data.glob(pattern) if p.is_file()})
-        assert files, f"no sample matches {patterns} under {shared_data}"
-        summary = ingest(client, source, files, retention=RETENTION, refresh=True, partition=partition)
+    for item in demo_inputs(shared_data):
+        assert item.files and not item.unmatched, (
+            f"{item.source}: no sample matches {item.unmatched} under {shared_data}"
+        )
+        summary = ingest(client, item.source, item.files, retention=RETENTION, refresh=True, partition=partition)
         assert summary.indexed > 0
-        check_partition(client, source, partition, retention=RETENTION, refresh=True)
+        check_partition(client, item.source, partition, retention=RETENTION, refresh=True)
     hunt(client, *EVER)
     changes = raise_alerts(client, *EVER)
     assert changes, "the samples raise alerts"

@@ -18,7 +18,7 @@ from dagster_project.ingest import inputs
 from dagster_project.ingest.inputs import expand_paths
 from dagster_project.ingest.pipeline import ingest
 from dagster_project.settings import RetentionSettings
-from dagster_project.sources.base import Event, Rejected, SourceContext
+from dagster_project.sources.base import Event, Rejected, SourceContext, is_internal_error
 from dagster_project.sources.registry import parser_factory, source_names
 from dagster_project.storage import naming
 from dagster_project.storage.bootstrap import bootstrap
@@ -73,5 +73,6 @@ def test_every_source_turns_any_bytes_into_events_or_rejects(source: str, data: 
     for record in parser.records(io.BytesIO(data), path):
         result = parser.parse(record)
         assert isinstance(result, Event | Rejected)
+        assert not is_internal_error(result), result
         if isinstance(result, Event):
             result.document()

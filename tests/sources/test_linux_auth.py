@@ -38,7 +38,7 @@ def shared(path: Path) -> Path:
 
 def parse_lines(lines: Iterable[str], reference: datetime = REFERENCE) -> list[Event | Rejected]:
     """Parse lines in order with one parser, as ingestion does for one file."""
-    parser = linux_auth.make_parser(SourceContext("test.log", reference))
+    parser = linux_auth.LinuxAuthParser(SourceContext("test.log", reference))
     return [parser.parse(RawRecord(n, 0, line)) for n, line in enumerate(lines, 1)]
 
 
@@ -51,7 +51,7 @@ def parse_one(line: str, reference: datetime = REFERENCE) -> Event:
 
 def parse_file(path: Path, reference: datetime) -> list[Event | Rejected]:
     """Parse a whole file through the parser's own record reader."""
-    parser = linux_auth.make_parser(SourceContext(str(path), reference))
+    parser = linux_auth.LinuxAuthParser(SourceContext(str(path), reference))
     with path.open("rb") as stream:
         return [parser.parse(record) for record in parser.records(stream, str(path))]
 
@@ -705,7 +705,7 @@ def test_rejects_with_precise_reason(line: str, reason: str) -> None:
 
 
 def test_record_with_reader_error_is_rejected_with_that_error() -> None:
-    parser = linux_auth.make_parser(SourceContext("x.log", REFERENCE))
+    parser = linux_auth.LinuxAuthParser(SourceContext("x.log", REFERENCE))
     record = RawRecord(7, 100, "Mar 27 13:06:56 host sshd[1]: \\x00", error="binary data (NUL bytes)")
     assert parser.parse(record) == Rejected("binary data (NUL bytes)", 7, record.text)
 
@@ -804,7 +804,7 @@ def test_fixture_sample_from_elastic_auth_log() -> None:
 def test_fixture_synthetic_file_lines_offsets_and_rejects() -> None:
     path = FIXTURES / "synthetic.log"
     data = path.read_bytes()
-    parser = linux_auth.make_parser(SourceContext(str(path), datetime(2024, 1, 1, 12, 0, tzinfo=UTC)))
+    parser = linux_auth.LinuxAuthParser(SourceContext(str(path), datetime(2024, 1, 1, 12, 0, tzinfo=UTC)))
     with path.open("rb") as stream:
         records = list(parser.records(stream, str(path)))
     for record in records:

@@ -31,7 +31,7 @@ def shared(path: Path) -> Path:
 
 def parse_line(line: str) -> Event | Rejected:
     """Parse one line."""
-    return web_access.make_parser(SourceContext("access.log", REFERENCE)).parse(RawRecord(1, 0, line))
+    return web_access.WebAccessParser(SourceContext("access.log", REFERENCE)).parse(RawRecord(1, 0, line))
 
 
 def parse_one(line: str) -> Event:
@@ -43,7 +43,7 @@ def parse_one(line: str) -> Event:
 
 def parse_file(path: Path) -> list[Event | Rejected]:
     """Parse a whole file through the parser's own record reader."""
-    parser = web_access.make_parser(SourceContext(str(path), REFERENCE))
+    parser = web_access.WebAccessParser(SourceContext(str(path), REFERENCE))
     with path.open("rb") as stream:
         return [parser.parse(record) for record in parser.records(stream, str(path))]
 
@@ -301,6 +301,9 @@ NOT_ACCESS_LOG = "not an Apache/nginx access log line (common, combined or vhost
             "invalid timestamp in [time] field",
         ),
         ('192.0.2.1 - - [10/Oct/2000:13:55:36] "GET / HTTP/1.1" 200 1', "invalid timestamp in [time] field"),
+        # A valid local time whose UTC falls before year 1 or after 9999 (it once crashed the parser).
+        ('192.0.2.1 - - [01/Jan/0001:00:00:00 +0100] "GET / HTTP/1.1" 200 1', "invalid timestamp in [time] field"),
+        ('192.0.2.1 - - [31/Dec/9999:23:59:59 -0100] "GET / HTTP/1.1" 200 1', "invalid timestamp in [time] field"),
         ('300.1.2.3 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1', "invalid IP in client field"),
         ('192.0.2 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1', "invalid IP in client field"),
         ('2001:db8::g - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1', "invalid IP in client field"),
@@ -315,7 +318,7 @@ def test_rejects_with_precise_reason(line: str, reason: str) -> None:
 
 
 def test_record_with_reader_error_is_rejected_with_that_error() -> None:
-    parser = web_access.make_parser(SourceContext("x.log", REFERENCE))
+    parser = web_access.WebAccessParser(SourceContext("x.log", REFERENCE))
     record = RawRecord(3, 10, 'x - - [..] "\\x00"', error="binary data (NUL bytes)")
     assert parser.parse(record) == Rejected("binary data (NUL bytes)", 3, record.text)
 
@@ -366,7 +369,7 @@ def test_fixture_sample_from_elastic_apache_log() -> None:
 
 def test_fixture_synthetic_file() -> None:
     path = FIXTURES / "synthetic.log"
-    parser = web_access.make_parser(SourceContext(str(path), REFERENCE))
+    parser = web_access.WebAccessParser(SourceContext(str(path), REFERENCE))
     with path.open("rb") as stream:
         results = {record.line_no: parser.parse(record) for record in parser.records(stream, str(path))}
     assert 8 not in results  # the blank line is skipped but counted

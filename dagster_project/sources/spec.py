@@ -1,0 +1,100 @@
+"""The declaration of a log source: one frozen `SourceSpec` beside each parser, from which everything else derives.
+
+A source module declares `SPEC = SourceSpec(...)`; the registry finds it there. The CLI's `--source`
+choices, the Dagster ingestion assets and the findings asset's inputs, detection's routing of Sigma
+log sources (with their field mappings) and `siem demo`'s samples are all read from the specs, so
+adding a source is its module (parser + spec) and its templates, and nothing else. Index names are
+not stored here: `storage.naming` makes them from `SourceSpec.name` when they are used.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from types import MappingProxyType
+
+from dagster_project.errors import ConfigurationError
+from dagster_project.sources.base import SourceContext, SourceParser
+
+_SOURCE_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_LOGSOURCE_NAME = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
+
+
+@dataclass(frozen=True)
+class SigmaLogsource:
+    """A Sigma log source whose rules search one source's events, and its rules' field names in ECS.
+
+    Unset `product`, `service` or `category` match any value in a rule's log source. Several log
+    sources may feed from one source (Windows: `security`, `sysmon`, and the categories to come), told
+    apart by `dataset` when they share its index.
+    """
+
+    name: str
+    """Short name, unique across sources; also the folder under `detectors/rules/` for its curated rules."""
+    product: str | None = None
+    service: str | None = None
+    category: str | None = None
+    fields: Mapping[str, str] = field(default_factory=dict)
+    """Sigma field name -> ECS field name; a rule field not listed here fails compilation."""
+    dataset: str | None = None
+    """The `event.dataset` a rule's query is narrowed to; None searches every event of the source."""
+
+    def __post_init__(self) -> None:
+        where = f"Sigma log source {self.name!r}"
+        if not _LOGSOURCE_NAME.fullmatch(self.name):
+            raise ConfigurationError("name must be lowercase words joined by `_`", where=where)
+        if self.product is None and self.service is None and self.category is None:
+            raise ConfigurationError("needs a product, a service or a category", where=where)
+        bad = [name for name, ecs in self.fields.items() if not name or not ecs or " " in ecs]
+        if bad:
+            raise ConfigurationError(f"fields without an ECS name: {bad}", where=where)
+        object.__setattr__(self, "fields", MappingProxyType(dict(self.fields)))
+
+    def matches(self, product: str | None, service: str | None, category: str | None) -> bool:
+        """True when a rule's log source names this one (unset attributes here match anything)."""
+        wanted = ((self.product, product), (self.service, service), (self.category, category))
+        return all(mine is None or mine == theirs for mine, theirs in wanted)
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """Everything the suite knows about one log source, declared once beside its parser."""
+
+    name: str
+    """The source's name: `--source`, the landing folder, the index family (`naming.events_pattern`)."""
+    description: str
+    """One line: what the source reads (the Dagster asset's description)."""
+    parser: Callable[[SourceContext], SourceParser]
+    """Makes the parser of one input (a file, or a receiver's stream): usually the parser class."""
+    datasets: tuple[str, ...] = ()
+    """The `event.dataset` values its events carry by name; empty when they come with the input (jsonl)."""
+    logsources: tuple[SigmaLogsource, ...] = ()
+    """The Sigma log sources whose rules run on its events."""
+    samples: tuple[str, ...] = ()
+    """Glob patterns, relative to the shared sample folder, of what `siem demo` ingests as this source."""
+    component_templates: tuple[str, ...] = ()
+    """Its own component templates, by the name after the suite's prefix (`index_templates/component_templates/`);
+    empty means one named after the source. Its index template is named after the source too."""
+
+    def __post_init__(self) -> None:
+        where = f"source {self.name!r}"
+        if not _SOURCE_NAME.fullmatch(self.name):
+            raise ConfigurationError("name must be lowercase words joined by `-`", where=where)
+        if not self.component_templates:
+            object.__setattr__(self, "component_templates", (self.name,))
+        for logsource in self.logsources:
+            if logsource.dataset is not None and logsource.dataset not in self.datasets:
+                raise ConfigurationError(
+                    f"Sigma log source {logsource.name!r} narrows to dataset {logsource.dataset!r}, "
+                    f"which is not one of {list(self.datasets)}",
+                    where=where,
+                )
+        names = [logsource.name for logsource in self.logsources]
+        if len(set(names)) != len(names):
+            raise ConfigurationError(f"Sigma log source names repeat: {names}", where=where)
+        for pattern in self.samples:
+            path = PurePosixPath(pattern)
+            if path.is_absolute() or ".." in path.parts:
+                raise ConfigurationError(f"sample {pattern!r} must be relative to the samples folder", where=where)

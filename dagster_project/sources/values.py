@@ -1,0 +1,135 @@
+"""The value parsers every source shares: times, IP addresses, host names and JSON objects.
+
+Each one turns text into a value or None (or a reason), never an exception, so that a parser built on
+them rejects bad input with a reason instead of reaching the parse guard with a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from ipaddress import IPv6Address, ip_address
+from typing import Any
+
+MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1
+    )
+}
+"""English month abbreviations (syslog and Apache timestamps) to month numbers."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+_HOSTNAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252}[A-Za-z0-9_.])?")
+
+
+def utc(value: datetime) -> datetime | None:
+    """An aware datetime in UTC; None when UTC would fall outside years 1-9999 (e.g. 0001-01-01+01:00)."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        return None
+
+
+def shifted(value: datetime, delta: timedelta) -> datetime | None:
+    """`value + delta`, or None when the result falls outside years 1-9999."""
+    try:
+        return value + delta
+    except OverflowError:
+        return None
+
+
+def parse_timestamp(value: str, *, naive_is_utc: bool = True) -> datetime | None:
+    """Parse an ISO 8601 / RFC 3339 timestamp to an aware UTC datetime; None when it is not one.
+
+    Fractions finer than microseconds are truncated. A timestamp without an offset is taken as
+    UTC when `naive_is_utc` (OpenSearch does the same), else None is returned.
+    """
+    if not 8 <= len(value) <= 64:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        trimmed = _FRACTION.sub(r"\1", value)
+        if trimmed == value:
+            return None
+        try:
+            parsed = datetime.fromisoformat(trimmed)
+        except ValueError:
+            return None
+    if parsed.tzinfo is None:
+        if not naive_is_utc:
+            return None
+        return parsed.replace(tzinfo=UTC)
+    return utc(parsed)
+
+
+def epoch_millis(value: float) -> datetime | None:
+    """Epoch milliseconds (OpenSearch's numeric date format) as a UTC datetime; None if out of range."""
+    try:
+        return _EPOCH + timedelta(milliseconds=value)
+    except (OverflowError, ValueError):
+        return None
+
+
+@lru_cache(maxsize=8192)
+def canonical_ip(value: str) -> str | None:
+    """The canonical text of an IP address, or None when `value` is not one (or has a zone id).
+
+    A zone id (`fe80::1%eth0`) is refused because OpenSearch's `ip` type cannot hold it.
+    """
+    try:
+        address = ip_address(value)
+    except ValueError:
+        return None
+    if isinstance(address, IPv6Address) and address.scope_id:
+        return None
+    return str(address)
+
+
+def is_hostname(value: str) -> bool:
+    """True when `value` has the shape of a host name (letters, digits, `_`, `.`, `-`; at most 254)."""
+    return _HOSTNAME.fullmatch(value) is not None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"non-standard JSON constant {name}")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+
+
+def load_json_object(text: str) -> dict[str, Any] | str:
+    """Decode one JSON object; on failure return the reason as a string instead of raising."""
+    try:
+        value = _DECODER.decode(text)
+    except json.JSONDecodeError as exc:
+        return f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+    except ValueError as exc:
+        return f"invalid JSON: {exc}"
+    except RecursionError:
+        return "invalid JSON: nested too deeply"
+    if not isinstance(value, dict):
+        return f"JSON value is {json_type(value)}, expected an object"
+    return value
+
+
+def json_type(value: Any) -> str:
+    """How a reject reason names the type of a JSON value (`an array`, `a string`, `null`, ...)."""
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if value is None:
+        return "null"
+    return "a number"
+
+
+def compact_json(value: Any) -> str:
+    """Serialise a JSON value compactly with sorted keys, so equal records give equal text."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False, default=str)
