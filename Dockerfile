@@ -17,5 +17,7 @@ ARG EXTRAS=""
 RUN pip install --no-cache-dir ".${EXTRAS:+[$EXTRAS]}"
 ENV DAGSTER_HOME=/opt/dagster/home
 RUN mkdir -p $DAGSTER_HOME /var/siem/landing /var/siem/reports && chown -R siem $DAGSTER_HOME /var/siem
-COPY docker/dagster.yaml $DAGSTER_HOME/dagster.yaml
+# The checkout's instance (run queue, pools) with the storage on the compose volume.
+COPY dagster.yaml docker/storage.yaml /tmp/dagster/
+RUN cat /tmp/dagster/dagster.yaml /tmp/dagster/storage.yaml > $DAGSTER_HOME/dagster.yaml && rm -r /tmp/dagster
 USER siem

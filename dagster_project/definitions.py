@@ -14,6 +14,7 @@ from dagster_project.assets import (
     detection,
     ingestion,
     integrity,
+    pools,
     quality,
     reports,
     security,
@@ -21,6 +22,7 @@ from dagster_project.assets import (
 )
 from dagster_project.resources import (
     AlertPolicyResource,
+    ConcurrencyResource,
     DashboardsResource,
     LandingResource,
     OpenSearchResource,
@@ -33,6 +35,7 @@ from dagster_project.resources import (
 )
 from dagster_project.settings import (
     AlertSettings,
+    ConcurrencySettings,
     ConnectionSettings,
     DashboardsSettings,
     FolderSettings,
@@ -69,6 +72,7 @@ RESOURCES: dict[str, dg.ConfigurableResource] = {
     "retention": RetentionResource(**env(RetentionSettings)),
     "alerting": AlertPolicyResource(**env(AlertSettings)),
     "quality": QualityResource(**env(QualitySettings)),
+    "concurrency": ConcurrencyResource(**env(ConcurrencySettings)),
 }
 """One resource per external system or policy, each field wired to its variable."""
 
@@ -95,6 +99,6 @@ defs = dg.Definitions(
         integrity.integrity_verifies,
         *quality.QUALITY_CHECKS,
     ],
-    sensors=[*ingestion.LANDING_SENSORS, *detection.DETECTION_SENSORS],
+    sensors=[*ingestion.LANDING_SENSORS, *detection.DETECTION_SENSORS, pools.opensearch_writers_pool],
     resources=RESOURCES,
 )

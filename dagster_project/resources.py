@@ -23,6 +23,7 @@ from dagster_project.notify.email import send_message
 from dagster_project.reports.deliver import recipients_for
 from dagster_project.settings import (
     AlertSettings,
+    ConcurrencySettings,
     ConnectionSettings,
     DashboardsSettings,
     FolderSettings,
@@ -221,3 +222,13 @@ class QualityResource(dg.ConfigurableResource):
     def settings(self) -> QualitySettings:
         """The validated data-quality settings."""
         return QualitySettings.from_text(_text(self))
+
+
+class ConcurrencyResource(dg.ConfigurableResource):
+    """How many steps may write to OpenSearch at once: SIEM_OPENSEARCH_WRITERS (2), the writers pool's slots."""
+
+    opensearch_writers: str = ""
+
+    def settings(self) -> ConcurrencySettings:
+        """The validated concurrency settings."""
+        return ConcurrencySettings.from_text(_text(self))

@@ -6,6 +6,7 @@ table lists every variable; `.env.example` holds the ones the Dagster code locat
 
 from dagster_project.settings.alerts import AlertSettings
 from dagster_project.settings.base import SuiteSettings
+from dagster_project.settings.concurrency import ConcurrencySettings
 from dagster_project.settings.dashboards import DashboardsSettings
 from dagster_project.settings.folders import FolderSettings
 from dagster_project.settings.index import DEFAULT_PREFIX, IndexSettings
@@ -29,6 +30,7 @@ PROVIDERS: tuple[type[SuiteSettings], ...] = (
     DashboardsSettings,
     QualitySettings,
     AlertSettings,
+    ConcurrencySettings,
 )
 """Every settings class, in the order of the README's table."""
 
@@ -38,6 +40,7 @@ __all__ = [
     "MAX_SAMPLE",
     "PROVIDERS",
     "AlertSettings",
+    "ConcurrencySettings",
     "ConnectionSettings",
     "DashboardsSettings",
     "FolderSettings",
