@@ -36,7 +36,8 @@ from dagster_project.storage.bootstrap import bootstrap  # noqa: E402
 from tests.orchestration.daemon import REPO, Dagster, launch_backfill, poll  # noqa: E402
 
 LOCATION = Path(__file__).with_name("backfill_location.py")
-TERMINAL = {dg.BulkActionStatus.COMPLETED_SUCCESS, dg.BulkActionStatus.COMPLETED_FAILED, dg.BulkActionStatus.FAILED}
+TERMINAL = {"COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
+"""Backfill statuses after which it launches nothing more (the values of Dagster's BulkActionStatus)."""
 
 
 def busiest_window(days: list[str], length: int) -> list[str]:
@@ -82,7 +83,7 @@ def main() -> None:
             submitted = time.monotonic() - began
             backfill = poll(
                 f"backfill {backfill_id} to finish\n{dagster.daemon_log()}",
-                lambda: (b := instance.get_backfill(backfill_id)) is not None and b.status in TERMINAL and b,
+                lambda: (b := instance.get_backfill(backfill_id)) is not None and b.status.value in TERMINAL and b,
                 3600,
                 every=1.0,
             )
