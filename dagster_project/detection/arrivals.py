@@ -5,6 +5,7 @@ sensor keeps, for each stamp seen within `LOOKBACK`, how many events carry it. A
 or one whose count grew (a long run's later batches, or batches that became visible late), means newly
 indexed events; their event days (`@timestamp`, UTC) are the `findings` partitions to run. When nothing
 was indexed, nothing is launched. Two searches per evaluation; blocking; the client retries 429/5xx.
+`days_with_events` answers the same question for a time range: which days of a backfill run hold events.
 """
 
 from __future__ import annotations
