@@ -46,8 +46,8 @@ MALFORMED_EVERY = 997
 """One record in this many is not syslog at all: it must end in quarantine, never in the events."""
 NODES = 3
 HEAP = "512m"
-DEADLINE = 600.0
-"""Seconds any one wait (ingestion, green, a node's exit) may take before the scenario fails."""
+DEADLINE = float(os.environ.get("SIEM_FAULT_DEADLINE", "600"))
+"""Seconds any one wait (ingestion, green, a node's exit) may take before the scenario fails (SIEM_FAULT_DEADLINE)."""
 RETENTION = RetentionSettings(retention_days=365, hot_days=90, replicas=None)
 """Replicas left to the cluster default (1 on three nodes), whatever SIEM_REPLICAS the developer has set."""
 
