@@ -374,7 +374,9 @@ def _start(settings: NodeSettings, layout: Layout, spec: NodeSpec, jdk: Path) ->
         raise NodeError(
             f"{spec.name} did not start (exit {done.returncode}):\n{_tail(spec)}", where=str(layout.node_home)
         )
-    deadline = time.monotonic() + 30
+    # `opensearch -d` returns once the JVM is forked; the JVM writes the pid file itself, which takes well
+    # over 30 s on a loaded machine: waiting less left a starting node behind that no pid file named.
+    deadline = time.monotonic() + settings.opensearch_start_timeout
     while not pid_tmp.is_file() and time.monotonic() < deadline:
         time.sleep(0.1)
     if not pid_tmp.is_file():
