@@ -2,8 +2,7 @@
 
 Run with a node up: `python benchmarks/detect.py [--events N]`. Prints one JSON object; the baseline is a
 `match_all` count plus one terms aggregation over the same indices, measured in the same run.
-Works in its own index namespace (benchmarks/namespace.py): wipes and re-creates siembench-events-* and
-siembench-findings, never siem-*.
+Works in its own index namespace (benchmarks/namespace.py): wipes it before and after the run, never siem-*.
 """
 
 from __future__ import annotations
@@ -19,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import namespace  # noqa: E402, F401  (first: the index namespace)
-from ingest import RETENTION, synth_auth_log, wipe  # noqa: E402
+import namespace  # noqa: E402  (first: the index namespace)
+from ingest import RETENTION, synth_auth_log  # noqa: E402
 
 from dagster_project.client import client_from_env  # noqa: E402
 from dagster_project.detection.hunt import hunt, select_rules  # noqa: E402
@@ -54,9 +53,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     args = parser.parse_args()
     client = client_from_env()
+    namespace.wipe(client)
     bootstrap(client, RETENTION)
-    wipe(client)
-    client.indices.delete(index=naming.findings_index(), ignore_unavailable=True)
     with tempfile.TemporaryDirectory() as tmp:
         auth, web = Path(tmp) / "auth.log", Path(tmp) / "access.log"
         synth_auth_log(auth, args.events * 6 // 10)
@@ -75,6 +73,7 @@ def main() -> None:
     result = hunt(client, datetime(2024, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC), rules=rules)
     seconds = time.perf_counter() - start
     slowest = sorted(result.rules, key=lambda r: -r.seconds)[:5]
+    namespace.wipe(client)
     print(
         json.dumps(
             {

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
-import namespace  # noqa: F401  (first: the index namespace)
+import namespace  # first: the index namespace
 
 from dagster_project.client import client_from_env
 from dagster_project.detection.alerts import raise_alerts
@@ -80,6 +80,7 @@ def main() -> None:
     notify(client, changes, webhook=WebhookSettings(url=f"http://127.0.0.1:{server.server_port}/"), smtp=SmtpSettings())
     delivered = RECEIVED[0] if RECEIVED else float("nan")
     server.shutdown()
+    namespace.wipe(client)
     print(
         json.dumps(
             {

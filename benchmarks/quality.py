@@ -2,7 +2,8 @@
 
 Run with a node up (OPENSEARCH_URL or the local node): `python benchmarks/quality.py [--events N]`.
 It bulk-indexes N synthetic jsonl events into one partition (skipped with --reuse when they are already
-there), then measures in a fresh child process, so the figures exclude indexing: a `count` query of the
+there) and seals them into the integrity chain (they stay, and verify), then measures in a fresh child
+process, so the figures exclude indexing: a `count` query of the
 partition (best of 3), every check of the partition including the siem-dq write (cold, then repeated),
 and the child's peak RSS. Prints one JSON object, with the host's load (timings on a busy host vary).
 Every figure is measured in this run.
@@ -21,7 +22,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import namespace  # noqa: F401  (first: the index namespace)
+import namespace  # first: the index namespace
 from opensearchpy import helpers
 
 from dagster_project.client import client_from_env
@@ -81,7 +82,8 @@ def index_partition(count: int, partition: str, reuse: bool) -> dict[str, Any]:
         present = client.count(index=pattern, body={"query": query}, allow_no_indices=True, ignore_unavailable=True)
         if reuse and present["count"] == count:
             return {"indexed": 0, "index_seconds": 0.0, "reused": True}
-        client.indices.delete(index=f"{pattern},{naming.dq_index()}", ignore_unavailable=True, allow_no_indices=True)
+        namespace.wipe(client)
+        bootstrap(client, RETENTION)
         started = time.monotonic()
         indexed = 0
         for ok, _ in helpers.parallel_bulk(
@@ -89,7 +91,12 @@ def index_partition(count: int, partition: str, reuse: bool) -> dict[str, Any]:
         ):
             indexed += ok
         client.indices.refresh(index=pattern)
-        return {"indexed": indexed, "index_seconds": round(time.monotonic() - started, 1), "reused": False}
+        seconds = round(time.monotonic() - started, 1)
+        # The partition stays for --reuse, so it must verify: seal it as ingestion would have.
+        namespace.seal(
+            client, SOURCE, ((a["_index"], a["_id"], a["_source"]) for a in synthetic_events(count, partition))
+        )
+        return {"indexed": indexed, "index_seconds": seconds, "reused": False}
     finally:
         client.close()
 

@@ -14,6 +14,7 @@ import click
 from dagster_project.commands import (
     alerts_cmd,
     bootstrap_cmd,
+    collect_cmd,
     dashboards_cmd,
     demo_cmd,
     detect_cmd,
@@ -23,6 +24,7 @@ from dagster_project.commands import (
     quality_cmd,
     report_cmd,
     retention_cmd,
+    serve_cmd,
     verify_cmd,
 )
 from dagster_project.errors import SiemError
@@ -39,6 +41,8 @@ COMMANDS: tuple[click.Command, ...] = (
     quality_cmd.quality_command,
     report_cmd.report_command,
     dashboards_cmd.dashboards_group,
+    serve_cmd.serve_command,
+    collect_cmd.collect_group,
     demo_cmd.demo_command,
 )
 """Every sub-command of `siem`; the module of each is named after it."""

@@ -10,6 +10,7 @@ import dagster as dg
 
 from dagster_project.assets import (
     cluster,
+    collection,
     dashboards,
     detection,
     ingestion,
@@ -31,6 +32,7 @@ from dagster_project.resources import (
     RetentionResource,
     SigningKeyResource,
     SmtpResource,
+    SpoolResource,
     WebhookResource,
 )
 from dagster_project.settings import (
@@ -44,6 +46,7 @@ from dagster_project.settings import (
     RetentionSettings,
     SigningSettings,
     SmtpSettings,
+    SpoolSettings,
     SuiteSettings,
     WebhookSettings,
 )
@@ -73,6 +76,7 @@ RESOURCES: dict[str, dg.ConfigurableResource] = {
     "alerting": AlertPolicyResource(**env(AlertSettings)),
     "quality": QualityResource(**env(QualitySettings)),
     "concurrency": ConcurrencyResource(**env(ConcurrencySettings)),
+    "spool": SpoolResource(**env(SpoolSettings, "dir", "archive_dir"), home=_home()),
 }
 """One resource per external system or policy, each field wired to its variable."""
 
@@ -82,6 +86,7 @@ defs = dg.Definitions(
         *storage.STORAGE_ASSETS,
         *security.SECURITY_ASSETS,
         *ingestion.INGESTION_ASSETS,
+        *collection.COLLECTION_ASSETS,
         *detection.DETECTION_ASSETS,
         integrity.integrity_digest,
         *reports.REPORT_ASSETS,
@@ -99,6 +104,12 @@ defs = dg.Definitions(
         integrity.integrity_verifies,
         *quality.QUALITY_CHECKS,
     ],
-    sensors=[*ingestion.LANDING_SENSORS, *detection.DETECTION_SENSORS, pools.opensearch_writers_pool],
+    jobs=[collection.spool_ingestion_job],
+    sensors=[
+        *ingestion.LANDING_SENSORS,
+        *detection.DETECTION_SENSORS,
+        collection.sealed_segments_sensor,
+        pools.opensearch_writers_pool,
+    ],
     resources=RESOURCES,
 )

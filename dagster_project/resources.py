@@ -32,6 +32,7 @@ from dagster_project.settings import (
     RetentionSettings,
     SigningSettings,
     SmtpSettings,
+    SpoolSettings,
     WebhookSettings,
 )
 
@@ -232,3 +233,25 @@ class ConcurrencyResource(dg.ConfigurableResource):
     def settings(self) -> ConcurrencySettings:
         """The validated concurrency settings."""
         return ConcurrencySettings.from_text(_text(self))
+
+
+class SpoolResource(dg.ConfigurableResource):
+    """The receivers' spool (SIEM_SPOOL_DIR, else SIEM_HOME/spool); ingested segments go to SIEM_SPOOL_ARCHIVE_DIR."""
+
+    dir: str = ""
+    archive_dir: str = ""
+    home: str = ""
+
+    def settings(self) -> SpoolSettings:
+        """The validated spool settings (the two this resource holds; the rest are the receiver's)."""
+        return SpoolSettings.from_text({"dir": self.dir, "archive_dir": self.archive_dir})
+
+    @property
+    def root(self) -> Path:
+        """The spool directory."""
+        return self.settings().root(NodeSettings.from_text({"home": self.home}).home)
+
+    @property
+    def archive(self) -> Path | None:
+        """Where ingested segments are moved, or None to delete them."""
+        return self.settings().archive_dir

@@ -33,6 +33,11 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 assert naming.prefix() == TEST_PREFIX != DEFAULT_PREFIX
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `after_live` run last: they check what the live tests left on the node."""
+    items.sort(key=lambda item: item.get_closest_marker("after_live") is not None)
+
+
 def _docker_engine_available() -> bool:
     try:
         import docker  # type: ignore[import-untyped]

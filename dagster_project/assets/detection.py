@@ -79,7 +79,12 @@ def _day(day: str) -> tuple[datetime, datetime]:
 daily_detection_job = dg.define_asset_job("daily_detection", selection=[findings])
 
 
-@dg.schedule(job=daily_detection_job, cron_schedule="30 0 * * *", execution_timezone="UTC")
+@dg.schedule(
+    job=daily_detection_job,
+    cron_schedule="30 0 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
 def daily_detection_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     """Yesterday's event day once more after it has closed, with whatever arrived late for it."""
     moment = (context.scheduled_execution_time or datetime.now(UTC)).astimezone(UTC)

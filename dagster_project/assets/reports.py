@@ -135,18 +135,29 @@ def build_report_schedule(cadence: Cadence, assets: list[dg.AssetsDefinition]) -
         description=f"Every {cadence} compliance report.",
     )
 
+    frameworks = {a.key: str(a.metadata_by_key[a.key]["framework"]) for a in assets}
+
     @dg.schedule(
         name=f"{cadence}_compliance_reports_schedule",
         job=job,
         cron_schedule=SCHEDULE_CRONS[cadence],
         execution_timezone="UTC",
-        description=f"Every {cadence} report, for the {cadence} period that has just ended.",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=f"Every {cadence} report whose framework has officers to receive it, for the {cadence} "
+        "period that has just ended; skips when no framework has recipients.",
     )
-    def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    def _schedule(
+        context: dg.ScheduleEvaluationContext, reports_folder: ReportsResource
+    ) -> dg.RunRequest | dg.SkipReason:
+        wanted = [key for key, name in frameworks.items() if reports_folder.recipients(name)]
+        if not wanted:
+            return dg.SkipReason(
+                f"no {cadence} report has recipients (reports/recipients.yaml, SIEM_REPORT_RECIPIENTS_<FRAMEWORK>)"
+            )
         moment = (context.scheduled_execution_time or datetime.now(UTC)).timestamp()
         current = partitions.time_window_for_partition_key(partitions.get_partition_key_for_timestamp(moment))
         key = partitions.get_partition_key_for_timestamp(current.start.timestamp() - 1)
-        return dg.RunRequest(partition_key=key, run_key=f"{cadence}-reports:{key}")
+        return dg.RunRequest(partition_key=key, run_key=f"{cadence}-reports:{key}", asset_selection=wanted)
 
     return _schedule
 

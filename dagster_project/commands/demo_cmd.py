@@ -7,27 +7,32 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from dagster_project.client import opened_client
 from dagster_project.detection.alerts import raise_alerts
 from dagster_project.detection.hunt import hunt
 from dagster_project.detection.notifications import notify
 from dagster_project.ingest.pipeline import ingest
+from dagster_project.integrity import keys
+from dagster_project.integrity.signing import sign_heads
 from dagster_project.node import lifecycle
 from dagster_project.quality.runner import check_partition
 from dagster_project.reports.frameworks import load_framework
-from dagster_project.reports.model import Period
+from dagster_project.reports.model import STATUS_LABELS, Period
 from dagster_project.reports.produce import produce_report
 from dagster_project.settings import (
     ConnectionSettings,
     FolderSettings,
     NodeSettings,
     RetentionSettings,
+    SigningSettings,
     effective_url,
 )
 from dagster_project.sources.registry import specs
 from dagster_project.storage import naming
 from dagster_project.storage.bootstrap import bootstrap
+from dagster_project.storage.retention import enforce_retention
 
 DEMO_RETENTION = RetentionSettings(retention_days=20_000, hot_days=7_300)
 """The samples date from 2005-2023: the demo keeps them by giving itself a retention that covers them."""
@@ -111,6 +116,11 @@ def demo_command() -> None:
             f"alerts: {len(alerts)} ({sum(a.created for a in alerts)} new; delivered: webhook {delivery.webhook}, "
             f"email {delivery.email})"
         )
+        actions = enforce_retention(client, DEMO_RETENTION)
+        click.echo(f"retention: {sum(a.action == 'deleted' for a in actions)} of {len(actions)} daily indices deleted")
+        key, whose = _signing_key()
+        digest = sign_heads(client, key)
+        click.echo(f"integrity: chain heads of {len(digest['heads'])} sources signed with {whose}")
         first, last = _event_span(client)
         produced = produce_report(
             client,
@@ -118,12 +128,16 @@ def demo_command() -> None:
             Period.from_dates(first, last),
             out_dir / "pci-dss",
             retention=DEMO_RETENTION,
+            public_key=key.public_key(),
         )
         counts_by_status = produced.data.status_counts()
         click.echo(
             f"PCI DSS report {first:%Y-%m-%d}..{last:%Y-%m-%d}: {counts_by_status['evidence_present']} controls with "
             f"evidence, {counts_by_status['gap']} gaps -> {produced.files['report.pdf']}"
         )
+        for control in produced.data.controls:
+            if control.id == "10.3.4":
+                click.echo(f"  10.3.4 {STATUS_LABELS[control.status]}: {'; '.join(control.reasons)}")
         counts = client.cat.indices(index=naming.all_pattern(), format="json", h="index,docs.count")
     families: dict[str, int] = {}
     for row in counts:
@@ -137,6 +151,25 @@ def demo_command() -> None:
     click.echo("  Dagster UI          .venv/bin/dagster dev  ->  http://127.0.0.1:3000")
     click.echo("  Dashboards          docs/dashboards.md (siem dashboards deploy with OPENSEARCH_DASHBOARDS_URL)")
     click.echo(f"  Search events       curl '{url}/{naming.events_alias()}/_search?q=event.outcome:failure'")
+    click.echo("\nCollect live logs:")
+    click.echo("  .venv/bin/siem serve --syslog-tcp 127.0.0.1:5514 --syslog-udp 127.0.0.1:5514 --http 127.0.0.1:8088")
+    click.echo(
+        "  logger --tcp --octet-count -n 127.0.0.1 -P 5514 -t sshd "
+        "'Failed password for root from 203.0.113.9 port 22 ssh2'"
+    )
+    click.echo("  .venv/bin/siem collect status     # received, spooled, ingested")
+
+
+def _signing_key() -> tuple[Ed25519PrivateKey, str]:
+    """The configured signing key, else a demo key kept in SIEM_HOME (made once), and which one it is."""
+    settings = SigningSettings()
+    if settings.key.get_secret_value() or settings.key_file:
+        return keys.private_key(settings), "the configured key"
+    folder = NodeSettings().home / "demo-signing"
+    path = folder / naming.SIGNING_KEY_FILE
+    if not path.exists():
+        keys.generate(folder)
+    return keys.private_key(SigningSettings.from_text({"key_file": str(path)})), f"a demo key ({path})"
 
 
 def _event_span(client) -> tuple[datetime, datetime]:  # type: ignore[no-untyped-def]

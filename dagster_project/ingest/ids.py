@@ -8,13 +8,17 @@ from collections import deque
 from dagster_project.ids import stable_id
 
 
-def event_id(source: str, original: str, occurrence: int = 0) -> str:
-    """Id of an event: SHA-256 over the source name, the raw record and its repeat number, hex, 32 chars.
+def event_id(source: str, original: str, occurrence: int = 0, *, scope: str = "") -> str:
+    """Id of an event: SHA-256 over the source name, the raw record, its repeat number and scope, hex, 32 chars.
 
     `occurrence` tells apart identical lines that really are separate events (a scanner sending the same
     request thrice in one second); it is counted within a file, so re-reading the file gives the same ids.
+    `scope` (empty for files) is where a received record came from and how its occurrence was counted:
+    see `dagster_project.collect.identity`.
     """
     suffix = f"\x1e{occurrence}" if occurrence else ""
+    if scope:
+        suffix += f"\x1d{scope}"
     return stable_id(source, f"{original}{suffix}")
 
 
@@ -33,12 +37,13 @@ class RepeatCounter:
 
     def __init__(self, window: int = 10_000) -> None:
         self._window = window
-        self._recent: deque[str] = deque()
-        self._counts: dict[str, int] = {}
+        self._recent: deque[bytes] = deque()
+        self._counts: dict[bytes, int] = {}
 
-    def occurrence(self, original: str) -> int:
+    def occurrence(self, original: str | bytes) -> int:
         """0 for the first time a record is seen within the window, 1 for its first repeat, and so on."""
-        key = hashlib.blake2b(original.encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
+        data = original if isinstance(original, bytes) else original.encode("utf-8", "surrogateescape")
+        key = hashlib.blake2b(data, digest_size=16).digest()
         seen = self._counts.get(key, 0)
         self._counts[key] = seen + 1
         self._recent.append(key)

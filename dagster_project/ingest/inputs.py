@@ -6,7 +6,6 @@ import gzip
 import io
 import os
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -124,13 +123,3 @@ def open_input(path: Path, *, max_decompressed: int | None = None) -> OpenedInpu
         capped = _CappedReader(gzip.GzipFile(fileobj=raw, mode="rb"), cap)  # type: ignore[arg-type]
         return OpenedInput(io.BufferedReader(capped, buffer_size=1 << 16), raw, capped)  # type: ignore[arg-type]
     return OpenedInput(raw, raw, None)
-
-
-def iter_inputs(files: list[InputFile]) -> Iterator[tuple[InputFile, OpenedInput]]:
-    """Open each file in turn, closing it before the next."""
-    for item in files:
-        opened = open_input(item.path)
-        try:
-            yield item, opened
-        finally:
-            opened.close()

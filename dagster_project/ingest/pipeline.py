@@ -23,14 +23,15 @@ from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import TransportError
 
 from dagster_project.errors import IngestError, ReconciliationError
-from dagster_project.ingest.ids import RepeatCounter, content_hash, event_id
-from dagster_project.ingest.inputs import InputFile, expand_paths, iter_inputs
+from dagster_project.ingest.ids import content_hash, event_id
+from dagster_project.ingest.inputs import InputFile, expand_paths
 from dagster_project.ingest.quarantine import Quarantined, quarantine_document, reason_key
+from dagster_project.ingest.streams import FileStream, RecordStream
 from dagster_project.integrity.chain import BatchRecorder
 from dagster_project.integrity.hashing import canonical_json
 from dagster_project.retries import BulkRetry, IdempotentBulkClient, describe_failure, node_urls
 from dagster_project.settings import RetentionSettings
-from dagster_project.sources.base import Event, RawRecord, Rejected, SourceContext
+from dagster_project.sources.base import Event, RawRecord, Rejected
 from dagster_project.sources.registry import parser_factory
 from dagster_project.storage import naming
 from dagster_project.storage.naming import events_index, quarantine_index
@@ -85,8 +86,9 @@ ProgressCallback = Callable[[int], None]
 def ingest(
     client: OpenSearch,
     source: str,
-    paths: Sequence[str | Path],
+    paths: Sequence[str | Path] = (),
     *,
+    streams: Sequence[RecordStream] | None = None,
     retention: RetentionSettings | None = None,
     landing_root: Path | None = None,
     progress: ProgressCallback | None = None,
@@ -98,16 +100,18 @@ def ingest(
     """Ingest `paths` as `source`; returns the reconciled summary or raises IngestError/ReconciliationError.
 
     `partition` (default: today, UTC) is stored in `siem.partition`: the arrival day whose data-quality
-    checks cover these events. `retry` (default: the policy's defaults) sets layers 2 and 3 of the retries.
+    checks cover these events. `streams` replaces `paths` for inputs that are not files (spooled records).
+    `retry` (default: the policy's defaults) sets layers 2 and 3 of the retries.
     """
     factory = parser_factory(source)
-    files = expand_paths(list(paths), within=landing_root)
+    if streams is None:
+        streams = [FileStream(item) for item in expand_paths(list(paths), within=landing_root)]
     retention = retention or RetentionSettings()
     retry = retry or BulkRetry()
     now = now or datetime.now(UTC)
     oldest = now - timedelta(days=retention.retention_days)
     newest = now + FUTURE_TOLERANCE
-    summary = IngestSummary(source=source, files=len(files))
+    summary = IngestSummary(source=source, files=len(streams))
     run_id = uuid.uuid4().hex
     partition = partition or now.strftime("%Y-%m-%d")
     pending: dict[str, deque[_Pending]] = defaultdict(deque)
@@ -123,13 +127,11 @@ def ingest(
 
     def actions() -> Iterator[dict[str, Any]]:
         done_bytes = 0
-        for item, opened in iter_inputs(files):
-            file = str(item.path)
-            context = SourceContext(path=file, reference_time=datetime.fromtimestamp(item.mtime, UTC))
-            parser = factory(context)
-            repeats = RepeatCounter()
+        for stream in streams:
+            file = stream.label
+            parser = factory(stream.context())
             last_report = 0
-            for record in _guarded_records(parser.records(opened.stream, file), file):
+            for record in _guarded_records(stream.records(parser), file):
                 summary.read += 1
                 result = parser.parse(record)
                 if isinstance(result, Rejected):
@@ -153,16 +155,15 @@ def ingest(
                         "validate",
                     )
                 else:
-                    occurrence = repeats.occurrence(result.original)
-                    yield _event_action(source, result, file, record, now, pending, partition, occurrence, run_id)
+                    yield _event_action(source, result, stream, record, now, pending, partition, run_id)
                 if progress is not None and summary.read - last_report >= 5000:
                     last_report = summary.read
-                    progress(done_bytes + opened.disk_position())
-            trailing = opened.trailing_error()
+                    progress(done_bytes + stream.position())
+            trailing = stream.trailing_error()
             if trailing:
                 summary.read += 1
                 yield quarantine_action(trailing, "", file, -1, -1, "read")
-            done_bytes += item.size
+            done_bytes += stream.size
             if progress is not None:
                 progress(done_bytes)
 
@@ -230,16 +231,17 @@ def ingest(
 def _event_action(
     source: str,
     event: Event,
-    file: str,
+    stream: RecordStream,
     record: RawRecord,
     now: datetime,
     pending: dict[str, deque[_Pending]],
     partition: str,
-    occurrence: int,
     run_id: str,
 ) -> dict[str, Any]:
     doc = event.document()
-    doc_id = event_id(source, event.original, occurrence)
+    scope, occurrence = stream.identity(record, event.original)
+    doc_id = event_id(source, event.original, occurrence, scope=scope)
+    file = stream.label
     doc["event"]["ingested"] = now.isoformat().replace("+00:00", "Z")
     doc["siem"] = {
         "source": source,
@@ -250,6 +252,7 @@ def _event_action(
         "partition": partition,
         "batch_id": run_id,  # the run whose integrity records chain this event (see integrity.chain)
     }
+    stream.annotate(doc, record)
     index = events_index(source, event.timestamp)
     # Serialised once: the same bytes are indexed and hashed into the integrity chain.
     body = canonical_json(doc)

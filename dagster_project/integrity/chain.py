@@ -2,6 +2,9 @@
 
 Records live in `siem-integrity` with id `<source>:<seq>`, created with op_type=create: a concurrent
 writer that raced for the same sequence number gets a conflict and re-reads the head (never forks the chain).
+A record also names the event indices its entries are in (`indices`, outside the hash: a search aid), so
+verification finds the records that seal an event-time period whatever day they were written; a record
+whose `indices` were altered only hides itself, and its events then show up as unsealed.
 
 A document the cluster already held when a run created it (409) was written by an earlier attempt whose
 answer was lost: a request retried after a node died, or a run that failed half-way. Unless a record of the
@@ -72,6 +75,7 @@ def seal(
         "hash": record_hash(source, seq, prev_hash, entries),
         "run_id": run_id,
         "count": len(entries),
+        "indices": sorted({index for index, _, _ in entries}),
         "entries": [{"index": i, "id": d, "hash": h} for i, d, h in entries],
     }
 

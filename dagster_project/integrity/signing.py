@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -14,6 +14,11 @@ from opensearchpy.exceptions import ConflictError, NotFoundError
 from dagster_project.integrity.chain import chain_head
 from dagster_project.integrity.keys import key_id
 from dagster_project.storage import naming
+
+SIGNING_INTERVAL = timedelta(hours=1)
+"""How often the heads are signed (the `hourly_integrity_signing` schedule, and `period` below)."""
+SIGNING_GRACE = timedelta(minutes=30)
+"""How long a scheduled signing may take to start and finish before it counts as missed."""
 
 
 def digest_of(heads: dict[str, dict[str, Any]], signed_at: str) -> str:
@@ -65,3 +70,21 @@ def sign_heads(
     except ConflictError:
         return client.get(index=naming.digests_index(), id=identifier)["_source"]
     return document
+
+
+def last_signed(client: OpenSearch, until: datetime) -> datetime | None:
+    """When the newest digest at or before `until` was signed, None when there is none."""
+    client.indices.refresh(index=naming.digests_index(), ignore_unavailable=True)
+    response = client.search(
+        index=naming.digests_index(),
+        body={
+            "size": 1,
+            "_source": ["@timestamp"],
+            "query": {"range": {"@timestamp": {"lte": until.astimezone(UTC).isoformat()}}},
+            "sort": [{"@timestamp": "desc"}],
+        },
+        ignore_unavailable=True,
+        allow_no_indices=True,
+    )
+    hits = response["hits"]["hits"]
+    return datetime.fromisoformat(hits[0]["_source"]["@timestamp"].replace("Z", "+00:00")) if hits else None

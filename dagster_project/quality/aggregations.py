@@ -18,6 +18,8 @@ SAMPLE_IDS = 5
 TOP_VALUES = 10
 PRECISION_THRESHOLD = 40_000
 """The largest `precision_threshold` OpenSearch accepts: cardinality is near-exact below it, HLL++ above."""
+REPEATS_LIMIT = 10_000
+"""Repeated contents examined one by one for copies stored at the same place; beyond it the count is a floor."""
 
 
 def _ids(size: int = SAMPLE_IDS, fields: list[str] | None = None, sort: list[Any] | None = None) -> dict[str, Any]:
@@ -27,6 +29,15 @@ def _ids(size: int = SAMPLE_IDS, fields: list[str] | None = None, sort: list[Any
 def _missing_any(fields: tuple[str, ...]) -> dict[str, Any]:
     """Matches events that have none of `fields`."""
     return {"bool": {"must_not": [{"exists": {"field": f}} for f in fields]}}
+
+
+def _lacking(requirement: Requirement) -> dict[str, Any]:
+    """Events the requirement applies to that have none of its fields."""
+    query = _missing_any(requirement.fields)
+    applies = requirement.applies_query()
+    if applies is not None:
+        query["bool"]["filter"] = [applies]
+    return query
 
 
 def build_request(
@@ -47,20 +58,25 @@ def build_request(
         "content_hashed": {"value_count": {"field": "siem.content_hash"}},
         "content_distinct": {"cardinality": {"field": "siem.content_hash", "precision_threshold": PRECISION_THRESHOLD}},
         "content_repeats": {
-            "terms": {"field": "siem.content_hash", "min_doc_count": 2, "size": TOP_VALUES},
-            "aggs": {"ids": _ids()},
+            "terms": {"field": "siem.content_hash", "min_doc_count": 2, "size": REPEATS_LIMIT},
+            "aggs": {
+                "files": {
+                    "terms": {"field": "siem.file", "size": TOP_VALUES, "missing": ""},
+                    "aggs": {"places": {"cardinality": {"field": "siem.offset", "missing": -1}}},
+                }
+            },
         },
     }
     if expectations is not None:
         for requirement in expectations.required:
-            aggs[f"req_{requirement.role}"] = {
-                "filter": _missing_any(requirement.fields),
-                "aggs": {"ids": _ids()},
-            }
+            aggs[f"req_{requirement.role}"] = {"filter": _lacking(requirement), "aggs": {"ids": _ids()}}
+            applies = requirement.applies_query()
+            if applies is not None:
+                aggs[f"applies_{requirement.role}"] = {"filter": applies}
         aggs["incomplete"] = {
             "filter": {
                 "bool": {
-                    "should": [_missing_any(r.fields) for r in expectations.required],
+                    "should": [_lacking(r) for r in expectations.required],
                     "minimum_should_match": 1,
                 }
             },
@@ -87,11 +103,20 @@ def aggregation_checks(
     response = client.search(index=source_indices(source), body=body, **SEARCH_OPTIONS)
     total = int(response["hits"]["total"]["value"])
     aggs = response.get("aggregations", {})  # absent when the source has no index yet
+    copies, _ = _duplicated(aggs)
+    samples: dict[str, list[str]] = {}
+    if copies:
+        top = sorted(copies, key=lambda h: (-copies[h], h))[:TOP_VALUES]
+        found = client.search(
+            index=source_indices(source), body=duplicate_samples_request(source, partition, top), **SEARCH_OPTIONS
+        )
+        for bucket in found.get("aggregations", {}).get("hashes", {}).get("buckets", []):
+            samples[bucket["key"]] = [hit["_id"] for hit in bucket["ids"]["hits"]["hits"]]
     return [
         _timestamp_present(source, partition, total, aggs),
         _required_fields(source, partition, total, aggs, expectations),
         _timestamp_in_range(source, partition, total, aggs, reference, lower, upper, retention),
-        _content_unique(source, partition, total, aggs),
+        _content_unique(source, partition, total, aggs, samples),
     ]
 
 
@@ -150,9 +175,9 @@ def _required_fields(
             ),
         )
     incomplete = _count(aggs, "incomplete")
-    by_role = {r.role: _role(aggs, r) for r in expectations.required}
+    by_role = {r.role: _role(aggs, r, total) for r in expectations.required}
     missing_values = sum(entry["missing"] for entry in by_role.values())
-    values = total * len(expectations.required)
+    values = sum(entry["applies_to"] for entry in by_role.values())
     value_share = missing_values / values if values else 0.0
     passed, severity = _graded(incomplete, value_share)
     return CheckResult(
@@ -177,20 +202,26 @@ def _required_fields(
         },
         description=(
             f"Aggregation over all {total} events of the partition: one `filter` (must_not exists) per "
-            f"role of _meta.required_fields in {expectations.template}, and one for events missing any. "
-            "failing = events lacking at least one required field. ERROR (blocks downstream) when more "
-            f"than {BLOCKING_RATIO:.0%} of all required values are missing, WARN if any event is incomplete."
+            f"role of _meta.required_fields in {expectations.template}, over the events the role applies to "
+            "(its `where` clauses: the kinds of event that carry it), and one for events missing any. "
+            "failing = events lacking at least one field required of their kind. ERROR (blocks downstream) "
+            f"when more than {BLOCKING_RATIO:.0%} of all required values are missing, WARN if any event is "
+            "incomplete."
         ),
     )
 
 
-def _role(aggs: dict[str, Any], requirement: Requirement) -> dict[str, Any]:
+def _role(aggs: dict[str, Any], requirement: Requirement, total: int) -> dict[str, Any]:
     name = f"req_{requirement.role}"
-    return {
+    entry: dict[str, Any] = {
         "fields": list(requirement.fields),
+        "applies_to": total if not requirement.where else _count(aggs, f"applies_{requirement.role}"),
         "missing": _count(aggs, name),
         "sample_ids": _sample_ids(aggs, name),
     }
+    if requirement.where:
+        entry["where"] = [dict((field, list(values)) for field, values in clause) for clause in requirement.where]
+    return entry
 
 
 def _timestamp_in_range(
@@ -242,22 +273,46 @@ def _samples_with_timestamp(aggs: dict[str, Any], name: str) -> list[dict[str, A
     return [{"id": hit["_id"], "@timestamp": hit.get("_source", {}).get("@timestamp")} for hit in hits]
 
 
-def _content_unique(source: str, partition: str, total: int, aggs: dict[str, Any]) -> CheckResult:
+def _duplicated(aggs: dict[str, Any]) -> tuple[dict[str, int], bool]:
+    """{content hash: copies beyond the first at the same place} and whether every repeat was examined.
+
+    The same line repeated in a log (two identical requests in one second) sits at two places (file, offset)
+    and is two records; a copy at the same place is one record stored twice.
+    """
+    repeats = aggs.get("content_repeats", {})
+    copies = {}
+    for bucket in repeats.get("buckets", []):
+        files = bucket["files"]
+        places = sum(int(f["places"]["value"]) for f in files["buckets"]) + int(files.get("sum_other_doc_count", 0))
+        if bucket["doc_count"] > places:
+            copies[bucket["key"]] = int(bucket["doc_count"]) - places
+    return copies, int(repeats.get("sum_other_doc_count", 0)) == 0
+
+
+def duplicate_samples_request(source: str, partition: str, hashes: list[str]) -> dict[str, Any]:
+    """Ids and places of the documents of some content hashes (the samples of `content_unique`); pure."""
+    return {
+        "size": 0,
+        "query": {"bool": {"filter": [partition_query(source, partition), {"terms": {"siem.content_hash": hashes}}]}},
+        "aggs": {
+            "hashes": {
+                "terms": {"field": "siem.content_hash", "size": len(hashes)},
+                "aggs": {"ids": _ids(fields=["siem.file", "siem.offset"])},
+            }
+        },
+    }
+
+
+def _content_unique(
+    source: str, partition: str, total: int, aggs: dict[str, Any], samples: dict[str, list[str]]
+) -> CheckResult:
     hashed = int(aggs.get("content_hashed", {}).get("value", 0))
     distinct = int(aggs.get("content_distinct", {}).get("value", 0))
-    buckets = aggs.get("content_repeats", {}).get("buckets", [])
-    repeated = [
-        {
-            "content_hash": b["key"],
-            "count": b["doc_count"],
-            "ids": [h["_id"] for h in b["ids"]["hits"]["hits"]],
-        }
-        for b in buckets
-    ]
-    listed_extra = sum(b["count"] - 1 for b in repeated)
+    copies, complete = _duplicated(aggs)
+    duplicates = sum(copies.values())
+    top = sorted(copies, key=lambda h: (-copies[h], h))[:TOP_VALUES]
+    repeated = [{"content_hash": h, "count": copies[h] + 1, "ids": samples.get(h, [])} for h in top]
     # The terms aggregation is exact within an index; HLL++ is approximate above the precision threshold.
-    # No repeated hash in the terms buckets means no duplicates, whatever the estimate's noise says.
-    duplicates = max(hashed - distinct, listed_extra) if repeated else 0
     exact = hashed <= PRECISION_THRESHOLD
     return CheckResult(
         source=source,
@@ -271,15 +326,18 @@ def _content_unique(source: str, partition: str, total: int, aggs: dict[str, Any
             "events": total,
             "events_with_content_hash": hashed,
             "distinct_content": distinct,
+            "repeated_content": max(hashed - distinct, 0),
             "duplicates": duplicates,
-            "estimate": "exact" if exact else "approximate (HyperLogLog++)",
+            "estimate": ("exact" if exact else "approximate (HyperLogLog++)")
+            + ("" if complete else f"; duplicates counted over the first {REPEATS_LIMIT} repeated contents"),
             "top_repeated": repeated,
         },
         description=(
-            f"Aggregation over all {total} events of the partition: `value_count` vs `cardinality` of "
-            f"siem.content_hash (precision_threshold {PRECISION_THRESHOLD}: exact below it, approximate "
-            f"above), confirmed by a `terms` aggregation (min_doc_count 2) listing the top {TOP_VALUES} "
-            "repeated hashes with sample ids. Document ids are unique by construction; this finds the same "
-            "record stored twice under different ids. failing = events beyond the first of each content."
+            f"Aggregation over all {total} events of the partition: a `terms` aggregation (min_doc_count 2, up "
+            f"to {REPEATS_LIMIT} buckets) of siem.content_hash, and under each the distinct places "
+            "(siem.file, siem.offset) it was read from. A line repeated in a log is repeated content at "
+            "different places and passes (repeated_content counts it, from `value_count` vs `cardinality`); "
+            "the same record stored twice under different ids sits at one place and fails. "
+            "failing = copies beyond the first at the same place."
         ),
     )

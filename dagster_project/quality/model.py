@@ -54,8 +54,8 @@ CHECKS: dict[str, CheckDef] = {
             True,
             Severity.ERROR,
             Method.AGGREGATION,
-            "Every event has the fields its template's _meta.required_fields declares (ERROR, blocking, "
-            "when more than half of those values are missing).",
+            "Every event has the fields its template's _meta.required_fields declares for its kind of event "
+            "(ERROR, blocking, when more than half of those values are missing).",
         ),
         CheckDef(
             "timestamp_in_range",
@@ -69,7 +69,8 @@ CHECKS: dict[str, CheckDef] = {
             False,
             Severity.WARN,
             Method.AGGREGATION,
-            "No two events of the partition carry the same siem.content_hash.",
+            "No record is stored twice: no two events read from one place (file, offset) carry the same "
+            "siem.content_hash (a line the log itself repeats is not a duplicate).",
         ),
         CheckDef(
             "ip_valid",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from dagster_project.reports.frameworks import Control
 from dagster_project.reports.model import (
@@ -14,10 +15,12 @@ from dagster_project.reports.model import (
     EvidenceResult,
     FieldCompletenessResult,
     IntegrityResult,
+    LastRun,
     RetentionResult,
     Scope,
     Statement,
     Status,
+    VerificationSummary,
 )
 from dagster_project.storage import naming
 
@@ -84,8 +87,8 @@ def _detectors(r: DetectorsResult) -> Statement:
 
 
 def _data_quality(r: DataQualityResult) -> list[Statement]:
-    if not r.sources:
-        return [Statement(text="no data-quality results in the period")]
+    if not r.sources and not r.unchecked:
+        return [Statement(text="no data-quality results in the period: it holds no events to check")]
     out = []
     for row in r.sources:
         if row.blocking_failed and r.gap_on_blocking_failure:
@@ -96,10 +99,52 @@ def _data_quality(r: DataQualityResult) -> list[Statement]:
                     gap=True,
                 )
             )
-    checks = sum(s.checks for s in r.sources)
-    passed = sum(s.passed for s in r.sources)
-    out.append(Statement(text=f"data quality: {passed} of {checks} checks passed across {len(r.sources)} sources"))
+    unchecked: dict[str, list[tuple[str, int]]] = {}
+    for item in r.unchecked:
+        source, _, day = item.key.partition(" ")
+        unchecked.setdefault(source, []).append((day, item.count))
+    for source, days in sorted(unchecked.items()):
+        events = sum(n for _, n in days)
+        named = ", ".join(day for day, _ in days[:5]) + (f" and {len(days) - 5} more" if len(days) > 5 else "")
+        out.append(
+            Statement(
+                text=f"data quality of {source}: {events:,} of the period's events arrived on "
+                f"{len(days)} day{'s' * (len(days) != 1)} whose checks have not run ({named})",
+                gap=True,
+            )
+        )
+    if r.sources:
+        checks = sum(s.checks for s in r.sources)
+        passed = sum(s.passed for s in r.sources)
+        partitions = sum(s.partitions for s in r.sources)
+        covered = sum(s.covered_events for s in r.sources)
+        failed = [f"{s.source}/{check}" for s in r.sources for check in s.failed_checks]
+        text = (
+            f"data quality: {passed} of {checks} checks passed across {len(r.sources)} "
+            f"source{'s' * (len(r.sources) != 1)}, for {covered:,} of the period's {r.period_events:,} events "
+            f"(the results of the {partitions} source and arrival-day partition{'s' * (partitions != 1)} "
+            "that hold them)"
+        )
+        out.append(Statement(text=text + (f"; not passed: {', '.join(failed)}" if failed else "")))
     return out
+
+
+def _when(stamp: str) -> str:
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC)
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def _last_run(ran: LastRun | None, job: str, how: str) -> Statement:
+    if ran is None:
+        return Statement(text=f"when {job} last ran was not looked up", gap=True)
+    if ran.last is None:
+        return Statement(text=f"{ran.job} has never run ({how})", gap=True)
+    if ran.overdue:
+        return Statement(
+            text=f"{ran.job} last ran at {_when(ran.last)}, not within {ran.every} before the report ({how})",
+            gap=True,
+        )
+    return Statement(text=f"{ran.job} last ran at {_when(ran.last)} (every {ran.every})")
 
 
 def _retention(r: RetentionResult) -> list[Statement]:
@@ -121,47 +166,77 @@ def _retention(r: RetentionResult) -> list[Statement]:
         required += [f"{r.min_hot_days} hot"] if r.min_hot_days else []
         wanted = f" (required: {', '.join(required)})" if required else ""
         out.append(Statement(text=f"retention is {r.retention_days} days, of which {r.hot_days} hot{wanted}"))
+    out.append(_last_run(r.last_run, "retention", "`siem retention`, or the daily_retention schedule"))
     return out
 
 
 def _integrity(r: IntegrityResult) -> list[Statement]:
     out = []
-    if r.writable_past_hot_total:
+    if "write_protection" in r.checks:
+        out.append(_write_protection(r))
+    if "content_hashes" in r.checks:
         out.append(
             Statement(
-                text=f"{r.writable_past_hot_total} event "
-                f"{'indices are' if r.writable_past_hot_total != 1 else 'index is'} "
-                f"still writable after {r.hot_days} days",
-                gap=True,
+                text=f"{r.events_with_hash:,} of {r.events_in_period:,} events in the period carry a content hash",
+                gap=r.events_with_hash < r.events_in_period,
             )
         )
-    else:
-        out.append(
-            Statement(
-                text=f"{r.read_only} of {r.indices} event indices are write-protected; "
-                f"none past {r.hot_days} days is writable"
-            )
-        )
-    out.append(
-        Statement(text=f"{r.events_with_hash:,} of {r.events_in_period:,} events in the period carry a content hash")
-    )
     v = r.verification
-    if v is not None:
-        signatures = "signatures not checked (no key)"
-        if v.signatures_checked:
-            signatures = f"{v.digests} signed digests verified"
-        if v.ok:
-            text = (
-                f"integrity verification: {v.checked:,} documents in {v.records} chained records checked, "
-                f"none modified, deleted or injected; {signatures}"
+    if "verification" in r.checks:
+        out.append(_verification(v, r.events_in_period))
+    if "signing" in r.checks:
+        if v is None or not v.signatures_checked:
+            out.append(
+                Statement(
+                    text="the signed digests of the chain heads were not checked: no signing key is configured "
+                    "(SIEM_SIGNING_KEY_FILE or SIEM_SIGNING_PUBLIC_KEY_FILE)",
+                    gap=True,
+                )
             )
-        else:
-            text = (
-                f"integrity verification FAILED: {v.modified} modified, {v.deleted} deleted, {v.injected} injected, "
-                f"{v.bad_signatures} bad signatures, {v.broken_chain} broken chain links"
-            )
-        out.append(Statement(text=text, gap=not v.ok))
+        out.append(
+            _last_run(r.signing, "integrity signing", "`siem integrity sign`, or the hourly_integrity_signing schedule")
+        )
     return out
+
+
+def _write_protection(r: IntegrityResult) -> Statement:
+    if r.writable_past_hot_total:
+        return Statement(
+            text=f"{r.writable_past_hot_total} event "
+            f"{'indices are' if r.writable_past_hot_total != 1 else 'index is'} "
+            f"still writable after {r.hot_days} days",
+            gap=True,
+        )
+    return Statement(
+        text=f"{r.read_only} of {r.indices} event indices are write-protected; none past {r.hot_days} days is writable"
+    )
+
+
+def _verification(v: VerificationSummary | None, events: int) -> Statement:
+    if v is None:
+        return Statement(text="integrity verification was not run for the period", gap=True)
+    if not v.ok:
+        return Statement(
+            text=f"integrity verification FAILED: {v.modified} modified, {v.deleted} deleted, {v.injected} injected, "
+            f"{v.bad_signatures} bad signatures, {v.broken_chain} broken chain links",
+            gap=True,
+        )
+    if v.verified < events:
+        return Statement(
+            text=f"integrity verification: only {v.verified:,} of the period's {events:,} events were verified",
+            gap=True,
+        )
+    signatures = "signatures not checked (no key)"
+    if v.signatures_checked:
+        signatures = f"{v.digests} signed digest{'s' * (v.digests != 1)} verified"
+        if v.unsigned_records:
+            signatures += f"; {v.unsigned_records} record{'s' * (v.unsigned_records != 1)} sealed since the last one"
+    expired = f"; {v.expired:,} expired by retention" if v.expired else ""
+    return Statement(
+        text=f"integrity verification by event time: {v.verified:,} of the period's {events:,} events verified "
+        f"in {v.records} chained record{'s' * (v.records != 1)}, none modified, deleted or injected"
+        f"{expired}; {signatures}"
+    )
 
 
 def _alert_review(r: AlertReviewResult) -> Statement:
@@ -200,7 +275,9 @@ def _breach_clock(r: BreachClockResult) -> Statement:
 
 def _field_completeness(r: FieldCompletenessResult) -> list[Statement]:
     if not r.rows:
-        return [Statement(text="no events in the period to check for required fields")]
+        return [
+            Statement(text="no events in the period: no audit record was checked for the required fields", gap=True)
+        ]
     low = [row for row in r.rows if row.field in r.required and row.ratio < r.min_ratio]
     if low:
         return [

@@ -13,6 +13,7 @@ from opensearchpy import OpenSearch
 from dagster_project import __version__
 from dagster_project.reports import alert_queries, facts, queries
 from dagster_project.reports.assess import applicability, statements_for, status_of
+from dagster_project.reports.clocks import CLOCKS
 from dagster_project.reports.coverage import RuleCatalog, load_catalog, rules_for
 from dagster_project.reports.frameworks import (
     AlertReviewEvidence,
@@ -124,12 +125,14 @@ def build_report(
         controls=controls,
         facts=AuditorFacts(
             retention=context.once(
-                ("retention", None, None), lambda: facts.run_retention(client, retention, None, None)
+                ("retention", None, None), lambda: facts.run_retention(client, retention, None, None, generated_at)
             ),
             integrity=context.integrity(),
             data_quality=context.once(("dq", (), True), lambda: queries.run_data_quality(client, period, (), True)),
         ),
         rule_errors=catalog.errors,
+        clocks=CLOCKS,
+        arrivals=queries.run_arrivals(client, period),
     )
 
 
@@ -183,10 +186,10 @@ def _evidence(context: _Context, control: Control, item: Evidence) -> EvidenceRe
     if isinstance(item, RetentionEvidence):
         return context.once(
             ("retention", item.min_days, item.min_hot_days),
-            lambda: facts.run_retention(client, context.retention, item.min_days, item.min_hot_days),
+            lambda: facts.run_retention(client, context.retention, item.min_days, item.min_hot_days, context.as_of),
         )
     if isinstance(item, IntegrityEvidence):
-        return context.integrity()
+        return context.integrity().model_copy(update={"checks": item.checks})
     if isinstance(item, AlertReviewEvidence):
         return context.once(
             ("alerts", item), lambda: alert_queries.run_alert_review(client, item, period, context.as_of)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from dagster_project.errors import ReportError
 from dagster_project.paths import repo_dir
+from dagster_project.reports.model import INTEGRITY_CHECKS, IntegrityCheck
 
 Cadence = Literal["daily", "weekly", "monthly"]
 Scalar = str | int | float | bool
@@ -85,7 +86,8 @@ class EventsEvidence(_Frozen):
     top_size: int = Field(default=10, ge=1, le=MAX_TOP)
     trend: bool = False
     """A daily (or hourly, for a one-day period) date_histogram, drawn as a chart."""
-    samples: int = Field(default=5, ge=0, le=MAX_SAMPLES)
+    samples: int = Field(default=5, ge=1, le=MAX_SAMPLES)
+    """Sample events shown (newest first): every evidence with events shows some."""
     expect: Literal["present", "any"] = "any"
     """`present`: no matching event is a gap. `any`: none is itself evidence, stated with `none`."""
     none: str
@@ -148,9 +150,12 @@ class RetentionEvidence(_Frozen):
 
 
 class IntegrityEvidence(_Frozen):
-    """Write protection of event indices past the hot phase, and content hashes on events."""
+    """What the control claims of the period's events: write protection past the hot phase, content hashes,
+    every event verified against the integrity chains (by event time), and the chain heads signed on time."""
 
     kind: Literal["integrity"]
+    checks: tuple[IntegrityCheck, ...] = Field(default=INTEGRITY_CHECKS, min_length=1)
+    """The claims the status depends on (all of them unless the control says otherwise)."""
 
 
 class AlertReviewEvidence(_Frozen):

@@ -8,6 +8,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Status = Literal["evidence_present", "gap", "not_applicable"]
+IntegrityCheck = Literal["write_protection", "content_hashes", "verification", "signing"]
+INTEGRITY_CHECKS: tuple[IntegrityCheck, ...] = ("write_protection", "content_hashes", "verification", "signing")
+"""What integrity evidence can claim: read-only old indices, hashed events, the chains verified, heads signed."""
 STATUS_LABELS: dict[str, str] = {
     "evidence_present": "Evidence present",
     "gap": "Gap",
@@ -140,8 +143,37 @@ class DetectorsResult(_Data):
     findings_by_rule: tuple[Count, ...] = ()
 
 
+class LastRun(_Data):
+    """When a recurring job last ran before the report, how often it must, and whether it is overdue."""
+
+    job: str
+    """What runs: `retention`, `integrity signing`."""
+    last: str | None
+    """ISO 8601 UTC of the last run at or before the report's time; None when it never ran."""
+    every: str
+    """Its interval in words, e.g. `1 hour`."""
+    overdue: bool
+    """True when it never ran, or not within its interval (plus a grace) before the report."""
+
+
+class Arrival(_Data):
+    """The events of the period that arrived on one day (ingestion time), and the event times they carry."""
+
+    day: str
+    events: int
+    first_event: str | None
+    last_event: str | None
+
+
+class ClockNote(_Data):
+    """Which clock a figure of the report counts by."""
+
+    figure: str
+    clock: str
+
+
 class DqSource(_Data):
-    """Data-quality results of one source for the partitions (arrival days) of the period."""
+    """Data-quality results of one source for the arrival-day partitions that hold the period's events."""
 
     source: str
     checks: int
@@ -155,14 +187,24 @@ class DqSource(_Data):
     completeness: float | None = None
     """Records with every required field / records, as quality/completeness.py defines it; None when none."""
     failed_checks: tuple[str, ...] = ()
+    period_events: int = 0
+    """Events of the period from this source."""
+    covered_events: int = 0
+    """Of those, events that arrived on a day whose checks ran (the rest are unchecked)."""
+    partitions: int = 0
+    """Arrival days that hold the period's events of this source and have results."""
 
 
 class DataQualityResult(_Data):
-    """Data-quality results per source; empty means no results were recorded in the period."""
+    """Data-quality results for the events of the period, per source, whatever day they arrived."""
 
     kind: Literal["data_quality"] = "data_quality"
     sources: tuple[DqSource, ...]
     gap_on_blocking_failure: bool = True
+    period_events: int = 0
+    """Events of the period from the sources considered."""
+    unchecked: tuple[Count, ...] = ()
+    """`<source> <arrival day>` -> events of the period that arrived that day and whose checks never ran."""
 
 
 class RetentionResult(_Data):
@@ -181,6 +223,8 @@ class RetentionResult(_Data):
     """How retention is enforced on this cluster (ISM policy applied, or `siem retention` by event date)."""
     oldest_event: str | None
     """The earliest event timestamp on the cluster, None when there are no events."""
+    last_run: LastRun | None = None
+    """When retention last ran (siem-audit `retention.run`); None when not looked up."""
 
 
 class VerificationSummary(_Data):
@@ -196,6 +240,14 @@ class VerificationSummary(_Data):
     broken_chain: int
     digests: int
     signatures_checked: bool
+    by: str = "event"
+    """The clock the period was verified on: `event` (every event of the period) or `ingested`."""
+    verified: int = 0
+    """Documents found exactly as sealed."""
+    expired: int = 0
+    """Sealed documents that retention deleted (not a failure)."""
+    unsigned_records: int = 0
+    """Records sealed after the newest signed digest (the next one covers them)."""
 
 
 class IntegrityResult(_Data):
@@ -211,7 +263,11 @@ class IntegrityResult(_Data):
     events_in_period: int
     events_with_hash: int
     verification: VerificationSummary | None = None
-    """`siem verify` over the integrity records sealed in the period (PCI 10.3.4); None when not run."""
+    """`siem verify --by event` over the events of the period (PCI 10.3.4); None when not run."""
+    signing: LastRun | None = None
+    """When the chain heads were last signed; None when not looked up."""
+    checks: tuple[IntegrityCheck, ...] = INTEGRITY_CHECKS
+    """What the control claims, so what its status depends on (frameworks' `integrity.checks`)."""
 
 
 class AlertRow(_Data):
@@ -382,6 +438,10 @@ class ReportData(_Data):
     facts: AuditorFacts
     rule_errors: tuple[str, ...] = ()
     """Rule files that failed to load (they count for no control)."""
+    clocks: tuple[ClockNote, ...] = ()
+    """Which clock each figure counts by (stated on the first page)."""
+    arrivals: tuple[Arrival, ...] = ()
+    """When the period's events arrived, per arrival day: the ingestion lag, shown apart from event time."""
 
     @property
     def gaps(self) -> tuple[ControlReport, ...]:

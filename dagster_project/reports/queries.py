@@ -17,11 +17,12 @@ from typing import Any
 from opensearchpy import OpenSearch
 
 from dagster_project.detection.rules import SIGMA_LEVELS
-from dagster_project.quality.completeness import completeness_aggregation, completeness_of, partitions_filter
+from dagster_project.quality.completeness import completeness_aggregation, completeness_of
 from dagster_project.querydsl import iso_millis, time_range
 from dagster_project.reports.clauses import describe_evidence, events_index, evidence_filter
 from dagster_project.reports.frameworks import MAX_SAMPLES, EventsEvidence
 from dagster_project.reports.model import (
+    Arrival,
     Comparison,
     Count,
     DataQualityResult,
@@ -260,18 +261,44 @@ def run_findings_for_tags(
     return total_hits(response), counts(aggs.get("levels", {})), counts(aggs.get("rules", {}))
 
 
-def data_quality_body(period: Period, sources: Sequence[str]) -> dict[str, Any]:
-    """Data-quality results of the period's partitions per source: checks run, passed, failed, completeness."""
-    filters: list[dict[str, Any]] = [partitions_filter(period.first_day, period.last_day)]
-    if sources:
-        filters.append({"terms": {"source": list(sources)}})
+NO_PARTITION = "(none)"
+"""The arrival-day partition of events that carry no `siem.partition` (written outside ingestion)."""
+PARTITIONS_LIMIT = 1000
+"""Arrival days looked at per source for one period's events."""
+
+
+def period_partitions_body(period: Period) -> dict[str, Any]:
+    """The period's events (event time) per source and per arrival-day partition (`siem.partition`)."""
     return {
         "size": 0,
-        "query": {"bool": {"filter": filters}},
+        "query": time_range("@timestamp", period.start, period.end),
+        "aggs": {
+            "sources": {
+                "terms": {"field": "siem.source", "size": 100, "order": {"_key": "asc"}},
+                "aggs": {
+                    "partitions": {
+                        "terms": {"field": "siem.partition", "size": PARTITIONS_LIMIT, "missing": NO_PARTITION}
+                    }
+                },
+            }
+        },
+    }
+
+
+def data_quality_body(partitions: dict[str, dict[str, int]]) -> dict[str, Any]:
+    """Data-quality results of these (source -> arrival days) partitions: checks run, passed, failed, completeness."""
+    wanted = [
+        {"bool": {"filter": [{"term": {"source": source}}, {"terms": {"partition": sorted(days)}}]}}
+        for source, days in sorted(partitions.items())
+    ]
+    return {
+        "size": 0,
+        "query": {"bool": {"should": wanted, "minimum_should_match": 1}},
         "aggs": {
             "sources": {
                 "terms": {"field": "source", "size": 100, "order": {"_key": "asc"}},
                 "aggs": {
+                    "partitions": {"terms": {"field": "partition", "size": PARTITIONS_LIMIT}},
                     "passed": {"filter": {"term": {"passed": True}}},
                     "blocking_failed": {
                         "filter": {"bool": {"filter": [{"term": {"passed": False}}, {"term": {"blocking": True}}]}}
@@ -290,16 +317,34 @@ def data_quality_body(period: Period, sources: Sequence[str]) -> dict[str, Any]:
 def run_data_quality(
     client: OpenSearch, period: Period, sources: Sequence[str], gap_on_blocking_failure: bool
 ) -> DataQualityResult:
-    """Data-quality results per source for the period's partitions (empty when nothing was recorded)."""
-    aggs = aggregations(search(client, naming.pattern(naming.dq_index()), data_quality_body(period, sources)))
+    """Data-quality results for the events of the period, from the partitions (arrival days) that hold them.
+
+    Results are kept per arrival day; the period's events may have arrived on any day, so the days are read
+    from the events themselves (their `siem.partition`), and days without results are reported unchecked.
+    """
+    events = aggregations(search(client, events_index(sources), period_partitions_body(period)))
+    arrived: dict[str, dict[str, int]] = {
+        bucket_key(b): bucket_counts(b["partitions"]) for b in events.get("sources", {}).get("buckets", [])
+    }
+    checkable = {s: {d: n for d, n in days.items() if d != NO_PARTITION} for s, days in arrived.items()}
+    checkable = {s: days for s, days in checkable.items() if days}
+    results = (
+        aggregations(search(client, naming.pattern(naming.dq_index()), data_quality_body(checkable)))
+        if checkable
+        else {}
+    )
     rows = []
-    for bucket in aggs.get("sources", {}).get("buckets", []):
+    checked: dict[str, set[str]] = {}
+    for bucket in results.get("sources", {}).get("buckets", []):
+        source = bucket_key(bucket)
+        days = {bucket_key(b) for b in bucket["partitions"]["buckets"]}
+        checked[source] = days
         checks = bucket["doc_count"]
         passed = bucket["passed"]["doc_count"]
-        figure = completeness_of(bucket_key(bucket), period.first_day, period.last_day, bucket["completeness"])
+        figure = completeness_of(source, period.first_day, period.last_day, bucket["completeness"])
         rows.append(
             DqSource(
-                source=bucket_key(bucket),
+                source=source,
                 checks=checks,
                 passed=passed,
                 failed=checks - passed,
@@ -308,9 +353,66 @@ def run_data_quality(
                 incomplete=figure.incomplete,
                 completeness=figure.ratio,
                 failed_checks=tuple(bucket_key(b) for b in bucket["failed"]["checks"]["buckets"]),
+                period_events=sum(arrived.get(source, {}).values()),
+                covered_events=sum(n for d, n in arrived.get(source, {}).items() if d in days),
+                partitions=len(days),
             )
         )
-    return DataQualityResult(sources=tuple(rows), gap_on_blocking_failure=gap_on_blocking_failure)
+    unchecked = tuple(
+        Count(key=f"{source} {day}", count=n)
+        for source, days in sorted(arrived.items())
+        for day, n in sorted(days.items())
+        if day not in checked.get(source, set())
+    )
+    return DataQualityResult(
+        sources=tuple(rows),
+        gap_on_blocking_failure=gap_on_blocking_failure,
+        period_events=sum(n for days in arrived.values() for n in days.values()),
+        unchecked=unchecked,
+    )
+
+
+def arrivals_body(period: Period) -> dict[str, Any]:
+    """The period's events per arrival day (event.ingested), with the earliest and latest event time of each."""
+    return {
+        "size": 0,
+        "query": time_range("@timestamp", period.start, period.end),
+        "aggs": {
+            "days": {
+                "date_histogram": {"field": "event.ingested", "calendar_interval": "1d", "min_doc_count": 1},
+                "aggs": {"first": {"min": {"field": "@timestamp"}}, "last": {"max": {"field": "@timestamp"}}},
+            },
+            "unknown": {
+                "missing": {"field": "event.ingested"},
+                "aggs": {"first": {"min": {"field": "@timestamp"}}, "last": {"max": {"field": "@timestamp"}}},
+            },
+        },
+    }
+
+
+def run_arrivals(client: OpenSearch, period: Period) -> tuple[Arrival, ...]:
+    """When the period's events arrived, per day (ingestion time); events with no arrival time last."""
+    aggs = aggregations(search(client, naming.events_pattern(), arrivals_body(period)))
+    out = [
+        Arrival(
+            day=bucket["key_as_string"][:10],
+            events=bucket["doc_count"],
+            first_event=bucket["first"].get("value_as_string"),
+            last_event=bucket["last"].get("value_as_string"),
+        )
+        for bucket in aggs.get("days", {}).get("buckets", [])
+    ]
+    unknown = aggs.get("unknown", {})
+    if unknown.get("doc_count"):
+        out.append(
+            Arrival(
+                day="unknown",
+                events=unknown["doc_count"],
+                first_event=unknown["first"].get("value_as_string"),
+                last_event=unknown["last"].get("value_as_string"),
+            )
+        )
+    return tuple(out)
 
 
 def field_completeness_body(fields: Sequence[str], period: Period, sources: Sequence[str]) -> dict[str, Any]:

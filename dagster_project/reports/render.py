@@ -28,6 +28,7 @@ from dagster_project.reports.model import (
     EventsResult,
     FieldCompletenessResult,
     IntegrityResult,
+    LastRun,
     ReportData,
     RetentionResult,
 )
@@ -47,7 +48,10 @@ FIELD_LABELS = {
     "event.code": "event codes",
 }
 SAMPLE_COLUMNS = ("siem.source", "host.name", "user.name", "source.ip", "event.action", "event.outcome")
-DQ_COLUMNS = ("source", "checks", "passed", "failed", "blocking_failed", "records", "incomplete", "completeness")
+DQ_COLUMNS = (
+    "source", "checks", "passed", "failed", "blocking_failed", "records", "incomplete", "completeness",
+    "period_events", "covered_events", "partitions",
+)  # fmt: skip
 """The data-quality table's columns, in the summary and under each control alike."""
 
 
@@ -207,6 +211,17 @@ def evidence_tables(data: ReportData) -> dict[str, Table]:
             DQ_COLUMNS,
             _dq_rows(data.facts.data_quality),
         ),
+        Table(
+            csv_name("data-quality", "unchecked"),
+            ("source", "arrival_day", "events"),
+            _unchecked_rows(data.facts.data_quality),
+        ),
+        Table(
+            csv_name("arrivals"),
+            ("arrival_day", "events", "first_event", "last_event"),
+            tuple((a.day, str(a.events), a.first_event or "", a.last_event or "") for a in data.arrivals),
+        ),
+        Table(csv_name("clocks"), ("figure", "clock"), tuple((c.figure, c.clock) for c in data.clocks)),
     ]
     for control in data.controls:
         for result in control.evidence:
@@ -252,11 +267,10 @@ def _control_tables(control: ControlReport, result: object) -> list[Table]:
         ]
     if isinstance(result, DataQualityResult):
         return [
+            Table(csv_name(cid, "data-quality"), DQ_COLUMNS, _dq_rows(result)),
             Table(
-                csv_name(cid, "data-quality"),
-                DQ_COLUMNS,
-                _dq_rows(result),
-            )
+                csv_name(cid, "data-quality", "unchecked"), ("source", "arrival_day", "events"), _unchecked_rows(result)
+            ),
         ]
     if isinstance(result, RetentionResult):
         return [Table(csv_name(cid, "retention"), ("fact", "value"), _retention_rows(result))]
@@ -311,9 +325,24 @@ def _dq_rows(result: DataQualityResult) -> tuple[tuple[str, ...], ...]:
         (
             s.source, str(s.checks), str(s.passed), str(s.failed), str(s.blocking_failed),
             str(s.records), str(s.incomplete), percent_or_blank(s.completeness),
+            str(s.period_events), str(s.covered_events), str(s.partitions),
         )
         for s in result.sources
     )  # fmt: skip
+
+
+def _unchecked_rows(result: DataQualityResult) -> tuple[tuple[str, ...], ...]:
+    return tuple((*c.key.split(" ", 1), str(c.count)) for c in result.unchecked)
+
+
+def _last_run_rows(prefix: str, ran: LastRun | None) -> tuple[tuple[str, str], ...]:
+    if ran is None:
+        return ()
+    return (
+        (f"{prefix}_last", ran.last or ""),
+        (f"{prefix}_every", ran.every),
+        (f"{prefix}_overdue", str(ran.overdue).lower()),
+    )
 
 
 def percent_or_blank(ratio: float | None) -> str:
@@ -333,6 +362,7 @@ def _retention_rows(r: RetentionResult) -> tuple[tuple[str, ...], ...]:
         ("policy_delete_after", r.policy_delete_after),
         ("enforcement", r.enforcement),
         ("oldest_event", r.oldest_event or ""),
+        *_last_run_rows("retention_run", r.last_run),
     )
 
 
@@ -354,8 +384,15 @@ def _integrity_rows(r: IntegrityResult) -> tuple[tuple[str, ...], ...]:
                 ("bad_signatures", str(r.verification.bad_signatures)),
                 ("broken_chain_links", str(r.verification.broken_chain)),
                 ("signatures_checked", str(r.verification.signatures_checked).lower()),
+                ("verified_by", r.verification.by),
+                ("events_verified", str(r.verification.verified)),
+                ("expired_by_retention", str(r.verification.expired)),
+                ("signed_digests", str(r.verification.digests)),
+                ("records_since_last_digest", str(r.verification.unsigned_records)),
             )
             if r.verification is not None
             else ()
         ),
+        *_last_run_rows("signing", r.signing),
+        ("claims_checked", " ".join(r.checks)),
     )

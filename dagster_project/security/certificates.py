@@ -129,6 +129,57 @@ def ensure_certificates(directory: Path, *, now: dt.datetime | None = None) -> C
     return paths
 
 
+def ensure_leaf(
+    paths: CertificatePaths,
+    stem: str,
+    common_name: str,
+    *,
+    hosts: tuple[str, ...] = NODE_HOSTS,
+    server: bool = True,
+    now: dt.datetime | None = None,
+) -> tuple[Path, Path]:
+    """A certificate and key issued by the suite's CA as `<stem>.pem` / `<stem>-key.pem` (server: with `hosts`).
+
+    Kept while valid, issued by the current CA and (for a server) naming every host; re-issued otherwise.
+    The CA is created first when missing (`ensure_certificates`).
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    ensure_certificates(paths.directory, now=now)
+    ca_cert, ca_key = _load_pair(paths.ca, paths.ca_key)
+    assert ca_cert is not None and ca_key is not None
+    cert_path, key_path = paths.directory / f"{stem}.pem", paths.directory / f"{stem}-key.pem"
+    subject = _name(common_name, stem)
+    cert, key = _load_pair(cert_path, key_path)
+    if (
+        cert is None
+        or key is None
+        or not _valid_leaf(cert, key, ca_cert, subject, now)
+        or (server and not _names_hosts(cert, hosts))
+    ):
+        log.info("issuing %s", subject.rfc4514_string())
+        key = _new_key()
+        _write_key(key_path, key)
+        _write_cert(cert_path, _issue_leaf(subject, key, ca_cert, ca_key, now, server=server, hosts=hosts))
+    return cert_path, key_path
+
+
+def _names_hosts(cert: x509.Certificate, hosts: tuple[str, ...]) -> bool:
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return not hosts
+    present = {str(n) for n in names.get_values_for_type(x509.IPAddress)} | set(names.get_values_for_type(x509.DNSName))
+    return all(str(ipaddress.ip_address(h)) in present if _is_ip(h) else h in present for h in hosts)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def install_node_material(paths: CertificatePaths, target: Path) -> None:
     """Copy the CA certificate and the node's certificate and key into the node's config dir (key 0600)."""
     target.mkdir(parents=True, exist_ok=True)
@@ -231,6 +282,7 @@ def _issue_leaf(
     now: dt.datetime,
     *,
     server: bool,
+    hosts: tuple[str, ...] = NODE_HOSTS,
 ) -> x509.Certificate:
     usages = [ExtendedKeyUsageOID.CLIENT_AUTH]
     if server:
@@ -261,7 +313,7 @@ def _issue_leaf(
     )
     if server:
         names: list[x509.GeneralName] = []
-        for host in NODE_HOSTS:
+        for host in hosts:
             try:
                 names.append(x509.IPAddress(ipaddress.ip_address(host)))
             except ValueError:

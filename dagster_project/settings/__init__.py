@@ -6,6 +6,7 @@ table lists every variable; `.env.example` holds the ones the Dagster code locat
 
 from dagster_project.settings.alerts import AlertSettings
 from dagster_project.settings.base import SuiteSettings
+from dagster_project.settings.collect import DEFAULT_SYSLOG_SOURCE, CollectSettings
 from dagster_project.settings.concurrency import ConcurrencySettings
 from dagster_project.settings.dashboards import DashboardsSettings
 from dagster_project.settings.folders import FolderSettings
@@ -16,6 +17,7 @@ from dagster_project.settings.quality import MAX_SAMPLE, QualitySettings
 from dagster_project.settings.retention import RetentionSettings
 from dagster_project.settings.signing import SigningSettings
 from dagster_project.settings.smtp import SmtpSettings
+from dagster_project.settings.spool import SpoolSettings
 from dagster_project.settings.webhook import WebhookSettings
 
 PROVIDERS: tuple[type[SuiteSettings], ...] = (
@@ -31,15 +33,19 @@ PROVIDERS: tuple[type[SuiteSettings], ...] = (
     QualitySettings,
     AlertSettings,
     ConcurrencySettings,
+    CollectSettings,
+    SpoolSettings,
 )
 """Every settings class, in the order of the README's table."""
 
 __all__ = [
     "DEFAULT_PREFIX",
+    "DEFAULT_SYSLOG_SOURCE",
     "LOCAL_HOST",
     "MAX_SAMPLE",
     "PROVIDERS",
     "AlertSettings",
+    "CollectSettings",
     "ConcurrencySettings",
     "ConnectionSettings",
     "DashboardsSettings",
@@ -50,6 +56,7 @@ __all__ = [
     "RetentionSettings",
     "SigningSettings",
     "SmtpSettings",
+    "SpoolSettings",
     "SuiteSettings",
     "WebhookSettings",
     "default_home",

@@ -74,6 +74,9 @@ class SourceSpec:
     """The Sigma log sources whose rules run on its events."""
     samples: tuple[str, ...] = ()
     """Glob patterns, relative to the shared sample folder, of what `siem demo` ingests as this source."""
+    syslog: bool = False
+    """Its parser reads whole syslog lines (header included); a syslog receiver feeding any other source hands
+    over only the message part, keeping the header's fields (`collect.ingestion`)."""
     component_templates: tuple[str, ...] = ()
     """Its own component templates, by the name after the suite's prefix (`index_templates/component_templates/`);
     empty means one named after the source. Its index template is named after the source too."""

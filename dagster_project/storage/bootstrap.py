@@ -1,6 +1,7 @@
 """Bootstrap: applies every artefact a cluster needs, idempotently, and names each thing it applies.
 
-In order: component templates and index templates, then ISM policies (`index_templates/`, skipped
+In order: component templates and index templates (an existing single index, such as `siem-integrity`,
+whose template changed gets the template's new fields), then ISM policies (`index_templates/`, skipped
 without the ISM plugin), then the security plugin's action groups, roles, role mappings and users
 (`security/`, skipped without the plugin; see `security.roles`). Each artefact is reported created,
 updated, unchanged or skipped; what changed is recorded in the suite's audit trail. `apply_storage` and
@@ -30,6 +31,7 @@ from dagster_project.storage.artifacts import (
     default_replicas,
     ism_policy_with_ages,
     load_artifacts,
+    merged_mappings,
     with_replicas,
 )
 from dagster_project.storage.changes import Change, as_dicts
@@ -50,7 +52,10 @@ def apply_storage(client: OpenSearch, retention: RetentionSettings) -> list[Chan
     """Apply every component template, index template and ISM policy of `index_templates/` (nothing else)."""
     replicas = replica_count(client, retention)
     changes = [_put_template(client, a, with_replicas(a, replicas)) for a in load_artifacts("component_template")]
-    changes += [_put_template(client, a, a.body) for a in load_artifacts("index_template")]
+    index_templates = load_artifacts("index_template")
+    changes += [_put_template(client, a, a.body) for a in index_templates]
+    updated = {c.name for c in changes if c.action in ("created", "updated")}
+    changes += [c for a in index_templates if (c := _extend_existing_index(client, a, updated)) is not None]
     has_ism = ISM_PLUGIN in installed_plugins(client)
     for artifact in load_artifacts("ism_policy"):
         if not has_ism:
@@ -112,6 +117,23 @@ def _put_template(client: OpenSearch, artifact: StorageArtifact, body: dict[str,
         return Change(artifact.kind, artifact.name, "unchanged", f"v{artifact.version}")
     put(name=artifact.name, body=_with_hash(body, content_hash))
     return Change(artifact.kind, artifact.name, "created" if stored is None else "updated", f"v{artifact.version}")
+
+
+def _extend_existing_index(client: OpenSearch, artifact: StorageArtifact, updated: set[str]) -> Change | None:
+    """Give an existing single index (a template naming one index, no wildcard) its updated template's fields.
+
+    A template only shapes indices created after it; new fields must reach the index already there, or a
+    strict mapping refuses the documents that carry them. Only additions are possible (and only they are made).
+    """
+    patterns = artifact.body.get("index_patterns", [])
+    components = artifact.body.get("composed_of", [])
+    if len(patterns) != 1 or "*" in patterns[0] or not ({artifact.name, *components} & updated):
+        return None
+    index = patterns[0]
+    if not client.indices.exists(index=index):
+        return None
+    client.indices.put_mapping(index=index, body=merged_mappings(components))
+    return Change("index_mapping", index, "updated", "fields of the updated template added to the existing index")
 
 
 def _comparable(policy: dict[str, Any]) -> str:

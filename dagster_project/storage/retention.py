@@ -3,6 +3,10 @@ past SIEM_RETENTION_DAYS; and states the retention in force (for the compliance 
 
 ISM counts an index's age from its creation, which is wrong for data backfilled late; the suite names
 each daily index by event date and enforces the same ages (from the ISM policy's settings) by that date.
+
+Every run is recorded in the suite's audit trail (`retention.run`), and so is every index it deletes
+(`retention.delete`): the reports say when retention last ran, and integrity verification tells an
+event that retention expired from one that was deleted by hand.
 """
 
 from __future__ import annotations
@@ -10,10 +14,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from opensearchpy import NotFoundError, OpenSearch
+from opensearchpy import NotFoundError, OpenSearch, helpers
 
 from dagster_project.cluster import ISM_PLUGIN, installed_plugins
 from dagster_project.security import audit
@@ -23,6 +27,13 @@ from dagster_project.storage import naming
 from dagster_project.storage.artifacts import ism_policy_with_ages, load_artifacts
 
 log = logging.getLogger(__name__)
+
+RUN_ACTION = "retention.run"
+DELETE_ACTION = "retention.delete"
+RUN_INTERVAL = timedelta(days=1)
+"""How often retention runs (the `daily_retention` schedule); a report calls it overdue past this plus the grace."""
+RUN_GRACE = timedelta(hours=2)
+"""How long a scheduled run may take to start and finish before it counts as missed."""
 
 
 @dataclass(frozen=True)
@@ -114,10 +125,19 @@ def policy_ages(policy: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def enforce_retention(
-    client: OpenSearch, retention: RetentionSettings, *, today: date | None = None, dry_run: bool = False
+    client: OpenSearch,
+    retention: RetentionSettings,
+    *,
+    today: date | None = None,
+    dry_run: bool = False,
+    now: datetime | None = None,
 ) -> list[RetentionAction]:
-    """Apply the retention schedule to every dated siem index; returns one action per index."""
-    today = today or datetime.now(UTC).date()
+    """Apply the retention schedule to every dated siem index; returns one action per index.
+
+    A real run (not `dry_run`) is recorded in the audit trail at `now` (default: the current time).
+    """
+    now = now or datetime.now(UTC)
+    today = today or now.date()
     actions: list[RetentionAction] = []
     for dated in dated_indices(client, f"{naming.events_pattern()},{naming.quarantine_pattern()}"):
         index, day = dated.name, dated.day
@@ -127,7 +147,7 @@ def enforce_retention(
                 client.indices.delete(index=index)
                 audit.record(
                     client,
-                    "retention.delete",
+                    DELETE_ACTION,
                     actor=actor(),
                     target=index,
                     details={"event_day": day.isoformat(), "age_days": age, "retention_days": retention.retention_days},
@@ -143,7 +163,68 @@ def enforce_retention(
             actions.append(RetentionAction(index, day.isoformat(), age, "made_read_only"))
             continue
         actions.append(RetentionAction(index, day.isoformat(), age, "kept"))
+    if not dry_run:
+        record_run(client, retention, actions, now)
     return actions
+
+
+def record_run(client: OpenSearch, retention: RetentionSettings, actions: list[RetentionAction], at: datetime) -> None:
+    """Record one retention run in the audit trail (what it did, with which ages), at `at`."""
+    tally = {kind: sum(a.action == kind for a in actions) for kind in ("deleted", "made_read_only", "kept")}
+    audit.record(
+        client,
+        RUN_ACTION,
+        actor=actor(),
+        target=naming.events_pattern(),
+        details={**tally, "retention_days": retention.retention_days, "hot_days": retention.hot_days},
+        timestamp=at,
+    )
+
+
+def last_run(client: OpenSearch, until: datetime) -> datetime | None:
+    """When retention last ran at or before `until` (from the audit trail), None when it never did."""
+    client.indices.refresh(index=naming.audit_index(), ignore_unavailable=True)
+    response = client.search(
+        index=naming.audit_index(),
+        body={
+            "size": 1,
+            "_source": ["@timestamp"],
+            "query": {
+                "bool": {
+                    "filter": [
+                        {"term": {"action": RUN_ACTION}},
+                        {"range": {"@timestamp": {"lte": until.astimezone(UTC).isoformat()}}},
+                    ]
+                }
+            },
+            "sort": [{"@timestamp": "desc"}],
+        },
+        ignore_unavailable=True,
+        allow_no_indices=True,
+    )
+    hits = response["hits"]["hits"]
+    return _instant(hits[0]["_source"]["@timestamp"]) if hits else None
+
+
+def deleted_by_retention(client: OpenSearch) -> dict[str, datetime]:
+    """Every index retention deleted (from the audit trail), with when it last did so."""
+    if not client.indices.exists(index=naming.audit_index()):
+        return {}
+    client.indices.refresh(index=naming.audit_index())
+    found: dict[str, datetime] = {}
+    for hit in helpers.scan(
+        client,
+        index=naming.audit_index(),
+        query={"query": {"term": {"action": DELETE_ACTION}}, "_source": ["target", "@timestamp"]},
+    ):
+        index, when = hit["_source"]["target"], _instant(hit["_source"]["@timestamp"])
+        found[index] = max(when, found.get(index, when))
+    return found
+
+
+def _instant(stamp: str) -> datetime:
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def as_dicts(actions: list[RetentionAction]) -> list[dict[str, object]]:

@@ -20,7 +20,7 @@ from dagster_project.integrity import keys
 from dagster_project.integrity.chain import seal
 from dagster_project.integrity.hashing import GENESIS, canonical_json, document_hash, record_hash
 from dagster_project.integrity.signing import digest_of, signed_digest
-from dagster_project.integrity.verify import VerifyReport, digest_problem, record_problems
+from dagster_project.integrity.verify import VerifyReport, digest_problem, event_days, record_problems
 from dagster_project.settings import SigningSettings
 
 WHEN = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -87,6 +87,32 @@ def test_the_report_is_ok_only_when_nothing_was_found() -> None:
         report = VerifyReport(**{field: [{"id": "x"}]})
         assert not report.ok and report.as_json()["ok"] is False, field
     assert list(VerifyReport().as_json())[:2] == ["ok", "checked"]
+
+
+def test_expired_documents_are_counted_apart_and_keep_the_report_ok() -> None:
+    report = VerifyReport(checked=3, verified=1, expired=2, expired_indices=[{"index": "i", "documents": 2}])
+    assert report.ok
+    data = report.as_json()
+    assert (data["expired"], data["verified"]) == (2, 1)
+    assert {"ok", "checked", "modified", "deleted", "injected", "bad_signatures", "broken_chain"} <= set(data)
+
+
+def test_a_record_names_the_indices_of_its_entries_outside_its_hash() -> None:
+    entries = [("idx-2", "a", "1" * 64), ("idx-1", "b", "2" * 64), ("idx-2", "c", "3" * 64)]
+    record = seal("linux-auth", 1, GENESIS, entries, "run", WHEN)
+    assert record["indices"] == ["idx-1", "idx-2"]
+    assert record_problems({**record, "indices": ["forged"]}, GENESIS) == []
+
+
+def test_verification_by_event_covers_whole_utc_days() -> None:
+    assert event_days(datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 4, 1, tzinfo=UTC)) == (
+        datetime(2024, 3, 1).date(),
+        datetime(2024, 3, 31).date(),
+    )
+    assert event_days(datetime(2024, 3, 1, 23, tzinfo=UTC), datetime(2024, 3, 2, 0, 30, tzinfo=UTC)) == (
+        datetime(2024, 3, 1).date(),
+        datetime(2024, 3, 2).date(),
+    )
 
 
 def test_keygen_writes_a_private_key_only_its_owner_reads_and_refuses_to_overwrite(tmp_path: Path) -> None:

@@ -139,6 +139,8 @@ def test_verify_cli_json_and_exit_code(signed: tuple[OpenSearch, Ed25519PrivateK
         RANGE[0].date().isoformat(),
         "--to",
         TODAY.date().isoformat(),
+        "--by",
+        "ingested",
         "--json",
     ]
     done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
@@ -156,6 +158,12 @@ def test_verify_cli_json_and_exit_code(signed: tuple[OpenSearch, Ed25519PrivateK
     clean = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
     assert clean.returncode == 0, clean.stdout
     assert json.loads(clean.stdout)["checked"] == 4500
+    # By default the days are event days: the fixture's events are dated 27 March, whatever day they arrived.
+    day = _some_event(client)["_source"]["@timestamp"][:10]
+    by_event = [*args[:5], day, "--to", day, "--json"]
+    done = subprocess.run(by_event, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout
+    assert (json.loads(done.stdout)["by"], json.loads(done.stdout)["checked"]) == ("event", 4500)
 
 
 def test_the_pci_report_states_the_verification_result(
@@ -168,7 +176,9 @@ def test_the_pci_report_states_the_verification_result(
     from dagster_project.reports.produce import produce_report
 
     client, _key = signed
-    period = Period.from_dates(TODAY - timedelta(days=1), TODAY)
+    # The report's period is event time: the day the fixture's events happened, not the day they arrived.
+    day = datetime.fromisoformat(_some_event(client)["_source"]["@timestamp"].replace("Z", "+00:00"))
+    period = Period.from_dates(day, day)
 
     def pdf_text(name: str) -> str:
         produced = produce_report(client, load_framework("pci-dss"), period, tmp_path / name, retention=RETENTION)
@@ -176,8 +186,8 @@ def test_the_pci_report_states_the_verification_result(
 
     clean = pdf_text("clean")
     assert (
-        "Integrity verification: 4,500 documents in 3 chained records checked, none modified, deleted or injected"
-        in clean
+        "Integrity verification by event time: 4,500 of the period's 4,500 events verified in 3 chained records, "
+        "none modified, deleted or injected" in clean
     )
     hit = _some_event(client)
     client.delete(index=hit["_index"], id=hit["_id"], refresh=True)

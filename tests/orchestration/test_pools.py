@@ -1,5 +1,5 @@
 """The writers pool: every bulk writer to OpenSearch is in it, and its sensor sizes it from SIEM_OPENSEARCH_WRITERS;
-the instance configuration of the checkout and of the Docker image queue runs."""
+the instance configuration of the checkout, of `siem serve` and of the Docker image queue runs."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ import shutil
 from pathlib import Path
 
 import dagster as dg
+import pytest
 import yaml
 
+from dagster_project.assets.collection import SOURCE_TAG
 from dagster_project.assets.detection import findings
 from dagster_project.assets.ingestion import INGESTION_ASSETS
 from dagster_project.assets.pools import OPENSEARCH_WRITERS, opensearch_writers_pool
+from dagster_project.collect.supervisor import SERVE_DEQUEUE_SECONDS, dagster_home
 from dagster_project.definitions import defs
 from dagster_project.resources import ConcurrencyResource
 from tests.orchestration.daemon import INSTANCE_CONFIG, REPO
@@ -50,6 +53,26 @@ def test_the_checkout_s_instance_queues_runs(tmp_path: Path) -> None:
         queue = instance.get_concurrency_config().run_queue_config
         assert queue is not None and queue.max_concurrent_runs == 4
         assert queue.should_block_op_concurrency_limited_runs
+
+
+def test_serve_s_instance_is_the_checkout_s_with_one_spool_run_per_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = dagster_home(tmp_path)
+    written = yaml.safe_load((home / "dagster.yaml").read_text())
+    checkout = yaml.safe_load(INSTANCE_CONFIG.read_text())
+    assert written.pop("run_coordinator").pop("config") == {"dequeue_interval_seconds": SERVE_DEQUEUE_SECONDS}
+    checkout["run_coordinator"].pop("config", None)
+    assert {**written, "run_coordinator": checkout["run_coordinator"]} == checkout
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert isinstance(instance.run_coordinator, dg.QueuedRunCoordinator)
+        queue = instance.get_concurrency_config().run_queue_config
+        assert queue is not None and queue.max_concurrent_runs == 4
+        (limit,) = queue.tag_concurrency_limits
+        assert (limit["key"], limit["limit"], limit["value"]) == (SOURCE_TAG, 1, {"applyLimitPerUniqueValue": True})
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    assert dagster_home(tmp_path) == home and "QueuedRunCoordinator" not in (home / "dagster.yaml").read_text()
 
 
 def test_the_image_s_instance_is_the_checkout_s_with_storage_on_the_compose_volume() -> None:

@@ -20,6 +20,7 @@ ENVIRONMENT_READERS = {
     "security/node.py": "the environment handed on to securityadmin.sh",
     "security/users.py": "SIEM_*_PASSWORD: the variable names come from security/users.yml",
     "reports/deliver.py": "SIEM_REPORT_RECIPIENTS_<FRAMEWORK>: the names follow reports/frameworks/",
+    "collect/supervisor.py": "the environment handed on to siem serve's receiver and Dagster processes; DAGSTER_HOME",
 }
 """The modules besides pydantic-settings' that read `os.environ`, and why each must."""
 

@@ -51,9 +51,12 @@ def value_for(source: str, dotted: str, i: int, timestamp: datetime) -> Any:
 def event(
     expectations: SourceExpectations, i: int, timestamp: datetime, *, without: Iterable[str] = ()
 ) -> dict[str, Any]:
-    """An ECS document with every required field except the roles named in `without`."""
+    """An ECS document of a kind every role applies to, with every required field except the roles in `without`."""
     skip = set(without)
     doc: dict[str, Any] = {"@timestamp": timestamp.isoformat(), "message": f"test event {i}"}
+    for requirement in expectations.required:
+        for field, values in requirement.where[0] if requirement.where else ():
+            set_path(doc, field, values[0])
     for requirement in expectations.required:
         if requirement.role in skip:
             continue

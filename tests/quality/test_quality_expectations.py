@@ -22,7 +22,10 @@ def test_every_source_declares_required_fields_that_its_mappings_know(source: st
     expectations = load_expectations(source)
     assert expectations.required, source
     offenders = [
-        (r.role, f) for r in expectations.required for f in r.fields if r.role not in ROLES or not _mapped(source, f)
+        (r.role, f)
+        for r in expectations.required
+        for f in (*r.fields, *r.condition_fields())
+        if r.role not in ROLES or not _mapped(source, f)
     ]
     assert offenders == []
     assert "source.ip" in expectations.ip_fields
@@ -91,6 +94,49 @@ def test_alternatives_are_accepted(artefacts: Path) -> None:
     _rewrite(artefacts, "siem-jsonl", {"required_fields": {"origin": ["source.ip", "source.address"]}})
     (requirement,) = load_expectations("jsonl").required
     assert (requirement.role, requirement.fields) == ("origin", ("source.ip", "source.address"))
+
+
+def test_a_role_may_apply_to_some_kinds_of_event_only(artefacts: Path) -> None:
+    declared = {
+        "who": {
+            "fields": ["user.name"],
+            "where": [{"event.category": ["session", "process"]}, {"event.category": "iam", "event.type": "user"}],
+        }
+    }
+    _rewrite(artefacts, "siem-jsonl", {"required_fields": declared})
+    expectations = load_expectations("jsonl")
+    (requirement,) = expectations.required
+    assert requirement.where == (
+        (("event.category", ("session", "process")),),
+        (("event.category", ("iam",)), ("event.type", ("user",))),
+    )
+    assert requirement.applies_query() == {
+        "bool": {
+            "should": [
+                {"bool": {"filter": [{"terms": {"event.category": ["session", "process"]}}]}},
+                {"bool": {"filter": [{"terms": {"event.category": ["iam"]}}, {"terms": {"event.type": ["user"]}}]}},
+            ],
+            "minimum_should_match": 1,
+        }
+    }
+    assert expectations.required_fields() == declared
+
+
+@pytest.mark.parametrize(
+    ("declared", "message"),
+    [
+        ({"who": {"where": [{"event.category": "iam"}]}}, "needs `fields`"),
+        ({"who": {"fields": "user.name", "unless": []}}, "needs `fields`"),
+        ({"who": {"fields": "user.name", "where": []}}, "expected a list of"),
+        ({"who": {"fields": "user.name", "where": [{}]}}, "expected a list of"),
+        ({"who": {"fields": "user.name", "where": [{"event.category": 3}]}}, "values are strings"),
+        ({"who": {"fields": "user.name", "where": {"event.category": "iam"}}}, "expected a list of"),
+    ],
+)
+def test_malformed_conditions_are_refused(artefacts: Path, declared: dict[str, object], message: str) -> None:
+    _rewrite(artefacts, "siem-jsonl", {"required_fields": declared})
+    with pytest.raises(ArtifactError, match=message):
+        load_expectations("jsonl")
 
 
 def test_ip_fields_follow_the_mappings(artefacts: Path) -> None:

@@ -123,6 +123,16 @@ def test_duplicated_content_fails_content_unique(siem: OpenSearch, tmp_path: Pat
         assert entry["count"] == 2 and set(entry["ids"]) == {hit["_id"], f"copy-{n}"}
 
 
+def test_a_line_the_log_repeats_is_not_a_duplicate(siem: OpenSearch, tmp_path: Path) -> None:
+    docs = complete_events(5)
+    ingest_docs(siem, tmp_path / "repeats.jsonl", [*docs, docs[0], docs[0]])  # one request, three times
+    results = check(siem)
+    assert failed(results) == set()
+    unique = results["content_unique"]
+    assert (unique.total, unique.failing) == (7, 0)
+    assert (unique.observed["repeated_content"], unique.observed["duplicates"]) == (2, 0)
+
+
 def test_future_timestamps_fail_timestamp_in_range(siem: OpenSearch, tmp_path: Path) -> None:
     expectations = jsonl()
     ingest_docs(siem, tmp_path / "events.jsonl", complete_events(10))

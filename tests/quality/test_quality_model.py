@@ -103,5 +103,14 @@ def test_the_request_aggregates_and_loads_no_document() -> None:
         "content_repeats",
         "incomplete",
         *(f"req_{role}" for role in roles),
+        *(f"applies_{r.role}" for r in expectations.required if r.where),
     }
+    who = next(r for r in expectations.required if r.role == "who")
+    assert body["aggs"]["req_who"]["filter"] == {
+        "bool": {
+            "must_not": [{"exists": {"field": "user.name"}}],
+            "filter": [{"bool": {"filter": [{"terms": {"event.category": ["authentication", "session", "iam"]}}]}}],
+        }
+    }
+    assert body["aggs"]["applies_who"] == {"filter": who.applies_query()}
     assert body["aggs"]["ts_future"]["filter"] == {"range": {"@timestamp": {"gt": "2026-11-27T12:05:00Z"}}}

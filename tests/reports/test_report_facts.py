@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from dagster_project.integrity.verify import VerifyReport
-from dagster_project.reports.facts import integrity_result, retention_result, verification_summary
+from dagster_project.reports.facts import (
+    integrity_result,
+    interval_words,
+    last_run_fact,
+    retention_result,
+    verification_summary,
+)
 from dagster_project.reports.model import VerificationSummary
 from dagster_project.storage.retention import DatedIndex, RetentionInForce, policy_ages
 
@@ -59,6 +65,7 @@ def test_a_verification_report_is_summarised_by_counts() -> None:
         broken_chain=0,
         digests=2,
         signatures_checked=True,
+        by="ingested",
     )
 
 
@@ -87,3 +94,13 @@ def test_policy_ages_read_the_warm_and_delete_transitions() -> None:
         }
     }
     assert policy_ages(policy) == ("30d", "never")
+
+
+def test_a_job_is_overdue_when_it_never_ran_or_not_within_its_interval_and_grace() -> None:
+    hour, grace = timedelta(hours=1), timedelta(minutes=30)
+    on_time = last_run_fact("integrity signing", AS_OF - timedelta(minutes=85), hour, grace, AS_OF)
+    assert (on_time.last, on_time.every, on_time.overdue) == ("2024-06-30T10:35:00+00:00", "1 hour", False)
+    assert last_run_fact("integrity signing", AS_OF - timedelta(minutes=91), hour, grace, AS_OF).overdue
+    never = last_run_fact("retention", None, timedelta(days=1), grace, AS_OF)
+    assert (never.last, never.overdue, never.every) == (None, True, "1 day")
+    assert (interval_words(timedelta(days=2)), interval_words(timedelta(minutes=30))) == ("2 days", "30 minutes")

@@ -31,6 +31,7 @@ from dagster_project.resources import ReportsResource, SmtpResource
 from dagster_project.settings import RetentionSettings
 from dagster_project.storage import naming
 from dagster_project.storage.bootstrap import bootstrap
+from dagster_project.storage.retention import record_run
 from tests.resources import suite_resources
 
 from .conftest import PASSWORD, Inbox
@@ -181,6 +182,10 @@ def _events() -> list[dict[str, Any]]:
     ]
     for doc in docs:
         doc["siem"]["content_hash"] = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+        # Everything arrived in two batches: February's events on 21 February, March's on 6 March.
+        arrived = "2024-03-06" if doc["@timestamp"] >= "2024-03" else "2024-02-21"
+        doc["siem"]["partition"] = arrived
+        doc["event"]["ingested"] = f"{arrived}T12:00:00Z"
     return docs
 
 
@@ -263,6 +268,7 @@ def seeded(opensearch_client: OpenSearch) -> Iterator[OpenSearch]:
     opensearch_client.indices.put_settings(
         index=f"{naming.events_family('linux-auth')}-2024.02.20", body={"index.blocks.write": True}
     )
+    record_run(opensearch_client, RETENTION, [], GENERATED - timedelta(hours=3))  # retention ran that night
     yield opensearch_client
     _wipe(opensearch_client)
 
@@ -405,14 +411,23 @@ def test_pdf_numbers_match_independent_queries(
     assert "1 breach candidate passed the 72 h clock without an acknowledged alert" in gdpr
 
 
-def test_statuses_follow_the_evidence(reports: dict[tuple[str, str], ProducedReport]) -> None:
+def test_statuses_follow_the_evidence(seeded: OpenSearch, reports: dict[tuple[str, str], ProducedReport]) -> None:
     def status(name: str, label: str, cid: str) -> str:
         return next(c.status for c in reports[(name, label)].data.controls if c.id == cid)
 
     assert status("pci-dss", "march", "10.2.1.4") == "evidence_present"
     assert status("pci-dss", "march", "10.2.1") == "gap"  # a blocking data-quality check failed on cloudtrail
     assert status("pci-dss", "march", "10.4.3") == "gap"  # a-open is open for weeks
-    assert status("pci-dss", "march", "10.5.1") == "evidence_present"
+    assert status("pci-dss", "march", "10.5.1") == "evidence_present"  # retention ran 3 h before the report
+    # The seeded events were written around the pipeline: no integrity record seals them, nothing signed them.
+    assert status("pci-dss", "march", "10.3.4") == "gap"
+    integrity = next(c for c in reports[("pci-dss", "march")].data.controls if c.id == "10.3.4")
+    unsealed = _count(seeded, naming.events_pattern(), IN_MARCH)
+    assert [r for r in integrity.reasons if r.startswith("integrity verification FAILED")] == [
+        f"integrity verification FAILED: 0 modified, 0 deleted, {unsealed} injected, 0 bad signatures, "
+        "0 broken chain links"
+    ]
+    assert status("pci-dss", "march", "10.3.2") == "evidence_present"  # it claims write protection only
     assert status("hipaa", "march", "§164.316(b)(2)") == "evidence_present"  # 20000 days >= 2190
     assert status("cis-aws", "march", "4.2") == "evidence_present"
     assert status("cis-aws", "march", "4.11") == "gap"  # no rule tagged cis_aws.v1.4.4.11 in the test catalog
@@ -564,3 +579,31 @@ def test_report_completeness_is_the_quality_packages_completeness(
     # linux-auth recorded no required_fields result: no completeness is claimed for it.
     assert (shown["linux-auth"].records, shown["linux-auth"].completeness) == (0, None)
     assert completeness(seeded, MARCH.first_day, MARCH.last_day, source="linux-auth")[0].ratio is None
+
+
+def test_every_sample_table_has_rows_when_its_count_is_above_zero(
+    reports: dict[tuple[str, str], ProducedReport],
+) -> None:
+    from dagster_project.reports.model import EventsResult
+
+    offenders = [
+        (name, label, control.id, item.id)
+        for (name, label), report in reports.items()
+        for control in report.data.controls
+        for item in control.evidence
+        if isinstance(item, EventsResult) and item.total > 0 and not item.samples
+    ]
+    assert offenders == []
+    pci = reports[("pci-dss", "march")]
+    assert len(pci.files["evidence/10.2.1-all-events-samples.csv"].read_text().splitlines()) > 1
+
+
+def test_data_quality_evidence_covers_the_events_of_the_period_whatever_day_they_arrived(
+    reports: dict[tuple[str, str], ProducedReport],
+) -> None:
+    dq = reports[("pci-dss", "march")].data.facts.data_quality
+    # Results exist for 6 March, the day March's events arrived (none for linux-auth's own checks, see _dq).
+    assert {s.source for s in dq.sources} == {"linux-auth", "cloudtrail"}
+    assert {c.key for c in dq.unchecked} == {"web-access 2024-03-06"}
+    arrivals = reports[("pci-dss", "march")].data.arrivals
+    assert [(a.day, a.events) for a in arrivals] == [("2024-03-06", dq.period_events)]

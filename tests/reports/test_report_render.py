@@ -21,8 +21,10 @@ from dagster_project.reports.model import (
     DetectorsResult,
     DqSource,
     EventsResult,
+    FieldCompletenessResult,
     FrameworkRef,
     IntegrityResult,
+    LastRun,
     Period,
     ReportData,
     RetentionResult,
@@ -31,6 +33,7 @@ from dagster_project.reports.model import (
     Scope,
     Statement,
     TopTable,
+    VerificationSummary,
 )
 from dagster_project.reports.queries import events_body
 from dagster_project.reports.render import csv_name, evidence_tables, render_csv, render_html, slug
@@ -50,6 +53,7 @@ RETENTION = RetentionResult(
     policy_delete_after="365d",
     enforcement="ISM plugin not installed: `siem retention` enforces the same ages by event date",
     oldest_event="2024-01-02T00:00:00.000Z",
+    last_run=LastRun(job="retention", last="2024-04-01T00:15:00+00:00", every="1 day", overdue=False),
 )
 INTEGRITY = IntegrityResult(
     indices=12,
@@ -189,9 +193,12 @@ def test_assessment_says_what_happened() -> None:
         )
     ]
     assert statements_for(RETENTION.model_copy(update={"retention_days": 30})) == [
-        Statement(text="retention is 30 days, fewer than the 365 required", gap=True)
+        Statement(text="retention is 30 days, fewer than the 365 required", gap=True),
+        Statement(text="retention last ran at 2024-04-01 00:15 UTC (every 1 day)"),
     ]
-    assert statements_for(NO_DQ) == [Statement(text="no data-quality results in the period")]
+    assert statements_for(NO_DQ) == [
+        Statement(text="no data-quality results in the period: it holds no events to check")
+    ]
     no_rules = DetectorsResult(tags=("pci_dss.v4.10.2.1.4",), tag_prefix=None, min_rules=1, rules=(), findings_total=0)
     assert status_of(statements_for(no_rules)) == "gap"
 
@@ -330,3 +337,171 @@ def test_control_ids_become_file_names() -> None:
     assert slug("§164.308(a)(1)(ii)(D)") == "164.308-a-1-ii-d"
     assert slug("Art. 33") == "art-33"
     assert slug("CC7.2") == "cc7.2"
+
+
+SIGNED = LastRun(job="integrity signing", last="2024-04-01T05:05:00+00:00", every="1 hour", overdue=False)
+VERIFIED = VerificationSummary(
+    ok=True,
+    checked=1234,
+    records=2,
+    modified=0,
+    deleted=0,
+    injected=0,
+    bad_signatures=0,
+    broken_chain=0,
+    digests=3,
+    signatures_checked=True,
+    by="event",
+    verified=1234,
+)
+
+
+def test_integrity_is_evidence_only_when_every_claim_was_checked() -> None:
+    full = INTEGRITY.model_copy(update={"verification": VERIFIED, "signing": SIGNED})
+    assert statements_for(full) == [
+        Statement(text="3 of 12 event indices are write-protected; none past 90 days is writable"),
+        Statement(text="1,234 of 1,234 events in the period carry a content hash"),
+        Statement(
+            text="integrity verification by event time: 1,234 of the period's 1,234 events verified in 2 chained "
+            "records, none modified, deleted or injected; 3 signed digests verified"
+        ),
+        Statement(text="integrity signing last ran at 2024-04-01 05:05 UTC (every 1 hour)"),
+    ]
+    gaps = {
+        "never verified": INTEGRITY.model_copy(update={"signing": SIGNED}),
+        "nothing verified": full.model_copy(update={"verification": VERIFIED.model_copy(update={"verified": 0})}),
+        "no key": full.model_copy(update={"verification": VERIFIED.model_copy(update={"signatures_checked": False})}),
+        "never signed": full.model_copy(update={"signing": SIGNED.model_copy(update={"last": None, "overdue": True})}),
+        "signing late": full.model_copy(update={"signing": SIGNED.model_copy(update={"overdue": True})}),
+        "unhashed events": full.model_copy(update={"events_with_hash": 1200}),
+    }
+    for name, result in gaps.items():
+        assert status_of(statements_for(result)) == "gap", name
+    reasons = [s.text for s in statements_for(gaps["nothing verified"]) if s.gap]
+    assert reasons == ["integrity verification: only 0 of the period's 1,234 events were verified"]
+    assert [s.text for s in statements_for(gaps["signing late"]) if s.gap] == [
+        "integrity signing last ran at 2024-04-01 05:05 UTC, not within 1 hour before the report "
+        "(`siem integrity sign`, or the hourly_integrity_signing schedule)"
+    ]
+    # A control that claims write protection only (10.3.2) does not depend on the chains.
+    protected_only = gaps["never verified"].model_copy(update={"checks": ("write_protection", "content_hashes")})
+    assert status_of(statements_for(protected_only)) == "evidence_present"
+    expired = VERIFIED.model_copy(update={"expired": 40, "unsigned_records": 1})
+    assert "; 40 expired by retention; 3 signed digests verified; 1 record sealed since the last one" in (
+        statements_for(full.model_copy(update={"verification": expired}))[2].text
+    )
+
+
+def test_retention_that_did_not_run_on_time_is_a_gap() -> None:
+    never = RETENTION.model_copy(update={"last_run": LastRun(job="retention", last=None, every="1 day", overdue=True)})
+    assert statements_for(never)[-1] == Statement(
+        text="retention has never run (`siem retention`, or the daily_retention schedule)", gap=True
+    )
+    assert status_of(statements_for(RETENTION)) == "evidence_present"
+
+
+def test_data_quality_covers_the_events_of_the_period_whatever_day_they_arrived() -> None:
+    row = DqSource(
+        source="web-access",
+        checks=8,
+        passed=8,
+        failed=0,
+        blocking_failed=0,
+        records=6287,
+        incomplete=0,
+        completeness=1.0,
+        period_events=6000,
+        covered_events=6000,
+        partitions=1,
+    )
+    checked = DataQualityResult(sources=(row,), period_events=6000)
+    assert statements_for(checked) == [
+        Statement(
+            text="data quality: 8 of 8 checks passed across 1 source, for 6,000 of the period's 6,000 events "
+            "(the results of the 1 source and arrival-day partition that hold them)"
+        )
+    ]
+    late = checked.model_copy(
+        update={"period_events": 6010, "unchecked": (Count(key="web-access 2024-04-03", count=10),)}
+    )
+    assert [s for s in statements_for(late) if s.gap] == [
+        Statement(
+            text="data quality of web-access: 10 of the period's events arrived on 1 day whose checks have not run "
+            "(2024-04-03)",
+            gap=True,
+        )
+    ]
+    tables = evidence_tables(_report((_control("10.2.1", late),)))
+    assert render_csv(tables[csv_name("10.2.1", "data-quality", "unchecked")]).splitlines()[1] == (
+        "web-access,2024-04-03,10"
+    )
+
+
+def test_the_first_page_states_the_clock_of_each_figure() -> None:
+    from dagster_project.reports.clocks import CLOCKS
+    from dagster_project.reports.model import Arrival
+
+    report = _report(()).model_copy(
+        update={
+            "clocks": CLOCKS,
+            "arrivals": (
+                Arrival(day="2024-03-31", events=1200, first_event="2024-03-01", last_event="2024-03-31"),
+                Arrival(day="2024-04-01", events=34, first_event="2024-03-30", last_event="2024-03-31"),
+            ),
+        }
+    )
+    html = render_html(report)
+    cover = html[: html.index('<section class="summary">')]
+    assert "Event time: the period and every count are of when events happened (@timestamp, UTC)" in cover
+    assert "the period's events arrived on 2 days, 2024-03-31 to 2024-04-01" in cover
+    assert "<tr><th>Integrity verification</th><td>every event of the period by event time" in cover
+    arrivals = render_csv(evidence_tables(report)[csv_name("arrivals")])
+    assert arrivals.splitlines()[2] == "2024-04-01,34,2024-03-30,2024-03-31"
+
+
+def test_every_sample_table_of_every_framework_asks_for_samples() -> None:
+    from dagster_project.reports.frameworks import load_frameworks
+
+    offenders = [
+        (name, control.id, item.id)
+        for name, framework in load_frameworks().items()
+        for control in framework.controls
+        for item in control.evidence
+        if isinstance(item, EventsEvidence) and events_body(item, MARCH)["size"] < 1
+    ]
+    assert offenders == []
+
+
+def _not_checked(item: object) -> object | None:
+    """The result of an evidence item whose check did not run (None: a query result is its own check)."""
+    from dagster_project.reports import frameworks as fw
+
+    never = LastRun(job="job", last=None, every="1 day", overdue=True)
+    if isinstance(item, fw.EventsEvidence):
+        return NO_MFA.model_copy(update={"id": item.id, "expect": item.expect, "sources_volume": 0})
+    if isinstance(item, fw.DataQualityEvidence):
+        return DataQualityResult(
+            sources=(), period_events=10, unchecked=(Count(key="linux-auth 2024-03-05", count=10),)
+        )
+    if isinstance(item, fw.RetentionEvidence):
+        return RETENTION.model_copy(update={"last_run": never})
+    if isinstance(item, fw.IntegrityEvidence):
+        return INTEGRITY.model_copy(
+            update={"checks": item.checks, "events_with_hash": 0, "verification": None, "signing": never}
+        )
+    if isinstance(item, fw.FieldCompletenessEvidence):
+        return FieldCompletenessResult(fields=item.fields, required=item.required, min_ratio=item.min_ratio, rows=())
+    return None  # detectors, alert review, breach clock: the query that answers them is the check
+
+
+def test_no_control_of_any_framework_has_evidence_without_the_check_behind_it() -> None:
+    from dagster_project.reports.frameworks import load_frameworks
+
+    offenders = []
+    for name, framework in load_frameworks().items():
+        for control in framework.controls:
+            results = [r for r in map(_not_checked, control.evidence) if r is not None]
+            statements = [s for r in results for s in statements_for(r)]  # type: ignore[arg-type]
+            if results and status_of(statements) != "gap":
+                offenders.append((name, control.id))
+    assert offenders == []

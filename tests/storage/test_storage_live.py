@@ -141,3 +141,37 @@ def test_retention_asset_enforces_the_schedule(clean_siem: OpenSearch, opensearc
     assert len(materialization.metadata["made_read_only"].value) == 1
     assert materialization.metadata["meets_pci_10_5_1"].value is True
     assert daily_retention_schedule.cron_schedule == "15 0 * * *"
+
+
+def test_an_existing_single_index_gets_the_new_fields_of_its_template(clean_siem: OpenSearch) -> None:
+    from dagster_project.integrity.chain import seal
+    from dagster_project.integrity.hashing import GENESIS
+    from dagster_project.storage.artifacts import component_template
+
+    mappings = component_template(naming.integrity_index()).body["template"]["mappings"]
+    older = {**mappings, "properties": {k: v for k, v in mappings["properties"].items() if k != "indices"}}
+    clean_siem.indices.create(index=naming.integrity_index(), body={"mappings": older})
+    changes = bootstrap(clean_siem, DEFAULTS)
+    assert [(c.kind, c.name, c.action) for c in changes if c.kind == "index_mapping"] == [
+        ("index_mapping", naming.integrity_index(), "updated")
+    ]
+    stored = clean_siem.indices.get_mapping(index=naming.integrity_index())[naming.integrity_index()]
+    assert stored["mappings"]["properties"]["indices"] == {"type": "keyword"}
+    record = seal("jsonl", 1, GENESIS, [("i", "a", "0" * 64)], "run", datetime.now(UTC))
+    clean_siem.index(index=naming.integrity_index(), id="jsonl:1", body=record)  # strict mapping accepts it
+    assert [c for c in bootstrap(clean_siem, DEFAULTS) if c.kind == "index_mapping"] == []
+
+
+def test_each_retention_run_is_recorded_and_a_dry_run_is_not(clean_siem: OpenSearch) -> None:
+    from dagster_project.storage.retention import last_run
+
+    bootstrap(clean_siem, DEFAULTS)
+    before = datetime.now(UTC) - timedelta(minutes=1)
+    enforce_retention(clean_siem, DEFAULTS, dry_run=True)
+    assert last_run(clean_siem, datetime.now(UTC)) is None
+    at = datetime(2024, 3, 1, 0, 15, tzinfo=UTC)
+    enforce_retention(clean_siem, DEFAULTS, now=at)
+    enforce_retention(clean_siem, DEFAULTS)
+    assert last_run(clean_siem, at + timedelta(hours=1)) == at
+    newest = last_run(clean_siem, datetime.now(UTC) + timedelta(minutes=1))
+    assert newest is not None and newest >= before

@@ -202,6 +202,7 @@ SPEC = SourceSpec(
     description="Linux authentication syslog (auth.log, secure, messages)",
     parser=LinuxAuthParser,
     datasets=(DATASET,),
+    syslog=True,
     logsources=(SigmaLogsource("linux_auth", product="linux", service="auth", fields=SIGMA_FIELDS),),
     samples=(
         "linux_auth/elastic_auth/auth.part1.log",

@@ -1,0 +1,258 @@
+"""`siem serve`'s process group: the receiver, the Dagster daemon and the Dagster webserver, supervised.
+
+The supervisor binds every listening socket itself (so a restarted receiver finds its ports bound and
+senders' connection attempts wait in the backlog), holds the parked TCP connections (`collect.parking`),
+restarts a child that dies (with a backoff while it keeps dying) and on SIGTERM/SIGINT stops them all:
+the receiver spools what is buffered and seals its open segments before it exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dagster_project.collect.config import ReceiverConfig
+from dagster_project.collect.listeners import Listener
+from dagster_project.collect.parking import ParkingLot
+from dagster_project.collect.receiver import bind, bound_address, receiver_arguments
+from dagster_project.collect.spool import STATUS_FILE, read_json
+from dagster_project.errors import ConfigurationError
+from dagster_project.paths import repo_file
+from dagster_project.settings import PROVIDERS
+
+log = logging.getLogger(__name__)
+
+STOP_SECONDS = 30.0
+READY_SECONDS = 60.0
+SERVE_DEQUEUE_SECONDS = 1
+"""`siem serve`'s addition to the suite's instance: a sealed segment's queued run launches within a second."""
+
+
+def instance_yaml() -> str:
+    """The suite's dagster.yaml (run queue, pools, one spool run per source) with serve's prompt dequeue."""
+    config = yaml.safe_load(repo_file("dagster.yaml").read_text())
+    config["run_coordinator"].setdefault("config", {})["dequeue_interval_seconds"] = SERVE_DEQUEUE_SECONDS
+    header = "# Written by `siem serve` when DAGSTER_HOME had no dagster.yaml: the checkout's, dequeued every second.\n"
+    return header + yaml.safe_dump(config, sort_keys=False)
+
+
+def dagster_home(siem_home: Path) -> Path:
+    """DAGSTER_HOME, else SIEM_HOME/dagster; gets the suite's dagster.yaml (`instance_yaml`) when it has none."""
+    home = Path(os.environ.get("DAGSTER_HOME") or siem_home / "dagster")
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(instance_yaml())
+    return home
+
+
+@dataclass
+class Child:
+    """One supervised process: how to start it, the running process, its restarts."""
+
+    name: str
+    command: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    started: float = 0.0
+    restarts: int = 0
+    backoff: float = 0.5
+    due: float = 0.0
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+class Supervisor:
+    """Starts, watches, restarts and stops the long-running services of `siem serve`."""
+
+    def __init__(
+        self,
+        config: ReceiverConfig,
+        listeners: list[Listener],
+        *,
+        daemon: bool = True,
+        webserver: str | None = "127.0.0.1:3000",
+    ) -> None:
+        self.config = config
+        self.listeners = listeners
+        self.sockets: dict[str, socket.socket] = {}
+        for listener in listeners:
+            try:
+                self.sockets[listener.name] = bind(listener)
+            except OSError as exc:
+                self.close()
+                raise ConfigurationError(f"cannot listen on {listener.address}: {exc}", where=listener.name) from exc
+        self.parking = ParkingLot()
+        self.children: list[Child] = []
+        self.stopping = False
+        self.home = dagster_home(config.home) if daemon or webserver else None
+        bin_dir = Path(sys.executable).parent
+        self.children.append(Child("receiver", [sys.executable, "-m", "dagster_project.collect.receiver"]))
+        if daemon:
+            self.children.append(Child("dagster-daemon", [str(bin_dir / "dagster-daemon"), "run", *_workspace()]))
+        if webserver:
+            host, _, port = webserver.rpartition(":")
+            command = [str(bin_dir / "dagster-webserver"), *_workspace(), "-h", host or "127.0.0.1", "-p", port]
+            self.children.append(Child("dagster-webserver", command))
+        self.webserver = webserver
+
+    def addresses(self) -> list[dict[str, Any]]:
+        """Where each listener listens (the real port when 0 was asked for) and which source it feeds."""
+        found = []
+        for listener in self.listeners:
+            host, port = bound_address(self.sockets[listener.name])
+            found.append(
+                {"name": listener.name, "address": f"{host}:{port}", "source": listener.source or "<source> in the URL"}
+            )
+        return found
+
+    def describe(self) -> dict[str, Any]:
+        """The JSON that `siem serve --json` prints once everything is up."""
+        return {
+            "pid": os.getpid(),
+            "listeners": self.addresses(),
+            "spool": str(self.config.root),
+            "dagster_home": str(self.home) if self.home else None,
+            "dagster_webserver": f"http://{self.webserver}" if self.webserver else None,
+            "children": {c.name: c.process.pid if c.process else None for c in self.children},
+        }
+
+    def start(self) -> None:
+        """Start every child; wait until the receiver is listening."""
+        for child in self.children:
+            self._spawn(child)
+        self._wait_ready(self.children[0])
+
+    def run(self) -> int:
+        """Supervise until SIGTERM/SIGINT, then stop everything; the exit status."""
+        selector = selectors.DefaultSelector()
+        wake_r, wake_w = socket.socketpair()
+        wake_r.setblocking(False)
+        wake_w.setblocking(False)
+        previous = signal.set_wakeup_fd(wake_w.fileno())
+        handlers = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        selector.register(self.parking.channel, selectors.EVENT_READ)
+        selector.register(wake_r, selectors.EVENT_READ)
+        try:
+            while not self.stopping:
+                for key, _ in selector.select(timeout=0.2):
+                    if key.fileobj is self.parking.channel:
+                        self.parking.handle()
+                    else:
+                        with contextlib.suppress(BlockingIOError):
+                            wake_r.recv(64)
+                if not self.stopping:
+                    self._watch()
+        finally:
+            signal.set_wakeup_fd(previous)
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+            selector.close()
+            wake_r.close()
+            wake_w.close()
+        self.stop()
+        return 0
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        self.stopping = True
+
+    def _watch(self) -> None:
+        now = time.monotonic()
+        for child in self.children:
+            if child.process is None:
+                if now >= child.due:
+                    self._spawn(child)
+                continue
+            code = child.process.poll()
+            if code is None:
+                if now - child.started > 30:
+                    child.backoff = 0.5  # it has stayed up: the next crash restarts it quickly again
+                continue
+            log.warning(
+                "%s (pid %d) exited with %s; restarting in %.1fs", child.name, child.process.pid, code, child.backoff
+            )
+            child.process = None
+            child.restarts += 1
+            child.due = now + child.backoff
+            child.backoff = min(child.backoff * 2, 30.0)
+
+    def _spawn(self, child: Child) -> None:
+        env = dict(os.environ)
+        for provider in PROVIDERS:
+            for name in provider.env_names().values():
+                env.setdefault(name, "")  # the code location wires them with dg.EnvVar: unset would refuse runs
+        env |= self.config.as_env()
+        if self.home is not None:
+            env["DAGSTER_HOME"] = str(self.home)
+        fds: list[int] = []
+        command = list(child.command)
+        if child.name == "receiver":
+            for sock in self.sockets.values():
+                sock.set_inheritable(True)
+            listening = {name: sock.fileno() for name, sock in self.sockets.items()}
+            parked = {conn_id: sock.fileno() for conn_id, sock in self.parking.inherited().items()}
+            channel = self.parking.receiver_end.fileno()
+            command += receiver_arguments(listening, channel, parked)
+            fds = [*listening.values(), channel, *parked.values()]
+        child.process = subprocess.Popen(command, env=env, pass_fds=fds)
+        child.started = time.monotonic()
+        log.info("started %s (pid %d)", child.name, child.process.pid)
+
+    def _wait_ready(self, receiver: Child) -> None:
+        deadline = time.monotonic() + READY_SECONDS
+        status_path = self.config.root / STATUS_FILE
+        while time.monotonic() < deadline:
+            assert receiver.process is not None
+            if receiver.process.poll() is not None:
+                self.stop()
+                raise ConfigurationError(
+                    f"the receiver exited with {receiver.process.returncode} (see its log above)", where="siem serve"
+                )
+            status = read_json(status_path)
+            if status.get("pid") == receiver.process.pid and status.get("ready"):
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise ConfigurationError("the receiver did not start listening in time", where="siem serve")
+
+    def stop(self) -> None:
+        """SIGTERM every child, wait for them (SIGKILL after a deadline), release every socket."""
+        self.stopping = True
+        for sock in self.sockets.values():
+            sock.close()  # the receiver holds the last reference: its stop closes them, and reconnects are refused
+        running = [c for c in self.children if c.process is not None and c.process.poll() is None]
+        for child in running:
+            assert child.process is not None
+            child.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_SECONDS
+        for child in running:
+            assert child.process is not None
+            try:
+                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("%s did not stop in time; killing it", child.name)
+                child.process.kill()
+                child.process.wait()
+        self.close()
+
+    def close(self) -> None:
+        """Release the listening sockets and parked connections."""
+        for sock in self.sockets.values():
+            sock.close()
+        parking = getattr(self, "parking", None)
+        if parking is not None:
+            parking.close()
+
+
+def _workspace() -> list[str]:
+    return ["-m", "dagster_project.definitions"]
