@@ -2,7 +2,9 @@
 
 `connect(settings, local_url)` is the only way the suite builds a client from settings: the CLI passes
 what it read from the environment (`client_from_env`), the Dagster `OpenSearchResource` what `dg.EnvVar`
-delivered; both end in `client_options`, so they cannot drift apart.
+delivered; both end in `client_options`, so they cannot drift apart. The URL may name several nodes of
+one cluster, separated by commas: the client uses them all (a failed node is left for the next one, as
+`dagster_project.retries` states).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from opensearchpy import OpenSearch
 
 from dagster_project.retries import TRANSPORT as TRANSPORT_RETRY
 from dagster_project.serializer import OrjsonSerializer
-from dagster_project.settings import ConnectionSettings, NodeSettings
+from dagster_project.settings import ConnectionSettings, NodeSettings, url_list
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +34,13 @@ def client_options(
     timeout: float = 30.0,
     http_compress: bool = False,
 ) -> dict[str, Any]:
-    """The keyword arguments of `OpenSearch(...)` for one cluster (pure; the serializer is added by the caller)."""
+    """The keyword arguments of `OpenSearch(...)` for one cluster at `url` (one URL, or several comma-separated).
+
+    Pure; the serializer is added by the caller.
+    """
+    hosts = url_list(url)
     kwargs: dict[str, Any] = {
-        "hosts": [url],
+        "hosts": hosts,
         "timeout": timeout,
         **TRANSPORT_RETRY,
         # Compression costs more CPU than it saves on loopback or a LAN; turn it on for slow links.
@@ -42,7 +48,7 @@ def client_options(
     }
     if user:
         kwargs["http_auth"] = (user, password)
-    if url.startswith("https://"):
+    if any(host.startswith("https://") for host in hosts):
         kwargs["use_ssl"] = True
         kwargs["verify_certs"] = verify_certs
         if ca_certs:

@@ -1,4 +1,4 @@
-"""Reads a cluster's health, version and installed plugins."""
+"""Reads a cluster's health, version, installed plugins and nodes."""
 
 from __future__ import annotations
 
@@ -17,11 +17,12 @@ SECURITY_PLUGIN = "opensearch-security"
 
 
 def cluster_status(client: OpenSearch, url: str) -> dict[str, Any]:
-    """Health, version and plugins of the cluster behind `client`; NodeError when it cannot be reached."""
+    """Health, version, plugins and nodes of the cluster behind `client`; NodeError when it cannot be reached."""
     try:
         info = client.info()
         health = client.cluster.health()
         plugins = client.cat.plugins(format="json")
+        members = nodes(client)
     except (OpenSearchConnectionError, TransportError) as exc:
         raise NodeError(f"cluster not reachable: {exc}", where=url) from exc
     return {
@@ -32,7 +33,28 @@ def cluster_status(client: OpenSearch, url: str) -> dict[str, Any]:
         "version": info.get("version", {}).get("number"),
         "distribution": info.get("version", {}).get("distribution"),
         "plugins": sorted({p["component"] for p in plugins}),
+        "nodes": members,
     }
+
+
+def nodes(client: OpenSearch) -> list[dict[str, Any]]:
+    """The cluster's nodes by name: pid, HTTP and transport addresses, roles, whether it is the elected manager."""
+    found = client.nodes.info(metric="process,http,transport")["nodes"]
+    manager = client.cluster.state(metric="cluster_manager_node").get("cluster_manager_node")
+    return sorted(
+        (
+            {
+                "name": node["name"],
+                "pid": node.get("process", {}).get("id"),
+                "http": node.get("http", {}).get("publish_address"),
+                "transport": node.get("transport", {}).get("publish_address") or node.get("transport_address"),
+                "roles": sorted(node.get("roles", [])),
+                "cluster_manager": node_id == manager,
+            }
+            for node_id, node in found.items()
+        ),
+        key=lambda node: str(node["name"]),
+    )
 
 
 def installed_plugins(client: OpenSearch) -> set[str]:

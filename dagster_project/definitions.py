@@ -15,6 +15,7 @@ from dagster_project.assets import (
     detection,
     ingestion,
     integrity,
+    pools,
     quality,
     reports,
     security,
@@ -22,6 +23,7 @@ from dagster_project.assets import (
 )
 from dagster_project.resources import (
     AlertPolicyResource,
+    ConcurrencyResource,
     DashboardsResource,
     LandingResource,
     OpenSearchResource,
@@ -35,6 +37,7 @@ from dagster_project.resources import (
 )
 from dagster_project.settings import (
     AlertSettings,
+    ConcurrencySettings,
     ConnectionSettings,
     DashboardsSettings,
     FolderSettings,
@@ -72,6 +75,7 @@ RESOURCES: dict[str, dg.ConfigurableResource] = {
     "retention": RetentionResource(**env(RetentionSettings)),
     "alerting": AlertPolicyResource(**env(AlertSettings)),
     "quality": QualityResource(**env(QualitySettings)),
+    "concurrency": ConcurrencyResource(**env(ConcurrencySettings)),
     "spool": SpoolResource(**env(SpoolSettings, "dir", "archive_dir"), home=_home()),
 }
 """One resource per external system or policy, each field wired to its variable."""
@@ -101,6 +105,11 @@ defs = dg.Definitions(
         *quality.QUALITY_CHECKS,
     ],
     jobs=[collection.spool_ingestion_job],
-    sensors=[*ingestion.LANDING_SENSORS, *detection.DETECTION_SENSORS, collection.sealed_segments_sensor],
+    sensors=[
+        *ingestion.LANDING_SENSORS,
+        *detection.DETECTION_SENSORS,
+        collection.sealed_segments_sensor,
+        pools.opensearch_writers_pool,
+    ],
     resources=RESOURCES,
 )

@@ -23,6 +23,7 @@ from dagster_project.notify.email import send_message
 from dagster_project.reports.deliver import recipients_for
 from dagster_project.settings import (
     AlertSettings,
+    ConcurrencySettings,
     ConnectionSettings,
     DashboardsSettings,
     FolderSettings,
@@ -188,10 +189,11 @@ class ReportsResource(dg.ConfigurableResource):
 
 
 class RetentionResource(dg.ConfigurableResource):
-    """How long events are kept, from event time: SIEM_RETENTION_DAYS (365) and SIEM_HOT_DAYS (90)."""
+    """How long events are kept, from event time: SIEM_RETENTION_DAYS (365) and SIEM_HOT_DAYS (90); SIEM_REPLICAS."""
 
     retention_days: str = ""
     hot_days: str = ""
+    replicas: str = ""
 
     def settings(self) -> RetentionSettings:
         """The validated retention settings."""
@@ -221,6 +223,16 @@ class QualityResource(dg.ConfigurableResource):
     def settings(self) -> QualitySettings:
         """The validated data-quality settings."""
         return QualitySettings.from_text(_text(self))
+
+
+class ConcurrencyResource(dg.ConfigurableResource):
+    """How many steps may write to OpenSearch at once: SIEM_OPENSEARCH_WRITERS (2), the writers pool's slots."""
+
+    opensearch_writers: str = ""
+
+    def settings(self) -> ConcurrencySettings:
+        """The validated concurrency settings."""
+        return ConcurrencySettings.from_text(_text(self))
 
 
 class SpoolResource(dg.ConfigurableResource):

@@ -3,8 +3,8 @@
 The sensor's run key is the batch's segment id (`<first>..<last>` for several), and its cursor remembers
 which segments were requested, so a restarted daemon launches nothing twice. While a source's previous
 batch is still queued or running the sensor waits, and the next run takes every segment sealed meanwhile
-(`siem serve`'s dagster.yaml runs one spool batch per source at a time). A failed run's segments stay
-sealed on disk and are requested again under a new run key. Detection of the new events runs in the
+(the suite's dagster.yaml, which `siem serve` uses, runs one spool batch per source at a time). A failed
+run's segments stay sealed on disk and are requested again under a new run key. Detection of the new events runs in the
 same run, right after their ingestion.
 """
 

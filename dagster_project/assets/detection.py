@@ -1,18 +1,23 @@
-"""Sigma findings per event day (backfill any range from the UI), the alerts they raise, and a sensor that
-runs detection for newly indexed events only."""
+"""Sigma findings per event day (a backfill of any range runs DAYS_PER_RUN days per run), the alerts they raise,
+and a sensor that runs detection for newly indexed events only."""
 
 import json
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
 from dagster_project.assets.ingestion import INGESTION_ASSETS
 from dagster_project.assets.partitions import EVENT_DAYS, EVERY_ARRIVAL_DAY, FIRST_DAY
+from dagster_project.assets.pools import OPENSEARCH_WRITERS
 from dagster_project.detection.alerts import raise_alerts
-from dagster_project.detection.arrivals import new_arrivals
+from dagster_project.detection.arrivals import days_with_events, new_arrivals
 from dagster_project.detection.hunt import hunt, select_rules
 from dagster_project.detection.notifications import notify
 from dagster_project.resources import AlertPolicyResource, OpenSearchResource, SmtpResource, WebhookResource
+
+DAYS_PER_RUN = 31
+"""Event days one backfill run hunts: a year's backfill is 12 runs (each loads the rules once), not 365."""
 
 
 @dg.asset(
@@ -21,6 +26,8 @@ from dagster_project.resources import AlertPolicyResource, OpenSearchResource, S
     kinds={"opensearch", "sigma"},
     # Any arrival day may carry events of this event day: the dependency is on all of them.
     deps=[dg.AssetDep(asset, partition_mapping=EVERY_ARRIVAL_DAY) for asset in INGESTION_ASSETS],
+    pool=OPENSEARCH_WRITERS,
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=DAYS_PER_RUN),
 )
 def findings(
     context: dg.AssetExecutionContext,
@@ -29,11 +36,14 @@ def findings(
     webhook: WebhookResource,
     smtp: SmtpResource,
 ) -> dg.MaterializeResult:
-    """Sigma findings for events of one day, from a retro-hunt of every rule in detectors/ (idempotent)."""
-    start = datetime.strptime(context.partition_key, "%Y-%m-%d").replace(tzinfo=UTC)
-    end = start + timedelta(days=1)
+    """Sigma findings for events of each day in the run, from a retro-hunt of every rule in detectors/ (idempotent)."""
+    window = context.partition_time_window
+    start, end = window.start.astimezone(UTC), window.end.astimezone(UTC)
+    rules = select_rules()
     with opensearch.client() as client:
-        result = hunt(client, start, end, rules=select_rules(), partition=context.partition_key)
+        # Each day is hunted as its own partition would be (findings carry their day); a day without events
+        # has no findings, so only days with events are hunted.
+        hunted = [hunt(client, *_day(day), rules=rules, partition=day) for day in days_with_events(client, start, end)]
         changes = raise_alerts(client, start, end, alerting.settings())
         delivery = notify(
             client,
@@ -43,13 +53,17 @@ def findings(
             events_url=opensearch.effective_url,
         )
     # The partition's findings, whether this run or an earlier one wrote them (a backfill reports the same).
-    by_rule = {r.title: r.matched for r in result.rules if r.matched}
+    by_rule: Counter[str] = Counter()
+    for result in hunted:
+        by_rule.update({r.title: r.matched for r in result.rules if r.matched})
     return dg.MaterializeResult(
         metadata={
-            "findings": dg.MetadataValue.int(result.matched),
-            "new_findings": dg.MetadataValue.int(result.findings),
-            "rules_run": dg.MetadataValue.int(len(result.rules)),
-            "findings_by_rule": dg.MetadataValue.json(by_rule),
+            "findings": dg.MetadataValue.int(sum(result.matched for result in hunted)),
+            "new_findings": dg.MetadataValue.int(sum(result.findings for result in hunted)),
+            "days": dg.MetadataValue.int(len(context.partition_keys)),
+            "days_with_events": dg.MetadataValue.int(len(hunted)),
+            "rules_run": dg.MetadataValue.int(len(rules) if hunted else 0),
+            "findings_by_rule": dg.MetadataValue.json(dict(by_rule)),
             "alerts": dg.MetadataValue.int(len(changes)),
             "new_alerts": dg.MetadataValue.int(sum(c.created for c in changes)),
             "delivered_webhook": dg.MetadataValue.int(delivery.webhook),
@@ -57,6 +71,11 @@ def findings(
             "delivery_failures": dg.MetadataValue.json(delivery.failures),
         }
     )
+
+
+def _day(day: str) -> tuple[datetime, datetime]:
+    start = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC)
+    return start, start + timedelta(days=1)
 
 
 daily_detection_job = dg.define_asset_job("daily_detection", selection=[findings])

@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from dagster_project.assets.partitions import ARRIVAL_DAYS
+from dagster_project.assets.pools import OPENSEARCH_WRITERS
 from dagster_project.assets.storage import index_templates
 from dagster_project.ingest.landing import landed_files, partition_files
 from dagster_project.ingest.pipeline import IngestSummary, ingest
@@ -40,6 +41,7 @@ def build_ingestion_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         kinds={"opensearch"},
         description=f"{spec.description}: the {source} events that arrived in the landing directory that day.",
         metadata={"source": source, "index_pattern": naming.events_pattern(source)},
+        pool=OPENSEARCH_WRITERS,
     )
     def _ingest(
         context: dg.AssetExecutionContext,

@@ -21,43 +21,40 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from dagster_project.collect.config import ReceiverConfig
 from dagster_project.collect.listeners import Listener
 from dagster_project.collect.parking import ParkingLot
 from dagster_project.collect.receiver import bind, bound_address, receiver_arguments
 from dagster_project.collect.spool import STATUS_FILE, read_json
 from dagster_project.errors import ConfigurationError
+from dagster_project.paths import repo_file
 from dagster_project.settings import PROVIDERS
 
 log = logging.getLogger(__name__)
 
 STOP_SECONDS = 30.0
 READY_SECONDS = 60.0
-DAGSTER_YAML = """\
-# Written by `siem serve` when DAGSTER_HOME had no dagster.yaml.
-telemetry:
-  enabled: false
-run_coordinator:
-  module: dagster.core.run_coordinator
-  class: QueuedRunCoordinator
-  config:
-    dequeue_interval_seconds: 1
-    tag_concurrency_limits:
-      - key: siem/spool-source
-        value:
-          applyLimitPerUniqueValue: true
-        limit: 1
-"""
-"""Spool ingestion runs of one source run one at a time (the next takes every segment sealed meanwhile)."""
+SERVE_DEQUEUE_SECONDS = 1
+"""`siem serve`'s addition to the suite's instance: a sealed segment's queued run launches within a second."""
+
+
+def instance_yaml() -> str:
+    """The suite's dagster.yaml (run queue, pools, one spool run per source) with serve's prompt dequeue."""
+    config = yaml.safe_load(repo_file("dagster.yaml").read_text())
+    config["run_coordinator"].setdefault("config", {})["dequeue_interval_seconds"] = SERVE_DEQUEUE_SECONDS
+    header = "# Written by `siem serve` when DAGSTER_HOME had no dagster.yaml: the checkout's, dequeued every second.\n"
+    return header + yaml.safe_dump(config, sort_keys=False)
 
 
 def dagster_home(siem_home: Path) -> Path:
-    """DAGSTER_HOME, else SIEM_HOME/dagster; gets a dagster.yaml with the spool's run queue when it has none."""
+    """DAGSTER_HOME, else SIEM_HOME/dagster; gets the suite's dagster.yaml (`instance_yaml`) when it has none."""
     home = Path(os.environ.get("DAGSTER_HOME") or siem_home / "dagster")
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text(DAGSTER_YAML)
+        config.write_text(instance_yaml())
     return home
 
 

@@ -5,6 +5,7 @@ sensor keeps, for each stamp seen within `LOOKBACK`, how many events carry it. A
 or one whose count grew (a long run's later batches, or batches that became visible late), means newly
 indexed events; their event days (`@timestamp`, UTC) are the `findings` partitions to run. When nothing
 was indexed, nothing is launched. Two searches per evaluation; blocking; the client retries 429/5xx.
+`days_with_events` answers the same question for a time range: which days of a backfill run hold events.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from opensearchpy import OpenSearch
 
+from dagster_project.querydsl import time_range
 from dagster_project.storage import naming
 
 LOOKBACK = timedelta(hours=24)
@@ -57,9 +59,18 @@ def stamp_counts(client: OpenSearch, since: datetime) -> dict[str, int]:
 
 def event_days(client: OpenSearch, stamps: list[str]) -> list[str]:
     """The event days (UTC) of the events carrying these stamps."""
+    return _days(client, {"terms": {"event.ingested": [int(s) for s in stamps]}})
+
+
+def days_with_events(client: OpenSearch, start: datetime, end: datetime) -> list[str]:
+    """The event days (UTC) with at least one event in start <= @timestamp < end, oldest first."""
+    return _days(client, time_range("@timestamp", start, end))
+
+
+def _days(client: OpenSearch, query: dict[str, Any]) -> list[str]:
     body: dict[str, Any] = {
         "size": 0,
-        "query": {"terms": {"event.ingested": [int(s) for s in stamps]}},
+        "query": query,
         "aggs": {
             "days": {
                 "date_histogram": {

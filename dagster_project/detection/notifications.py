@@ -10,7 +10,7 @@ from opensearchpy import OpenSearch
 from dagster_project.detection.alerts import AlertChange, mark_notified
 from dagster_project.notify.email import build_message, send_message
 from dagster_project.notify.webhook import DeliveryError, Webhook
-from dagster_project.settings import SmtpSettings, WebhookSettings
+from dagster_project.settings import SmtpSettings, WebhookSettings, url_list
 from dagster_project.storage import naming
 
 log = logging.getLogger(__name__)
@@ -31,9 +31,8 @@ def alert_payload(change: AlertChange, events_url: str = "") -> dict[str, object
     payload: dict[str, object] = {"type": "siem.alert", "alert": alert}
     if events_url:
         ids = ",".join(alert.get("event_ids", [])[:20])
-        payload["links"] = {
-            "events": f"{events_url}/{naming.events_alias()}/_search?q=_id:({ids.replace(',', ' OR ')})"
-        }
+        node = url_list(events_url)[0]  # any node of the cluster answers; a link names one
+        payload["links"] = {"events": f"{node}/{naming.events_alias()}/_search?q=_id:({ids.replace(',', ' OR ')})"}
     return payload
 
 

@@ -118,7 +118,7 @@ def ingest(
     reasons: dict[str, int] = defaultdict(int)
     started = time.monotonic()
     recorder = BatchRecorder(client, source, run_id)
-    run = _RunConstants(source, iso_utc(now), partition)
+    run = _RunConstants(source, iso_utc(now), partition, run_id)
 
     def quarantine_action(reason: str, raw: str, file: str, line: int, offset: int, stage: str) -> dict[str, Any]:
         doc_id, document = quarantine_document(source, Quarantined(reason, raw, file, line, offset, stage), now, run_id)
@@ -193,6 +193,8 @@ def ingest(
                 continue
             if status == 409:
                 summary.duplicates += 1
+                if meta.kind == "event":
+                    recorder.add_existing(meta.index, doc_id)
                 continue
             if meta.kind == "quarantine":
                 raise IngestError(
@@ -203,6 +205,7 @@ def ingest(
             _retry_as_quarantine(client, source, meta, reason, now, run_id, summary, reasons)
         recorder.flush()
     except (OpenSearchConnectionError, TransportError) as exc:
+        _seal_acknowledged(recorder)
         raise IngestError(
             f"bulk write failed after its retries (dagster_project.retries): {describe_failure(exc)}; "
             f"{summary.indexed} events indexed before it, a re-run adds the rest",
@@ -229,9 +232,10 @@ def ingest(
 class _RunConstants:
     """What every event document of one run shares, worked out once per run instead of once per event."""
 
-    def __init__(self, source: str, ingested: str, partition: str) -> None:
+    def __init__(self, source: str, ingested: str, partition: str, batch_id: str) -> None:
         self.ingested = ingested
         self.partition = partition
+        self.batch_id = batch_id
         self._source = source
         self._indices: dict[date, str] = {}
 
@@ -264,6 +268,7 @@ def _event_action(
         "offset": record.offset,
         "content_hash": content_hash(event.original),
         "partition": run.partition,
+        "batch_id": run.batch_id,  # the run whose integrity records chain this event (see integrity.chain)
     }
     stream.annotate(doc, record)
     index = run.index(event.timestamp)
@@ -273,6 +278,14 @@ def _event_action(
         _Pending("event", record.line_no, event.original, file, record.offset, index, hashlib.sha256(body).hexdigest())
     )
     return {"_op_type": "create", "_index": index, "_id": doc_id, "_source": body.decode()}
+
+
+def _seal_acknowledged(recorder: BatchRecorder) -> None:
+    """Chain what the cluster acknowledged before a run fails; a re-run adopts what this cannot reach."""
+    try:
+        recorder.flush()
+    except (OpenSearchConnectionError, TransportError) as exc:
+        log.warning("could not seal the integrity record of a failing run (a re-run adopts its events): %s", exc)
 
 
 def _guarded_records(records: Iterator[RawRecord], file: str) -> Iterator[RawRecord]:

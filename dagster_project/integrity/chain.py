@@ -5,6 +5,11 @@ writer that raced for the same sequence number gets a conflict and re-reads the 
 A record also names the event indices its entries are in (`indices`, outside the hash: a search aid), so
 verification finds the records that seal an event-time period whatever day they were written; a record
 whose `indices` were altered only hides itself, and its events then show up as unsealed.
+
+A document the cluster already held when a run created it (409) was written by an earlier attempt whose
+answer was lost: a request retried after a node died, or a run that failed half-way. Unless a record of the
+run that wrote it (its `siem.batch_id`) lists it, it is adopted: chained with the hash of its stored copy,
+so `siem verify` never reports an event that ingestion wrote as injected.
 """
 
 from __future__ import annotations
@@ -14,10 +19,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from opensearchpy import OpenSearch
+from opensearchpy import OpenSearch, helpers
 from opensearchpy.exceptions import ConflictError, NotFoundError
 
-from dagster_project.integrity.hashing import GENESIS, record_hash
+from dagster_project.integrity.hashing import GENESIS, document_hash, record_hash
 from dagster_project.storage import naming
 
 log = logging.getLogger(__name__)
@@ -84,16 +89,62 @@ class BatchRecorder:
     run_id: str
     batch_size: int = BATCH_SIZE
     records_written: int = 0
+    adopted: int = 0
     _entries: list[tuple[str, str, str]] = field(default_factory=list)
     _head: tuple[int, str] | None = None
+    _conflicts: list[tuple[str, str]] = field(default_factory=list)
+    _chained_by_run: dict[str, set[str]] = field(default_factory=dict)
 
     def add(self, index: str, doc_id: str, doc_hash: str) -> None:
         """Remember one accepted document; seals a record when the batch is full."""
         self._entries.append((index, doc_id, doc_hash))
         if len(self._entries) >= self.batch_size:
-            self.flush()
+            self._seal()
+
+    def add_existing(self, index: str, doc_id: str) -> None:
+        """Remember a document the cluster already held (409 on create); adopted if no record lists it."""
+        self._conflicts.append((index, doc_id))
+        if len(self._conflicts) >= self.batch_size:
+            self._adopt_unchained()
 
     def flush(self) -> None:
+        """Seal the pending entries (and adopted documents) into records (no-op when there are none)."""
+        self._adopt_unchained()
+        self._seal()
+
+    def _adopt_unchained(self) -> None:
+        conflicts, self._conflicts = self._conflicts, []
+        if not conflicts:
+            return
+        docs = self.client.mget(body={"docs": [{"_index": index, "_id": doc_id} for index, doc_id in conflicts]})
+        for (index, doc_id), doc in zip(conflicts, docs["docs"], strict=True):
+            if not doc.get("found"):
+                continue
+            run = doc["_source"].get("siem", {}).get("batch_id")
+            if run is None or (run != self.run_id and doc_id in self._chained_ids(run)):
+                continue  # chained by the run that wrote it (documents without a run predate adoption)
+            self.add(index, doc_id, document_hash(doc["_source"]))
+            self.adopted += 1
+
+    def _chained_ids(self, run_id: str) -> set[str]:
+        """Ids the records of an earlier run of this source list (read once per run)."""
+        if run_id not in self._chained_by_run:
+            self.client.indices.refresh(index=naming.integrity_index(), ignore_unavailable=True)
+            query = {"query": {"bool": {"filter": [{"term": {"source": self.source}}, {"term": {"run_id": run_id}}]}}}
+            self._chained_by_run[run_id] = {
+                entry["id"]
+                for hit in helpers.scan(
+                    self.client,
+                    index=naming.integrity_index(),
+                    query=query,
+                    _source=["entries.id"],
+                    ignore_unavailable=True,
+                )
+                for entry in hit["_source"].get("entries", [])
+            }
+        return self._chained_by_run[run_id]
+
+    def _seal(self) -> None:
         """Seal the pending entries into one record (no-op when there are none)."""
         if not self._entries:
             return

@@ -6,6 +6,7 @@ import logging
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 from dagster_project.errors import NodeError
@@ -14,6 +15,8 @@ from dagster_project.node.manifest import Artifact
 log = logging.getLogger(__name__)
 
 MVN_TIMEOUT_SECONDS = 900
+NOT_PUBLISHED_TTL_SECONDS = 24 * 3600
+"""How long Maven Central's "no such artifact" is believed before it is asked again (each ask takes seconds)."""
 _NOT_FOUND = re.compile(r"Could not find artifact|was not found in https?://")
 
 
@@ -25,11 +28,14 @@ def fetch(artifact: Artifact, cache_dir: Path) -> Path:
     """The artifact's local file, downloaded with `mvn dependency:copy` when it is not cached yet.
 
     Blocks until mvn finishes (up to 15 minutes). Raises ArtifactNotPublished when Maven Central has no
-    such artifact, NodeError for any other failure; both name the artifact.
+    such artifact (remembered in the cache for a day), NodeError for any other failure; both name the artifact.
     """
     target = cache_dir / artifact.file_name
     if target.is_file() and target.stat().st_size > 0:
         return target
+    absent = cache_dir / f"{artifact.file_name}.not-published"
+    if absent.is_file() and time.time() - absent.stat().st_mtime < NOT_PUBLISHED_TTL_SECONDS:
+        raise ArtifactNotPublished("not published on Maven Central", where=artifact.coordinates)
     mvn = shutil.which("mvn")
     if mvn is None:
         raise NodeError(
@@ -54,6 +60,7 @@ def fetch(artifact: Artifact, cache_dir: Path) -> Path:
     output = done.stdout + done.stderr
     if done.returncode != 0 or not target.is_file():
         if _NOT_FOUND.search(output):
+            absent.write_text(output.strip()[-2000:] + "\n")
             raise ArtifactNotPublished("not published on Maven Central", where=artifact.coordinates)
         last = [line for line in output.splitlines() if "ERROR" in line][:3]
         detail = " | ".join(line.strip() for line in last) or output.strip()[-500:]

@@ -109,28 +109,10 @@ def install(
     return result
 
 
-def write_config(layout: Layout, *, port: int, extra: dict[str, object] | None = None) -> None:
-    """Write opensearch.yml for a single loopback node with data and logs under SIEM_HOME."""
-    settings: dict[str, object] = {
-        "cluster.name": naming.CLUSTER_NAME,
-        "node.name": naming.NODE_NAME,
-        "network.host": "127.0.0.1",
-        "http.port": port,
-        "transport.port": port + 100,
-        "discovery.type": "single-node",
-        "path.data": str(layout.data),
-        "path.logs": str(layout.logs),
-        # A developer disk may be fuller than a server's; never flip indices read-only for that.
-        "cluster.routing.allocation.disk.threshold_enabled": False,
-        "action.auto_create_index": True,
-        # Community Sigma rules OR together up to ~1,100 values (package lists, ~40k characters of query
-        # string); the defaults allow 1,024 clauses and 32,000 characters.
-        "indices.query.bool.max_clause_count": 8192,
-        "search.query.max_query_string_length": 200000,
-    }
-    settings.update(extra or {})
+def write_config(config_dir: Path, settings: dict[str, object]) -> None:
+    """Write a node's opensearch.yml (see `topology.node_settings` for what goes in it)."""
     lines = [f"{key}: {json.dumps(value)}" for key, value in settings.items()]
-    (layout.node_home / "config" / "opensearch.yml").write_text("\n".join(lines) + "\n")
+    (config_dir / "opensearch.yml").write_text("\n".join(lines) + "\n")
 
 
 def ensure_service_user(name: str) -> pwd.struct_passwd:

@@ -7,11 +7,12 @@ table lists every variable; `.env.example` holds the ones the Dagster code locat
 from dagster_project.settings.alerts import AlertSettings
 from dagster_project.settings.base import SuiteSettings
 from dagster_project.settings.collect import DEFAULT_SYSLOG_SOURCE, CollectSettings
+from dagster_project.settings.concurrency import ConcurrencySettings
 from dagster_project.settings.dashboards import DashboardsSettings
 from dagster_project.settings.folders import FolderSettings
 from dagster_project.settings.index import DEFAULT_PREFIX, IndexSettings
 from dagster_project.settings.node import LOCAL_HOST, NodeSettings, default_home, effective_url, local_url
-from dagster_project.settings.opensearch import ConnectionSettings
+from dagster_project.settings.opensearch import ConnectionSettings, url_list
 from dagster_project.settings.quality import MAX_SAMPLE, QualitySettings
 from dagster_project.settings.retention import RetentionSettings
 from dagster_project.settings.rules import RUN_STATUSES, RuleSettings
@@ -32,6 +33,7 @@ PROVIDERS: tuple[type[SuiteSettings], ...] = (
     DashboardsSettings,
     QualitySettings,
     AlertSettings,
+    ConcurrencySettings,
     CollectSettings,
     SpoolSettings,
     RuleSettings,
@@ -47,6 +49,7 @@ __all__ = [
     "RUN_STATUSES",
     "AlertSettings",
     "CollectSettings",
+    "ConcurrencySettings",
     "ConnectionSettings",
     "DashboardsSettings",
     "FolderSettings",
@@ -63,4 +66,5 @@ __all__ = [
     "default_home",
     "effective_url",
     "local_url",
+    "url_list",
 ]

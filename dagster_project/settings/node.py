@@ -1,4 +1,8 @@
-"""SIEM_HOME and SIEM_OPENSEARCH_*: where the suite keeps its files and how it runs its local nodes."""
+"""SIEM_HOME and SIEM_OPENSEARCH_*: where the suite keeps its files and how it runs its local nodes.
+
+Node k (1-based) of the local cluster listens on SIEM_OPENSEARCH_PORT + k - 1 (HTTP) and on
+SIEM_OPENSEARCH_TRANSPORT_PORT + k - 1 (transport; default HTTP + 100, so one node on 9200 uses 9300).
+"""
 
 from __future__ import annotations
 
@@ -35,10 +39,14 @@ class NodeSettings(SuiteSettings):
     """SIEM_HOME: cache, local node, and the default landing and reports folders."""
     opensearch_port: int = 9200
     """SIEM_OPENSEARCH_PORT: the plain local node's HTTP port (127.0.0.1)."""
+    opensearch_transport_port: int | None = Field(default=None, ge=1, le=65535)
+    """SIEM_OPENSEARCH_TRANSPORT_PORT: the first local node's transport port (empty = HTTP port + 100)."""
+    opensearch_nodes: int | None = Field(default=None, ge=1)
+    """SIEM_OPENSEARCH_NODES: how many local nodes `siem opensearch up` runs (empty = as last time, else 1)."""
     opensearch_secure_port: int = 9201
     """SIEM_OPENSEARCH_SECURE_PORT: the secure node's HTTPS port (its home is SIEM_HOME/secure)."""
     opensearch_heap: str = "1g"
-    """SIEM_OPENSEARCH_HEAP: JVM heap of the local node, like 512m or 1g."""
+    """SIEM_OPENSEARCH_HEAP: JVM heap of each local node, like 512m or 1g."""
     opensearch_start_timeout: float = 180.0
     """SIEM_OPENSEARCH_START_TIMEOUT: seconds `siem opensearch up` waits for a healthy node."""
     opensearch_user: str = ""
@@ -53,8 +61,13 @@ class NodeSettings(SuiteSettings):
 
     @property
     def url(self) -> str:
-        """The local node's HTTP URL."""
+        """The local node's HTTP URL (the first node's, when there are several)."""
         return local_url(self.opensearch_port)
+
+    @property
+    def transport_port(self) -> int:
+        """The first local node's transport port."""
+        return self.opensearch_transport_port or self.opensearch_port + 100
 
 
 def local_url(port: int) -> str:

@@ -14,7 +14,7 @@ class ConnectionSettings(SuiteSettings):
     model_config = SettingsConfigDict(env_prefix="OPENSEARCH_")
 
     url: str = ""
-    """OPENSEARCH_URL: the cluster; empty means the local node on SIEM_OPENSEARCH_PORT."""
+    """OPENSEARCH_URL: the cluster, one URL or several separated by commas; empty means the local node."""
     user: str = ""
     """OPENSEARCH_USER: basic-auth user (empty = no auth)."""
     password: SecretStr = SecretStr("")
@@ -31,4 +31,9 @@ class ConnectionSettings(SuiteSettings):
     @field_validator("url")
     @classmethod
     def _strip(cls, value: str) -> str:
-        return value.strip().rstrip("/")
+        return ",".join(url_list(value))
+
+
+def url_list(value: str) -> list[str]:
+    """The URLs of a comma-separated OPENSEARCH_URL, in order, without blanks or trailing slashes."""
+    return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]

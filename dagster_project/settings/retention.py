@@ -1,4 +1,4 @@
-"""SIEM_RETENTION_DAYS and SIEM_HOT_DAYS: how long events are kept, counted from event time."""
+"""SIEM_RETENTION_DAYS, SIEM_HOT_DAYS, SIEM_REPLICAS: how long events are kept (from event time), in how many copies."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ class RetentionSettings(SuiteSettings):
     """SIEM_RETENTION_DAYS: days (from event time) before an index is deleted."""
     hot_days: int = Field(default=90, ge=1)
     """SIEM_HOT_DAYS: days an index stays writable before it is made read-only and force-merged."""
+    replicas: int | None = Field(default=None, ge=0)
+    """SIEM_REPLICAS: replicas of every shard (empty = 0 on one data node, so it stays green; 1 on more)."""
 
     def model_post_init(self, __context: object) -> None:
         """Refuse a hot phase longer than the whole retention."""

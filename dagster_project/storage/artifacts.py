@@ -28,11 +28,11 @@ class StorageArtifact:
         """The artefact's `_meta.version`."""
         return int(self.body.get("_meta", {}).get("version", 0))
 
-    @property
-    def content_hash(self) -> str:
-        """A SHA-256 of the canonical JSON body: how bootstrap tells 'unchanged' from 'updated'."""
-        canonical = json.dumps(self.body, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
+
+def body_hash(body: dict[str, Any]) -> str:
+    """A SHA-256 of a body's canonical JSON: how bootstrap tells 'unchanged' from 'updated'."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 KINDS = {
@@ -89,6 +89,24 @@ def component_template(name: str) -> StorageArtifact:
         if artifact.name == name:
             return artifact
     raise ArtifactError(f"no component template {name!r}", where=str(templates_dir() / "component_templates"))
+
+
+def with_replicas(artifact: StorageArtifact, replicas: int) -> dict[str, Any]:
+    """The component template's body with `number_of_replicas` set where it sets `number_of_shards`.
+
+    Replicas depend on the cluster, not on the artefact, so no file states them: this is the one place they
+    are applied (SIEM_REPLICAS, or `default_replicas`).
+    """
+    body = copy.deepcopy(artifact.body)
+    index_settings = body.get("template", {}).get("settings", {}).get("index")
+    if isinstance(index_settings, dict) and "number_of_shards" in index_settings:
+        index_settings["number_of_replicas"] = replicas
+    return body
+
+
+def default_replicas(data_nodes: int) -> int:
+    """0 on one data node (a replica could never be assigned: the cluster would stay yellow), 1 on more."""
+    return 0 if data_nodes <= 1 else 1
 
 
 def ism_policy_with_ages(artifact: StorageArtifact, hot_days: int, retention_days: int) -> dict[str, Any]:

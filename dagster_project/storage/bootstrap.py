@@ -6,6 +6,9 @@ without the ISM plugin), then the security plugin's action groups, roles, role m
 (`security/`, skipped without the plugin; see `security.roles`). Each artefact is reported created,
 updated, unchanged or skipped; what changed is recorded in the suite's audit trail. `apply_storage` and
 `security.roles.apply_roles` are the two halves, for callers (the Dagster assets) that apply one only.
+
+Component templates get the replica count here (SIEM_REPLICAS, else 0 on one data node and 1 on more), so
+what "unchanged" compares is the template as applied: growing a cluster past one node updates them.
 """
 
 from __future__ import annotations
@@ -22,7 +25,15 @@ from dagster_project.security import audit
 from dagster_project.security.actor import actor
 from dagster_project.security.roles import apply_roles
 from dagster_project.settings import RetentionSettings
-from dagster_project.storage.artifacts import StorageArtifact, ism_policy_with_ages, load_artifacts, merged_mappings
+from dagster_project.storage.artifacts import (
+    StorageArtifact,
+    body_hash,
+    default_replicas,
+    ism_policy_with_ages,
+    load_artifacts,
+    merged_mappings,
+    with_replicas,
+)
 from dagster_project.storage.changes import Change, as_dicts
 
 __all__ = ["ISM_PLUGIN", "Change", "apply_storage", "as_dicts", "bootstrap", "record_changes"]
@@ -39,9 +50,10 @@ def bootstrap(client: OpenSearch, retention: RetentionSettings) -> list[Change]:
 
 def apply_storage(client: OpenSearch, retention: RetentionSettings) -> list[Change]:
     """Apply every component template, index template and ISM policy of `index_templates/` (nothing else)."""
-    changes = [_put_template(client, a) for a in load_artifacts("component_template")]
+    replicas = replica_count(client, retention)
+    changes = [_put_template(client, a, with_replicas(a, replicas)) for a in load_artifacts("component_template")]
     index_templates = load_artifacts("index_template")
-    changes += [_put_template(client, a) for a in index_templates]
+    changes += [_put_template(client, a, a.body) for a in index_templates]
     updated = {c.name for c in changes if c.action in ("created", "updated")}
     changes += [c for a in index_templates if (c := _extend_existing_index(client, a, updated)) is not None]
     has_ism = ISM_PLUGIN in installed_plugins(client)
@@ -72,14 +84,21 @@ def record_changes(client: OpenSearch, changes: list[Change]) -> None:
         )
 
 
-def _with_hash(artifact: StorageArtifact) -> dict[str, Any]:
-    body = json.loads(json.dumps(artifact.body))
-    body.setdefault("_meta", {})["content_sha256"] = artifact.content_hash
+def replica_count(client: OpenSearch, retention: RetentionSettings) -> int:
+    """SIEM_REPLICAS when set, else the default for the cluster's number of data nodes."""
+    if retention.replicas is not None:
+        return retention.replicas
+    return default_replicas(int(client.cluster.health()["number_of_data_nodes"]))
+
+
+def _with_hash(body: dict[str, Any], content_hash: str) -> dict[str, Any]:
+    body = json.loads(json.dumps(body))
+    body.setdefault("_meta", {})["content_sha256"] = content_hash
     return body
 
 
-def _put_template(client: OpenSearch, artifact: StorageArtifact) -> Change:
-    """Create or update one component or index template; unchanged when its stored content hash matches."""
+def _put_template(client: OpenSearch, artifact: StorageArtifact, body: dict[str, Any]) -> Change:
+    """Create or update one component or index template as `body`; unchanged when its stored content hash matches."""
     if artifact.kind == "component_template":
         get, put, key = (
             client.cluster.get_component_template,
@@ -93,9 +112,10 @@ def _put_template(client: OpenSearch, artifact: StorageArtifact) -> Change:
         stored = existing[key].get("_meta", {}).get("content_sha256")
     except NotFoundError:
         stored = None
-    if stored == artifact.content_hash:
+    content_hash = body_hash(body)
+    if stored == content_hash:
         return Change(artifact.kind, artifact.name, "unchanged", f"v{artifact.version}")
-    put(name=artifact.name, body=_with_hash(artifact))
+    put(name=artifact.name, body=_with_hash(body, content_hash))
     return Change(artifact.kind, artifact.name, "created" if stored is None else "updated", f"v{artifact.version}")
 
 

@@ -31,7 +31,9 @@ SUITE = "siem-suite"
 SERVICE_USER = "siem-opensearch"
 """The unprivileged account the local node runs as when root starts it."""
 CLUSTER_NAME = "siem-local"
-NODE_NAME = "siem-node-1"
+NODE_NAME_PREFIX = "siem-node-"
+"""The nodes of the local cluster are `siem-node-1`, `siem-node-2`, ... (`node_name`)."""
+NODE_NAME = f"{NODE_NAME_PREFIX}1"
 CA_COMMON_NAME = "siem-root-ca"
 NODE_COMMON_NAME = "siem-node"
 ADMIN_COMMON_NAME = "siem-admin"
@@ -52,6 +54,11 @@ SIGMA_PIPELINE = "siem-ecs"
 GX_DATA_SOURCE = "siem-sample"
 REPORTS_SENDER = "siem-reports@localhost"
 """The From address of report e-mails when SIEM_SMTP_FROM is empty."""
+
+
+def node_name(ordinal: int) -> str:
+    """The name of local node number `ordinal` (1-based)."""
+    return f"{NODE_NAME_PREFIX}{ordinal}"
 
 
 def prefix() -> str:

@@ -253,3 +253,40 @@ def test_a_sigmahq_pack_hunts_and_a_rerun_reports_the_same_matches(stratus: Open
     rule = hits[0]["_source"]["rule"]
     assert rule["pack"] == "aws"
     assert (pack / rule["path"]).is_file()
+
+
+def _stored_findings(client: OpenSearch) -> dict[str, tuple[str, str]]:
+    client.indices.refresh(index=naming.findings_index())
+    hits = client.search(
+        index=naming.findings_index(), body={"size": 10_000, "_source": ["rule.id", "siem.partition"]}
+    )["hits"]["hits"]
+    return {h["_id"]: (h["_source"]["rule"]["id"], h["_source"]["siem"]["partition"]) for h in hits}
+
+
+def test_a_backfill_run_of_many_days_stores_what_one_run_per_day_stores(
+    stratus: OpenSearch, opensearch_url: str
+) -> None:
+    import dagster as dg
+
+    from dagster_project.assets.detection import DAYS_PER_RUN, findings
+    from dagster_project.detection.arrivals import days_with_events
+    from tests.resources import suite_resources
+
+    resources = suite_resources(opensearch_url)
+    days = days_with_events(stratus, datetime(2023, 7, 1, tzinfo=UTC), datetime(2023, 8, 1, tzinfo=UTC))
+    assert days, "the Stratus run has events in July 2023"
+    for day in days:
+        assert dg.materialize([findings], partition_key=day, resources=resources).success
+    one_run_per_day = _stored_findings(stratus)
+    assert one_run_per_day
+    stratus.indices.delete(index=naming.findings_index())
+    assert findings.backfill_policy == dg.BackfillPolicy.multi_run(max_partitions_per_run=DAYS_PER_RUN)
+    month = {"dagster/asset_partition_range_start": "2023-07-01", "dagster/asset_partition_range_end": "2023-07-31"}
+    ranged = dg.materialize([findings], tags=month, resources=resources)
+    assert ranged.success
+    materializations = ranged.asset_materializations_for_node("findings")
+    assert len(materializations) == 31
+    metadata = materializations[0].metadata
+    assert (metadata["days"].value, metadata["days_with_events"].value) == (31, len(days))
+    assert metadata["findings"].value == len(one_run_per_day)
+    assert _stored_findings(stratus) == one_run_per_day

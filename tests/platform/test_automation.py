@@ -37,6 +37,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "monthly_compliance_reports_schedule": (ON, REPORTS),
     "new_events_detection": (ON, "on: near-real-time detection of newly indexed events, nothing when none arrived"),
     "sealed_segments_sensor": (ON, "on: ingests what `siem serve`'s receivers spooled, nothing when none runs"),
+    "opensearch_writers_pool": (ON, "on: keeps the writers pool at SIEM_OPENSEARCH_WRITERS slots; launches nothing"),
     **{
         f"{source.replace('-', '_')}_landing_sensor": (ON, f"on: ingests {source} files as they land")
         for source in source_names()

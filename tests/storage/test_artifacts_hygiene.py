@@ -45,6 +45,8 @@ def test_storage_artefacts_are_consistent() -> None:
         managed = _keys(artifact.body) & SERVER_MANAGED
         if managed:
             offenders.append(f"{artifact.path}: server-managed fields {sorted(managed)}")
+        if "number_of_replicas" in _keys(artifact.body):
+            offenders.append(f"{artifact.path}: states number_of_replicas (bootstrap applies SIEM_REPLICAS)")
     for name, template in index_templates.items():
         for component in template.body.get("composed_of", []):
             if component not in components:
