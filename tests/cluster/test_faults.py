@@ -46,4 +46,4 @@ def test_a_rolling_restart_under_ingestion_and_detection_changes_no_finding(
     _nothing_lost(figures)
     assert figures.notes["files_ingested_during_restart"] >= 2, "ingestion ran while nodes restarted"
     assert figures.notes["detect_runs"] == faults.NODES, "detection ran while each node was down"
-    assert figures.notes["same_findings"], figures.notes["findings_per_run"]
+    assert figures.notes["same_findings"], (figures.notes["matched_per_run"], figures.notes["findings_per_run"])
