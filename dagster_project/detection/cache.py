@@ -111,10 +111,11 @@ def compiled(rules: Sequence[Rule], compiler: Compiler = compile_rule, home: Pat
     results: list[CompiledRule] = []
     misses = 0
     for rule in rules:
-        found = _cached(rule, compiler, folder)
+        path = _entry(rule, compiler, folder)
+        found = _read(path)
         if found is None:
             misses += 1
-            found = _compile_and_keep(rule, compiler, folder)
+            found = _compile_and_keep(rule, compiler, path)
         results.append(found)
     if misses:
         log.info("compiled %d of %d rules (the rest from %s)", misses, len(rules), folder)
@@ -123,8 +124,8 @@ def compiled(rules: Sequence[Rule], compiler: Compiler = compile_rule, home: Pat
 
 def compiled_rule(rule: Rule, compiler: Compiler = compile_rule, home: Path | None = None) -> CompiledRule:
     """One rule compiled, from the cache where its content was compiled before; raises as `compiler` does."""
-    folder = cache_dir(home)
-    return _cached(rule, compiler, folder) or _compile_and_keep(rule, compiler, folder)
+    path = _entry(rule, compiler, cache_dir(home))
+    return _read(path) or _compile_and_keep(rule, compiler, path)
 
 
 def _entry(rule: Rule, compiler: Compiler, folder: Path) -> Path:
@@ -132,11 +133,7 @@ def _entry(rule: Rule, compiler: Compiler, folder: Path) -> Path:
     return folder / key[:2] / f"{key}.json"
 
 
-def _cached(rule: Rule, compiler: Compiler, folder: Path) -> CompiledRule | None:
-    return _read(_entry(rule, compiler, folder))
-
-
-def _compile_and_keep(rule: Rule, compiler: Compiler, folder: Path) -> CompiledRule:
+def _compile_and_keep(rule: Rule, compiler: Compiler, path: Path) -> CompiledRule:
     found = compiler(rule)
-    _write(_entry(rule, compiler, folder), found)
+    _write(path, found)
     return found
