@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from dotenv import dotenv_values
 
 from dagster_project.collect.config import ReceiverConfig
 from dagster_project.collect.listeners import Listener
@@ -38,6 +39,29 @@ STOP_SECONDS = 30.0
 READY_SECONDS = 60.0
 SERVE_DEQUEUE_SECONDS = 1
 """`siem serve`'s addition to the suite's instance: a sealed segment's queued run launches within a second."""
+
+
+def service_environment(environ: dict[str, str], project_dir: Path) -> dict[str, str]:
+    """The children's environment: `project_dir/.env` beneath the real environment, every wired variable set.
+
+    Dagster's own commands load `.env` from their working directory *over* the environment, so a blank
+    line of `.env.example` would clobber what the operator exported (SIEM_SPOOL_DIR, say). Here the
+    environment wins, `.env` fills only what is unset, and the children run where there is no `.env`
+    (their own folder), so relative paths in path settings are made absolute against `project_dir`.
+    """
+    dotenv = project_dir / ".env"
+    env = {k: v for k, v in dotenv_values(dotenv).items() if v is not None} if dotenv.is_file() else {}
+    env |= environ
+    for provider in PROVIDERS:
+        for name in provider.env_names().values():
+            env.setdefault(name, "")  # the code location wires them with dg.EnvVar: unset would refuse runs
+        for name in provider.path_env_names():
+            env[name] = ":".join(_absolute(part, project_dir) for part in env[name].split(":")) if env[name] else ""
+    return env
+
+
+def _absolute(path: str, base: Path) -> str:
+    return path if not path or Path(path).expanduser().is_absolute() else str(base / path)
 
 
 def instance_yaml() -> str:
@@ -187,11 +211,7 @@ class Supervisor:
             child.backoff = min(child.backoff * 2, 30.0)
 
     def _spawn(self, child: Child) -> None:
-        env = dict(os.environ)
-        for provider in PROVIDERS:
-            for name in provider.env_names().values():
-                env.setdefault(name, "")  # the code location wires them with dg.EnvVar: unset would refuse runs
-        env |= self.config.as_env()
+        env = service_environment(dict(os.environ), Path.cwd()) | self.config.as_env()
         if self.home is not None:
             env["DAGSTER_HOME"] = str(self.home)
         fds: list[int] = []
@@ -204,7 +224,8 @@ class Supervisor:
             channel = self.parking.receiver_end.fileno()
             command += receiver_arguments(listening, channel, parked)
             fds = [*listening.values(), channel, *parked.values()]
-        child.process = subprocess.Popen(command, env=env, pass_fds=fds)
+        cwd = self.home if self.home is not None else None  # Dagster would re-read a `.env` found in its cwd
+        child.process = subprocess.Popen(command, env=env, pass_fds=fds, cwd=cwd)
         child.started = time.monotonic()
         log.info("started %s (pid %d)", child.name, child.process.pid)
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Self
+from pathlib import Path
+from typing import Any, Self, get_args
 
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+_FILE_FIELD_SUFFIXES = ("_file", "ca_certs", "_cert", "_key", "_ca", "packs")
+"""Text settings that hold a path (certificates, keys, key files) or paths separated by `:` (rule packs)."""
 
 _VALUES_ONLY: ContextVar[bool] = ContextVar("values_only", default=False)
 
@@ -53,6 +57,18 @@ class SuiteSettings(BaseSettings):
             else:
                 names[name] = f"{prefix}{name}".upper()
         return names
+
+    @classmethod
+    def path_env_names(cls) -> list[str]:
+        """The variables that name files or folders (`Path` fields; text ones such as `*_file`, `ca_certs`, `packs`)."""
+        names = cls.env_names()
+        found = []
+        for name, field in cls.model_fields.items():
+            annotation = field.annotation
+            is_path = annotation is Path or Path in get_args(annotation)
+            if is_path or (annotation is str and name.endswith(_FILE_FIELD_SUFFIXES)):
+                found.append(names[name])
+        return found
 
     @classmethod
     def from_text(cls, values: Mapping[str, Any]) -> Self:
