@@ -31,6 +31,7 @@ from dagster_project.resources import (
 
 MAX_SEGMENTS_PER_RUN = 64
 SOURCE_TAG = "siem/spool-source"
+RUN_KEY_TAG = "dagster/run_key"
 ACTIVE = [
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,
@@ -144,7 +145,7 @@ def sealed_segments_sensor(context: dg.SensorEvaluationContext, spool: SpoolReso
     requested: dict[str, list[Any]] = {k: v for k, v in cursor.get("requested", {}).items() if k in present}
     retry: dict[str, int] = {}
     for run_key in {value[0] for value in requested.values()}:
-        runs = _runs(context, tags={"dagster/run_key": run_key})
+        runs = _runs(context, tags={RUN_KEY_TAG: run_key})
         if runs and runs[0].status in FAILED:
             for segment_id, (key, attempt) in list(requested.items()):
                 if key == run_key:
@@ -161,6 +162,14 @@ def sealed_segments_sensor(context: dg.SensorEvaluationContext, spool: SpoolReso
         batch = batch[:MAX_SEGMENTS_PER_RUN]
         attempt = max(retry.get(segment.id, 0) for segment in batch)
         run_key = batch_run_key(batch, attempt)
+        if _runs(context, tags={RUN_KEY_TAG: run_key}):
+            batch = [segment for segment in batch if segment.path.exists()]  # not retired since the listing
+            if not batch:
+                continue
+            # A run already holds this key, yet the segment is on disk: the spool was re-created (its
+            # numbering restarted) or its run failed. Dagster drops a request whose key has run, silently.
+            while _runs(context, tags={RUN_KEY_TAG: (run_key := batch_run_key(batch, attempt))}):
+                attempt += 1
         requests.append(
             dg.RunRequest(
                 run_key=run_key,

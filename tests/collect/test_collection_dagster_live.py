@@ -62,6 +62,29 @@ def test_sensor_requests_each_sealed_segment_once(tmp_path: Path) -> None:
         assert [r.run_key for r in later.run_requests] == [f"{second}..{third.rsplit('-', 1)[1]}"]
 
 
+@dg.asset
+def _ingested_elsewhere() -> None:
+    """Stands for the run that ingested a segment of an earlier spool."""
+
+
+def test_a_recreated_spool_whose_numbering_restarted_is_still_requested(tmp_path: Path) -> None:
+    old_spool, new_spool = tmp_path / "old", tmp_path / "new"
+    first = spool_lines(old_spool, ["<13>Dec  1 10:00:00 h app: one"])
+    with dg.instance_for_test() as instance:
+        ran = sealed_segments_sensor(
+            dg.build_sensor_context(instance=instance, resources={"spool": SpoolResource(dir=str(old_spool))})
+        )
+        (request,) = ran.run_requests
+        ingested = dg.materialize([_ingested_elsewhere], instance=instance, tags={"dagster/run_key": request.run_key})
+        assert ingested.success  # a run under that key: the old spool's segment 1 was ingested
+        again = spool_lines(new_spool, ["<13>Dec  1 10:00:01 h app: two"])  # a wiped spool numbers from 1 again
+        assert again == first
+        later = sealed_segments_sensor(
+            dg.build_sensor_context(instance=instance, resources={"spool": SpoolResource(dir=str(new_spool))})
+        )
+        assert [r.run_key for r in later.run_requests] == [f"{first}#1"]  # a key Dagster has not seen
+
+
 def test_one_run_ingests_retires_and_detects(siem: OpenSearch, opensearch_url: str, tmp_path: Path) -> None:
     lines = [USERADD.format(now_stamp(), i) for i in range(3)] + ["not syslog at all"]
     segment_id = spool_lines(tmp_path, lines)
