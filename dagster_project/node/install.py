@@ -22,9 +22,30 @@ log = logging.getLogger(__name__)
 MARKER = naming.INSTALL_MARKER
 
 
+class NodeFolders:
+    """A node's own folders under its `home` (SIEM_HOME for node 1): data, logs and the pid file."""
+
+    home: Path
+
+    @property
+    def data(self) -> Path:
+        """The node's data path."""
+        return self.home / "data"
+
+    @property
+    def logs(self) -> Path:
+        """The node's log path."""
+        return self.home / "logs"
+
+    @property
+    def pid_file(self) -> Path:
+        """The pid of the node, written when the suite started it."""
+        return self.home / "node.pid"
+
+
 @dataclass
-class Layout:
-    """Where the node's files live under SIEM_HOME."""
+class Layout(NodeFolders):
+    """Where the node's files live under SIEM_HOME (node 1's folders are SIEM_HOME's, as for a single node)."""
 
     home: Path
     version: str
@@ -40,21 +61,6 @@ class Layout:
     def node_home(self) -> Path:
         """The unpacked distribution."""
         return self.home / f"opensearch-{self.version}"
-
-    @property
-    def data(self) -> Path:
-        """The node's data path."""
-        return self.home / "data"
-
-    @property
-    def logs(self) -> Path:
-        """The node's log path."""
-        return self.home / "logs"
-
-    @property
-    def pid_file(self) -> Path:
-        """The pid of the node this suite started."""
-        return self.home / "node.pid"
 
     @property
     def state_file(self) -> Path:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dagster_project.node.install import Layout
+from dagster_project.node.install import Layout, NodeFolders
 from dagster_project.settings import LOCAL_HOST
 from dagster_project.storage import naming
 
@@ -28,7 +28,7 @@ CONFIG_KEPT = {"opensearch.yml", "opensearch.keystore"}
 
 
 @dataclass(frozen=True)
-class NodeSpec:
+class NodeSpec(NodeFolders):
     """One local node: name, ports and folders."""
 
     name: str
@@ -37,21 +37,6 @@ class NodeSpec:
     home: Path
     """The node's folder: SIEM_HOME for node 1, SIEM_HOME/nodes/<name> for the others."""
     config_dir: Path
-
-    @property
-    def data(self) -> Path:
-        """The node's data path."""
-        return self.home / "data"
-
-    @property
-    def logs(self) -> Path:
-        """The node's log path."""
-        return self.home / "logs"
-
-    @property
-    def pid_file(self) -> Path:
-        """The pid of this node, written when the suite started it."""
-        return self.home / "node.pid"
 
     @property
     def url(self) -> str:
