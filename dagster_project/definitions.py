@@ -30,6 +30,7 @@ from dagster_project.resources import (
     QualityResource,
     ReportsResource,
     RetentionResource,
+    RulesResource,
     SigningKeyResource,
     SmtpResource,
     SpoolResource,
@@ -44,6 +45,7 @@ from dagster_project.settings import (
     NodeSettings,
     QualitySettings,
     RetentionSettings,
+    RuleSettings,
     SigningSettings,
     SmtpSettings,
     SpoolSettings,
@@ -77,6 +79,7 @@ RESOURCES: dict[str, dg.ConfigurableResource] = {
     "quality": QualityResource(**env(QualitySettings)),
     "concurrency": ConcurrencyResource(**env(ConcurrencySettings)),
     "spool": SpoolResource(**env(SpoolSettings, "dir", "archive_dir"), home=_home()),
+    "rules": RulesResource(**env(RuleSettings)),
 }
 """One resource per external system or policy, each field wired to its variable."""
 

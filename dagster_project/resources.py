@@ -30,6 +30,7 @@ from dagster_project.settings import (
     NodeSettings,
     QualitySettings,
     RetentionSettings,
+    RuleSettings,
     SigningSettings,
     SmtpSettings,
     SpoolSettings,
@@ -233,6 +234,17 @@ class ConcurrencyResource(dg.ConfigurableResource):
     def settings(self) -> ConcurrencySettings:
         """The validated concurrency settings."""
         return ConcurrencySettings.from_text(_text(self))
+
+
+class RulesResource(dg.ConfigurableResource):
+    """Which Sigma rules run beside the curated ones: SIEM_RULE_PACKS (folders, `:`) and SIEM_RULE_MIN_STATUS (test)."""
+
+    packs: str = ""
+    min_status: str = ""
+
+    def settings(self) -> RuleSettings:
+        """The validated rule-pack settings."""
+        return RuleSettings.from_text(_text(self))
 
 
 class SpoolResource(dg.ConfigurableResource):

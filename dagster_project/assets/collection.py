@@ -24,6 +24,7 @@ from dagster_project.resources import (
     AlertPolicyResource,
     OpenSearchResource,
     RetentionResource,
+    RulesResource,
     SmtpResource,
     SpoolResource,
     WebhookResource,
@@ -83,15 +84,16 @@ def spool_findings(
     alerting: AlertPolicyResource,
     webhook: WebhookResource,
     smtp: SmtpResource,
+    rules: RulesResource,
 ) -> dg.MaterializeResult:
     """Sigma findings (and alerts) for the events the same run just ingested from the spool."""
     findings = alerts = new_alerts = 0
-    rules = select_rules()
+    selected = select_rules(settings=rules.settings())
     with opensearch.client() as client:
         spans = event_spans(client, spool_events["source"], spool_events["labels"])
         for first, last in spans:
             end = last + timedelta(milliseconds=1)
-            findings += hunt(client, first, end, rules=rules).findings
+            findings += hunt(client, first, end, rules=selected).findings
             changes = raise_alerts(client, first, end, alerting.settings())
             notify(
                 client,

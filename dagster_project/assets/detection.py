@@ -14,7 +14,13 @@ from dagster_project.detection.alerts import raise_alerts
 from dagster_project.detection.arrivals import days_with_events, new_arrivals
 from dagster_project.detection.hunt import hunt, select_rules
 from dagster_project.detection.notifications import notify
-from dagster_project.resources import AlertPolicyResource, OpenSearchResource, SmtpResource, WebhookResource
+from dagster_project.resources import (
+    AlertPolicyResource,
+    OpenSearchResource,
+    RulesResource,
+    SmtpResource,
+    WebhookResource,
+)
 
 DAYS_PER_RUN = 31
 """Event days one backfill run hunts: a year's backfill is 12 runs (each loads the rules once), not 365."""
@@ -35,15 +41,17 @@ def findings(
     alerting: AlertPolicyResource,
     webhook: WebhookResource,
     smtp: SmtpResource,
+    rules: RulesResource,
 ) -> dg.MaterializeResult:
     """Sigma findings for events of each day in the run, from a retro-hunt of every rule in detectors/ (idempotent)."""
     window = context.partition_time_window
     start, end = window.start.astimezone(UTC), window.end.astimezone(UTC)
-    rules = select_rules()
+    selected = select_rules(settings=rules.settings())
     with opensearch.client() as client:
         # Each day is hunted as its own partition would be (findings carry their day); a day without events
         # has no findings, so only days with events are hunted.
-        hunted = [hunt(client, *_day(day), rules=rules, partition=day) for day in days_with_events(client, start, end)]
+        days = days_with_events(client, start, end)
+        hunted = [hunt(client, *_day(day), rules=selected, partition=day) for day in days]
         changes = raise_alerts(client, start, end, alerting.settings())
         delivery = notify(
             client,
@@ -62,7 +70,7 @@ def findings(
             "new_findings": dg.MetadataValue.int(sum(result.findings for result in hunted)),
             "days": dg.MetadataValue.int(len(context.partition_keys)),
             "days_with_events": dg.MetadataValue.int(len(hunted)),
-            "rules_run": dg.MetadataValue.int(len(rules) if hunted else 0),
+            "rules_run": dg.MetadataValue.int(len(selected) if hunted else 0),
             "findings_by_rule": dg.MetadataValue.json(dict(by_rule)),
             "alerts": dg.MetadataValue.int(len(changes)),
             "new_alerts": dg.MetadataValue.int(sum(c.created for c in changes)),

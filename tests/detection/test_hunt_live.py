@@ -224,6 +224,32 @@ def test_findings_partition_materialises_and_backfill_is_idempotent(stratus: Ope
     assert empty.asset_materializations_for_node("findings")[0].metadata["findings"].value == 0
 
 
+def test_the_findings_asset_runs_the_packs_of_its_rules_resource(
+    stratus: OpenSearch, opensearch_url: str, shared_data: Path
+) -> None:
+    """SIEM_RULE_PACKS reaches the asset through the `rules` resource (visible in the UI), not the environment."""
+    import dagster as dg
+
+    from dagster_project.assets.detection import findings
+    from dagster_project.resources import RulesResource
+    from tests.resources import suite_resources
+
+    pack = shared_data / "sigma" / "sigmahq" / "rules" / "cloud" / "aws"
+    curated = dg.materialize([findings], partition_key="2023-07-10", resources=suite_resources(opensearch_url))
+    with_pack = dg.materialize(
+        [findings],
+        partition_key="2023-07-10",
+        resources=suite_resources(opensearch_url, rules=RulesResource(packs=str(pack))),
+    )
+    rules_run = [
+        r.asset_materializations_for_node("findings")[0].metadata["rules_run"].value for r in (curated, with_pack)
+    ]
+    assert rules_run[1] > rules_run[0]
+    stratus.indices.refresh(index=naming.findings_index())
+    from_pack = stratus.count(index=naming.findings_index(), body={"query": {"term": {"rule.pack": "aws"}}})["count"]
+    assert from_pack > 0
+
+
 def _detect_json(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-m", "dagster_project", "detect", "--from", "2023-07-10", "--to", "2023-07-10", *args],
