@@ -64,6 +64,10 @@ def test_what_the_issue_asks_for_is_there() -> None:
         if len(showing) != 1:
             offenders.append(f"CIS control {tag}: {len(showing)} panels on the AWS dashboard count its findings")
     assert len(cis_tags) == 15
+    soc = next(o for o in OBJECTS if o.id == "siem-dash-soc-overview")
+    soc_panels = [o for o in OBJECTS if o.id in {r.id for r in soc.references}]
+    if not any('"field":"rule.pack"' in o.attributes.get("visState", "").replace(" ", "") for o in soc_panels):
+        offenders.append("the SOC overview has no panel of findings by rule pack (issue 13: where a rule came from)")
     assert offenders == []
 
 
