@@ -23,6 +23,7 @@ def cluster_status(client: OpenSearch, url: str) -> dict[str, Any]:
         health = client.cluster.health()
         plugins = client.cat.plugins(format="json")
         members = nodes(client)
+        loaded = modules(client)
     except (OpenSearchConnectionError, TransportError) as exc:
         raise NodeError(f"cluster not reachable: {exc}", where=url) from exc
     return {
@@ -33,8 +34,16 @@ def cluster_status(client: OpenSearch, url: str) -> dict[str, Any]:
         "version": info.get("version", {}).get("number"),
         "distribution": info.get("version", {}).get("distribution"),
         "plugins": sorted({p["component"] for p in plugins}),
+        "modules": loaded,
         "nodes": members,
     }
+
+
+def modules(client: OpenSearch) -> list[str]:
+    """The core modules every node of the cluster loaded (a query such as `percolate` needs them on all)."""
+    found = client.nodes.info(metric="plugins", filter_path="nodes.*.modules.name").get("nodes", {})
+    per_node = [{m["name"] for m in node.get("modules", [])} for node in found.values()]
+    return sorted(set.intersection(*per_node)) if per_node else []
 
 
 def nodes(client: OpenSearch) -> list[dict[str, Any]]:

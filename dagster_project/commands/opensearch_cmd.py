@@ -104,6 +104,7 @@ def status(as_json: bool) -> None:
             f"health:   {data['status']}",
             f"version:  {data['version']}",
             f"plugins:  {', '.join(data['plugins']) or '(none)'}",
+            f"modules:  {', '.join(data['modules']) or '(none)'}",
         ]
         + [f"missing:  {name} ({why})" for name, why in data.get("unavailable_plugins", {}).items()]
         + [

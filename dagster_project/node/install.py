@@ -14,12 +14,13 @@ from pathlib import Path
 
 from dagster_project.errors import NodeError
 from dagster_project.node.artifacts import ArtifactNotPublished, fetch
-from dagster_project.node.manifest import Artifact, Distribution
+from dagster_project.node.manifest import Artifact, Distribution, Module
 from dagster_project.storage import naming
 
 log = logging.getLogger(__name__)
 
 MARKER = naming.INSTALL_MARKER
+DESCRIPTOR = "plugin-descriptor.properties"
 
 
 class NodeFolders:
@@ -74,6 +75,8 @@ class InstallResult:
 
     installed: list[str] = field(default_factory=list)
     unavailable: dict[str, str] = field(default_factory=dict)
+    modules: list[str] = field(default_factory=list)
+    """The core modules added to the distribution (distribution.json `modules`)."""
 
 
 def install(
@@ -112,7 +115,55 @@ def install(
             marker[artifact.name] = artifact.coordinates
         result.installed.append(artifact.name)
     (layout.node_home / MARKER).write_text(json.dumps(marker, indent=2, sort_keys=True))
+    for module in distribution.modules:
+        try:
+            jars = [fetch(a, layout.artifacts) for a in (module.artifact, *module.dependencies)]
+        except ArtifactNotPublished as exc:
+            if strict:
+                raise
+            log.info("module %s is not available: %s", module.name, exc)
+            result.unavailable[module.name] = str(exc)
+            continue
+        install_module(layout, module, jars, distribution.version)
+        result.modules.append(module.name)
     return result
+
+
+def module_descriptor(module: Module, version: str) -> str:
+    """The plugin-descriptor.properties that makes the node load a module's jars as the real module."""
+    fields = {
+        "description": module.description,
+        "version": version,
+        "name": module.name,
+        "classname": module.classname,
+        "java.version": "11",
+        "opensearch.version": version,
+        "custom.foldername": "",
+        "extended.plugins": "",
+        "has.native.controller": "false",
+    }
+    return "".join(f"{key}={value}\n" for key, value in fields.items())
+
+
+def install_module(layout: Layout, module: Module, jars: list[Path], version: str) -> None:
+    """Put a module's jars and descriptor in modules/<name>/ (left alone when already exactly so)."""
+    target = layout.node_home / "modules" / module.name
+    descriptor = module_descriptor(module, version)
+    wanted = {jar.name for jar in jars} | {DESCRIPTOR}
+    if (
+        target.is_dir()
+        and {p.name for p in target.iterdir()} == wanted
+        and (target / DESCRIPTOR).read_text() == descriptor
+    ):
+        return
+    staging = target.with_name(f".{module.name}-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for jar in jars:
+        shutil.copy2(jar, staging / jar.name)
+    (staging / DESCRIPTOR).write_text(descriptor)
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
 
 
 def write_config(config_dir: Path, settings: dict[str, object]) -> None:

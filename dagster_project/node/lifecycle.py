@@ -169,7 +169,11 @@ def up(settings: NodeSettings, *, strict: bool = False, secure: bool = False, no
     plugins = distribution.plugins + (distribution.secure_plugins if secure else ())
     if running and state.get("version") == distribution.version:
         # Members are running on this install: a node rejoining must run the same plugins, never a changed set.
-        result = InstallResult(list(state.get("installed_plugins", [])), dict(state.get("unavailable_plugins", {})))
+        result = InstallResult(
+            list(state.get("installed_plugins", [])),
+            dict(state.get("unavailable_plugins", {})),
+            list(state.get("installed_modules", [])),
+        )
     else:
         result = install(distribution, layout, plugins=plugins, strict=strict)
     extra: dict[str, object] = {}
@@ -201,6 +205,7 @@ def up(settings: NodeSettings, *, strict: bool = False, secure: bool = False, no
         "url": target.url,
         "nodes": len(target.nodes),
         "installed_plugins": result.installed,
+        "installed_modules": result.modules,
         "unavailable_plugins": result.unavailable,
     }
     if secure:

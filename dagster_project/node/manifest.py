@@ -25,6 +25,21 @@ class Artifact:
 
 
 @dataclass(frozen=True)
+class Module:
+    """A core module the minimal distribution leaves out: its jar on Maven Central and its descriptor's fields."""
+
+    artifact: Artifact
+    classname: str
+    description: str
+    dependencies: tuple[Artifact, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The module's name (its folder under modules/)."""
+        return self.artifact.name
+
+
+@dataclass(frozen=True)
 class Distribution:
     """The pinned distribution and plugins."""
 
@@ -33,6 +48,7 @@ class Distribution:
     distribution: Artifact
     plugins: tuple[Artifact, ...]
     secure_plugins: tuple[Artifact, ...]
+    modules: tuple[Module, ...] = ()
 
 
 def load_distribution() -> Distribution:
@@ -56,6 +72,15 @@ def load_distribution() -> Distribution:
             plugins=tuple(artifact(p["name"], p["artifact"], p.get("provides", "")) for p in raw["plugins"]),
             secure_plugins=tuple(
                 artifact(p["name"], p["artifact"], p.get("provides", "")) for p in raw.get("secure_plugins", [])
+            ),
+            modules=tuple(
+                Module(
+                    artifact(m["name"], m["artifact"], m.get("provides", "")),
+                    classname=m["classname"],
+                    description=m["description"],
+                    dependencies=tuple(artifact(m["name"], d) for d in m.get("dependencies", [])),
+                )
+                for m in raw.get("modules", [])
             ),
         )
     except (KeyError, ValueError, TypeError) as exc:

@@ -80,6 +80,27 @@ def test_cli_status_json_lists_plugins(opensearch_url: str) -> None:
     assert status["version"] == load_distribution().version
     assert "opensearch-job-scheduler" in status["plugins"]
     assert set(status["plugins"]) | set(status.get("unavailable_plugins", {})) >= PLUGINS
+    assert {m.name for m in load_distribution().modules} <= set(status["modules"])
+
+
+def test_the_percolator_module_is_loaded_and_a_percolate_query_finds_the_matching_query(
+    opensearch_client: OpenSearch,
+) -> None:
+    """The minimal distribution lacks the percolator; `up` adds it from Maven Central as the real module."""
+    index = "siemtest-percolator-probe"
+    opensearch_client.indices.delete(index=index, ignore_unavailable=True)
+    mappings = {"properties": {"query": {"type": "percolator"}, "command_line": {"type": "keyword"}}}
+    opensearch_client.indices.create(index=index, body={"mappings": mappings})
+    try:
+        rule = {"query": {"query_string": {"query": "command_line:*certutil*"}}}
+        opensearch_client.index(index=index, id="certutil", body=rule, refresh=True)
+        documents = [{"command_line": "notepad.exe"}, {"command_line": "certutil -urlcache -f http://x"}]
+        hits = opensearch_client.search(
+            index=index, body={"query": {"percolate": {"field": "query", "documents": documents}}}
+        )["hits"]["hits"]
+        assert [(h["_id"], h["fields"]["_percolator_document_slot"]) for h in hits] == [("certutil", [1])]
+    finally:
+        opensearch_client.indices.delete(index=index, ignore_unavailable=True)
 
 
 def test_busy_port_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,3 +138,25 @@ def test_old_java_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.delenv("OPENSEARCH_JAVA_HOME", raising=False)
     with pytest.raises(NodeError, match="Java 8 is too old"):
         java_home()
+
+
+def test_a_module_is_installed_with_its_descriptor_once_and_repaired_when_changed(tmp_path: Path) -> None:
+    from dagster_project.node.install import DESCRIPTOR, Layout, install_module
+
+    distribution = load_distribution()
+    (module,) = [m for m in distribution.modules if m.name == "percolator"]
+    jar = tmp_path / module.artifact.file_name
+    jar.write_bytes(b"PK stand-in for the jar")
+    layout = Layout(tmp_path / "home", distribution.version)
+    install_module(layout, module, [jar], distribution.version)
+    folder = layout.node_home / "modules" / "percolator"
+    descriptor = (folder / DESCRIPTOR).read_text()
+    assert "classname=org.opensearch.percolator.PercolatorPlugin\n" in descriptor
+    assert f"opensearch.version={distribution.version}\n" in descriptor
+    assert sorted(p.name for p in folder.iterdir()) == sorted([jar.name, DESCRIPTOR])
+    before = (folder / DESCRIPTOR).stat().st_mtime_ns
+    install_module(layout, module, [jar], distribution.version)
+    assert (folder / DESCRIPTOR).stat().st_mtime_ns == before  # already so: left alone
+    (folder / "stray.jar").write_bytes(b"")
+    install_module(layout, module, [jar], distribution.version)
+    assert sorted(p.name for p in folder.iterdir()) == sorted([jar.name, DESCRIPTOR])
