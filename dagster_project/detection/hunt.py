@@ -177,7 +177,7 @@ def hunt(
         else:
             outcome.matched = next(counts)
             docs = _plain_findings(client, rule, compiled, start, end) if outcome.matched else iter(())
-        actions = (_action(doc, rule, detected_at, partition) for doc in docs)
+        actions = (finding_action(doc, rule, detected_at, partition) for doc in docs)
         for ok, item in helpers.streaming_bulk(
             IdempotentBulkClient(client, BULK_RETRY),  # `index` with deterministic finding ids
             actions,
@@ -214,13 +214,18 @@ def _plain_findings(
     client: OpenSearch, rule: Rule, compiled: CompiledRule, start: datetime, end: datetime
 ) -> Iterator[dict[str, Any]]:
     for hit in matching_events(client, compiled, start, end, ["@timestamp", *ENTITY_FIELDS]):
-        source = hit.get("_source", {})
-        yield {
-            "_id": finding_id(rule.id, hit["_id"]),
-            "@timestamp": source.get("@timestamp"),
-            "finding": {"event_ids": [hit["_id"]], "event_index": hit["_index"], "event_count": 1},
-            **_entity(source),
-        }
+        yield event_finding(rule, hit)
+
+
+def event_finding(rule: Rule, hit: dict[str, Any]) -> dict[str, Any]:
+    """The finding of a plain rule for one matched event (`_id`, `_index`, `_source` of the hit)."""
+    source = hit.get("_source", {})
+    return {
+        "_id": finding_id(rule.id, hit["_id"]),
+        "@timestamp": source.get("@timestamp"),
+        "finding": {"event_ids": [hit["_id"]], "event_index": hit["_index"], "event_count": 1},
+        **_entity(source),
+    }
 
 
 def _counted(outcome: RuleOutcome, docs: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -274,11 +279,14 @@ def _correlation_findings(
         }
 
 
-def _action(doc: dict[str, Any], rule: Rule, detected_at: datetime, partition: str | None) -> dict[str, Any]:
+def finding_action(
+    doc: dict[str, Any], rule: Rule, detected_at: datetime, partition: str | None, runner: str = "retro-hunt"
+) -> dict[str, Any]:
+    """The bulk `index` action storing a finding under its deterministic id, with the rule's provenance."""
     doc_id = doc.pop("_id")
     doc["finding"]["id"] = doc_id
     doc["detected_at"] = detected_at.isoformat()
-    doc["runner"] = "retro-hunt"
+    doc["runner"] = runner
     doc["rule"] = {
         "id": rule.id,
         "title": rule.title,

@@ -142,6 +142,11 @@ def findings_index() -> str:
     return name("findings")
 
 
+def percolator_index(source: str) -> str:
+    """The plain rules of one source stored as percolator queries: `siem-rules-windows`."""
+    return name(f"rules-{source}")
+
+
 def alerts_index() -> str:
     """Alerts raised from findings: `siem-alerts`."""
     return name("alerts")
