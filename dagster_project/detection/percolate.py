@@ -75,25 +75,42 @@ def _query_hash(compiled: CompiledRule) -> str:
 
 
 def _ensure_index(client: OpenSearch, source: str) -> str:
+    """The source's percolator index, with the template's mappings and every field its events indices gained since."""
     index = naming.percolator_index(source)
-    if client.indices.exists(index=index):
-        return index
-    probe = naming.events_index(source, datetime.now(UTC))
-    template = client.indices.simulate_index_template(name=probe)["template"]
-    settings = template.get("settings", {}).get("index", {})
-    mappings = template.get("mappings", {})
-    mappings.setdefault("properties", {}).update(
-        {
-            QUERY_FIELD: {"type": "percolator"},
-            RULE_FIELD: {"properties": {"id": {"type": "keyword"}, "hash": {"type": "keyword"}}},
-        }
+    if not client.indices.exists(index=index):
+        probe = naming.events_index(source, datetime.now(UTC))
+        template = client.indices.simulate_index_template(name=probe)["template"]
+        settings = template.get("settings", {}).get("index", {})
+        kept = {k: v for k, v in settings.items() if k in _KEPT_SETTINGS}
+        # A rule may name a field no event has had yet: stored as text it matches nothing, as it would there.
+        kept |= {"number_of_shards": 1, "percolator.map_unmapped_fields_as_text": True}
+        mappings = template.get("mappings", {})
+        mappings.setdefault("properties", {}).update(
+            {
+                QUERY_FIELD: {"type": "percolator"},
+                RULE_FIELD: {"properties": {"id": {"type": "keyword"}, "hash": {"type": "keyword"}}},
+            }
+        )
+        client.indices.create(index=index, body={"settings": {"index": kept}, "mappings": mappings}, ignore=400)
+    # Fields mapped dynamically as events arrived (winlog.event_data.*): the stored queries must see them too.
+    found = client.indices.get_mapping(
+        index=naming.events_pattern(source), ignore_unavailable=True, allow_no_indices=True
     )
-    body = {
-        "settings": {"index": {k: v for k, v in settings.items() if k in _KEPT_SETTINGS} | {"number_of_shards": 1}},
-        "mappings": mappings,
-    }
-    client.indices.create(index=index, body=body, ignore=400)  # 400: created meanwhile by another register
+    merged: dict[str, Any] = {}
+    for mapping in found.values():
+        _merge(merged, mapping.get("mappings", {}).get("properties", {}))
+    if merged:
+        client.indices.put_mapping(index=index, body={"properties": merged})
     return index
+
+
+def _merge(into: dict[str, Any], properties: dict[str, Any]) -> None:
+    """Add `properties` (a mapping's fields) to `into`, descending into objects and multi-fields."""
+    for name, spec in properties.items():
+        have = into.setdefault(name, {k: v for k, v in spec.items() if k not in ("properties", "fields")})
+        for nested in ("properties", "fields"):
+            if nested in spec:
+                _merge(have.setdefault(nested, {}), spec[nested])
 
 
 def register(client: OpenSearch, rules: Iterable[tuple[Rule, CompiledRule]]) -> Registered:
