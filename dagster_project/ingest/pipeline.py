@@ -31,7 +31,7 @@ from dagster_project.integrity.chain import BatchRecorder
 from dagster_project.integrity.hashing import canonical_json
 from dagster_project.retries import BulkRetry, IdempotentBulkClient, describe_failure, node_urls
 from dagster_project.settings import RetentionSettings
-from dagster_project.sources.base import Event, RawRecord, Rejected, iso_utc
+from dagster_project.sources.base import NESTED_TOO_DEEPLY, Event, RawRecord, Rejected, iso_utc
 from dagster_project.sources.registry import parser_factory
 from dagster_project.storage import naming
 from dagster_project.storage.naming import events_index, quarantine_index
@@ -156,7 +156,18 @@ def ingest(
                         "validate",
                     )
                 else:
-                    yield _event_action(source, result, stream, record, run, pending)
+                    try:
+                        action = _event_action(source, result, stream, record, run, pending)
+                    except RecursionError:  # its canonical JSON nests deeper than the stack: quarantined, no crash
+                        action = quarantine_action(
+                            f"{NESTED_TOO_DEEPLY} to serialise as a document",
+                            result.original,
+                            file,
+                            record.line_no,
+                            record.offset,
+                            "validate",
+                        )
+                    yield action
                 if progress is not None and summary.read - last_report >= 5000:
                     last_report = summary.read
                     progress(done_bytes + stream.position())

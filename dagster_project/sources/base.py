@@ -107,6 +107,10 @@ INTERNAL_ERROR = "internal error in the {source} parser"
 """How the reason of a reject made from a parser crash begins; a parser bug, never bad input."""
 
 
+NESTED_TOO_DEEPLY = "nested too deeply"
+"""How the reason of a record begins whose nesting exhausted the interpreter's stack (in parsing or serialising)."""
+
+
 def is_internal_error(result: Event | Rejected) -> bool:
     """True for a reject that `GuardedParser.parse` made from a crash: what tests of a parser must never see."""
     return isinstance(result, Rejected) and result.reason.startswith(INTERNAL_ERROR.partition("{")[0])
@@ -128,11 +132,14 @@ class GuardedParser(ABC):
     def parse(self, record: RawRecord) -> Event | Rejected:
         """The one guard of every source: a record the reader flagged is rejected with that reason, and an
         exception inside `parse_record` (a parser bug or an unforeseen shape) becomes a reject naming the
-        source, so a bad record is quarantined instead of stopping the run. Never raises."""
+        source, so a bad record is quarantined instead of stopping the run; running out of stack is input
+        nested too deeply, said so. Never raises."""
         if record.error is not None:
             return Rejected(record.error, record.line_no, record.text)
         try:
             return self.parse_record(record)
+        except RecursionError:  # input nested deeper than the interpreter's stack: bad input, not a parser bug
+            return Rejected(f"{NESTED_TOO_DEEPLY} for the {self.name} parser", record.line_no, record.text)
         except Exception as exc:  # noqa: BLE001  (never raise: quarantine the record with the reason)
             reason = f"{INTERNAL_ERROR.format(source=self.name)}: {type(exc).__name__}: {exc}"
             return Rejected(reason, record.line_no, record.text)

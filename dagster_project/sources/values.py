@@ -13,6 +13,8 @@ from functools import lru_cache
 from ipaddress import IPv6Address, ip_address
 from typing import Any
 
+import orjson
+
 MONTHS = {
     name: number
     for number, name in enumerate(
@@ -100,18 +102,48 @@ def _no_constant(name: str) -> Any:
 
 
 _DECODER = json.JSONDecoder(parse_constant=_no_constant)
+_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+_LONG_NUMBER = b"0" * 19
+"""19 digits in a row: the shortest integer that may not fit in 64 bits (orjson would make it a float)."""
+_SHALLOW = 800
+"""Fewer opening brackets than this: nesting the stdlib decoder reads at any stack depth, as orjson does."""
+_NOT_FAST = object()
+
+
+def _fast_decode(text: str) -> Any:
+    """orjson's reading of `text` where it is provably the stdlib's, else `_NOT_FAST`.
+
+    orjson reads four times faster and gives the same values (floats correctly rounded, the last of
+    duplicate keys, the same strings), except that it turns an integer beyond 64 bits into a float and
+    refuses lone surrogates, NaN, overflowing floats and nesting past 1024, where the stdlib decoder's own
+    limit (about 1000, less the caller's stack) is lower: text with 19 digits in a row, with `_SHALLOW`
+    opening brackets or more, or that orjson refuses goes to the stdlib decoder, which gives the value or
+    the reason it always gave.
+    """
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:  # lone surrogates (undecodable bytes carried through)
+        return _NOT_FAST
+    if _LONG_NUMBER in data.translate(_DIGITS) or data.count(b"[") + data.count(b"{") >= _SHALLOW:
+        return _NOT_FAST
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return _NOT_FAST
 
 
 def load_json_object(text: str) -> dict[str, Any] | str:
     """Decode one JSON object; on failure return the reason as a string instead of raising."""
-    try:
-        value = _DECODER.decode(text)
-    except json.JSONDecodeError as exc:
-        return f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-    except ValueError as exc:
-        return f"invalid JSON: {exc}"
-    except RecursionError:
-        return "invalid JSON: nested too deeply"
+    value = _fast_decode(text)
+    if value is _NOT_FAST:
+        try:
+            value = _DECODER.decode(text)
+        except json.JSONDecodeError as exc:
+            return f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        except ValueError as exc:
+            return f"invalid JSON: {exc}"
+        except RecursionError:
+            return "invalid JSON: nested too deeply"
     if not isinstance(value, dict):
         return f"JSON value is {json_type(value)}, expected an object"
     return value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from opensearchpy import OpenSearch
 from opensearchpy.exceptions import TransportError
 
 from dagster_project.errors import IngestError
+from dagster_project.ingest import pipeline
 from dagster_project.ingest.pipeline import IngestSummary, ingest
 from dagster_project.settings import RetentionSettings
 from dagster_project.storage import naming
@@ -104,6 +106,55 @@ def test_invalid_json_is_quarantined_with_its_line(siem: OpenSearch, tmp_path: P
     assert (summary.read, summary.indexed, summary.quarantined) == (3, 2, 1)
     (reject,) = quarantined(siem)
     assert reject["line"] == 2 and reject["raw"] == "{not json at all"
+
+
+def test_jsonl_nested_about_a_thousand_deep_is_quarantined_not_a_crash(siem: OpenSearch, tmp_path: Path) -> None:
+    """Around 1000 levels the decoder runs out of stack: each such line is quarantined saying so."""
+    good = {"@timestamp": "2024-05-01T10:00:00Z", "user": {"name": "alice"}}
+    deep = ['{"@timestamp": "2024-05-01T10:00:00Z", "a": ' + "[" * d + "1" + "]" * d + "}" for d in (1100, 5000)]
+    path = tmp_path / "deep.jsonl"
+    path.write_text("\n".join([json.dumps(good), *deep]) + "\n")
+    summary = run(siem, "jsonl", path)
+    assert (summary.read, summary.indexed, summary.quarantined) == (3, 1, 2)
+    assert [reject["reason"] for reject in quarantined(siem)] == ["invalid JSON: nested too deeply"] * 2
+
+
+def test_a_document_too_deep_to_serialise_is_quarantined_not_a_crash(
+    siem: OpenSearch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record that parsed but whose canonical JSON exhausts the stack is quarantined; the run goes on.
+
+    orjson writes up to 254 levels and the stdlib encoder takes over beyond, as deep as the stack lets it:
+    the real `canonical_json` runs here with 150 frames to spare, so 300 levels exhaust it as 1000 would
+    with the interpreter's whole stack.
+    """
+    real = pipeline.canonical_json
+
+    def with_little_stack(doc: dict[str, Any]) -> bytes:
+        frames, frame = 0, sys._getframe()
+        while frame is not None:
+            frames, frame = frames + 1, frame.f_back
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(frames + 150)
+        try:
+            return real(doc)
+        finally:
+            sys.setrecursionlimit(limit)
+
+    monkeypatch.setattr(pipeline, "canonical_json", with_little_stack)
+    good = {"@timestamp": "2024-05-01T10:00:00Z", "user": {"name": "alice"}}
+    deep = '{"@timestamp": "2024-05-01T10:00:00Z", "a": ' + "[" * 300 + "1" + "]" * 300 + "}"
+    path = tmp_path / "deep.jsonl"
+    path.write_text("\n".join([json.dumps(good), deep, json.dumps({**good, "user": {"name": "bob"}})]) + "\n")
+    summary = run(siem, "jsonl", path)
+    assert (summary.read, summary.indexed, summary.quarantined) == (3, 2, 1)
+    (reject,) = quarantined(siem)
+    assert (reject["reason"], reject["stage"], reject["line"]) == (
+        "nested too deeply to serialise as a document",
+        "validate",
+        2,
+    )
+    assert reject["raw"] == deep
 
 
 def test_a_five_megabyte_line_is_quarantined_not_loaded(siem: OpenSearch, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import BinaryIO
@@ -65,3 +66,58 @@ def test_only_a_crash_counts_as_an_internal_error() -> None:
     """The tests of every parser fail on internal errors; a reject for bad input is not one."""
     assert not is_internal_error(Rejected("invalid JSON: Expecting value at line 1 column 1", 1, "x"))
     assert not is_internal_error(Event(timestamp=datetime(2024, 1, 1, tzinfo=UTC), original="x", fields={}))
+
+
+def _deep(depth: int, opening: str, closing: str) -> str:
+    return '{"@timestamp": "2024-03-01T10:00:00Z", "a": ' + opening * depth + "1" + closing * depth + "}"
+
+
+@pytest.mark.parametrize("source", ["jsonl", "cloudtrail", "windows"])
+def test_input_nested_near_the_stack_limit_is_rejected_as_too_deep(source: str) -> None:
+    """Around 1000 levels the stack runs out somewhere in parsing: a reject saying so, never an internal error.
+
+    Parsed in a fresh thread (an empty stack, as a worker has), at depths on both sides of where the
+    decoder gives up and where the parser's own walk over the decoded object would.
+    """
+    parser = parser_factory(source)(CONTEXT)
+    results: list[Event | Rejected] = []
+
+    def parse_all() -> None:
+        for depth in range(960, 1100, 2):
+            for opening, closing in (('{"b": ', "}"), ("[", "]")):
+                results.append(parser.parse(RawRecord(1, 0, _deep(depth, opening, closing))))
+
+    worker = threading.Thread(target=parse_all)
+    worker.start()
+    worker.join()
+    assert len(results) == 140
+    assert [r for r in results if is_internal_error(r)] == []
+    reasons = [r.reason for r in results if isinstance(r, Rejected)]
+    assert any("nested too deeply" in reason for reason in reasons), reasons
+
+
+class _Nesting(GuardedParser):
+    """A parser whose own work recurses once per level of its input's nesting (as walks over JSON do)."""
+
+    name = "demo"
+
+    def records(self, stream: BinaryIO, path: str) -> Iterator[RawRecord]:
+        """Not used."""
+        return iter(())
+
+    def parse_record(self, record: RawRecord) -> Event | Rejected:
+        """Walk the brackets recursively."""
+
+        def walk(text: str) -> int:
+            return 1 + walk(text[1:]) if text.startswith("[") else 0
+
+        walk(record.text)
+        return Rejected("shallow", record.line_no, record.text)
+
+
+def test_recursion_in_a_parser_is_a_reject_saying_too_deep_not_an_internal_error() -> None:
+    """Input that nests deeper than the stack allows is bad input, said so in the reason, not a parser bug."""
+    result = _Nesting(CONTEXT).parse(RawRecord(3, 0, "[" * 5000))
+    assert isinstance(result, Rejected) and not is_internal_error(result)
+    assert (result.reason, result.line_no) == ("nested too deeply for the demo parser", 3)
+    assert _Nesting(CONTEXT).parse(RawRecord(1, 0, "[[1]]")) == Rejected("shallow", 1, "[[1]]")

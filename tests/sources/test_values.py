@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dagster_project.sources import values
 
@@ -90,6 +94,81 @@ def test_is_hostname(value: str, expected: bool) -> None:
 def test_load_json_object(text: str, expected: object) -> None:
     """One JSON object, or the reason it is not one (never an exception)."""
     assert values.load_json_object(text) == expected
+
+
+def _stdlib(text: str) -> dict[str, Any] | str:
+    """What `load_json_object` gave before it read with orjson: the stdlib decoder alone."""
+    try:
+        value = values._DECODER.decode(text)
+    except json.JSONDecodeError as exc:
+        return f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+    except ValueError as exc:
+        return f"invalid JSON: {exc}"
+    except RecursionError:
+        return "invalid JSON: nested too deeply"
+    if not isinstance(value, dict):
+        return f"JSON value is {values.json_type(value)}, expected an object"
+    return value
+
+
+_EDGES = [
+    '{"n": 18446744073709551616}',
+    '{"n": 18446744073709551615, "m": -9223372036854775808, "k": -9223372036854775809}',
+    '{"n": 100000000000000000000000000000.5}',
+    '{"f": 1e400, "g": -1e400, "h": 1.7976931348623159e308, "i": 1e-400}',
+    '{"z": -0, "y": -0.0, "x": 0.0, "w": 1E5, "v": 5e-324, "u": 2.2250738585072011e-308}',
+    '{"s": "\\ud800", "\\udc00": 1}',
+    '{"s": "\udcff raw surrogate"}',
+    '{"a": 1, "a": 2.0}',
+    '{"a": NaN}',
+    '{"a": Infinity}',
+    '{"a": "\t"}',
+    '{"a": 1,}',
+    '\ufeff{"a": 1}',
+    ' {"a" : [ ] }\n',
+    '{"a": 01}',
+    "[" * 1100 + "]" * 1100,
+    '{"a":' * 1100 + "1" + "}" * 1100,
+    '{"a":' * 900 + "1" + "}" * 900,
+    '{"a":' + "[" * 1010 + "]" * 1010 + "}",
+    '{"a":' * 1010 + "1" + "}" * 1010,
+]
+
+
+@pytest.mark.parametrize("text", _EDGES)
+def test_load_json_object_reads_edge_cases_as_the_stdlib_does(text: str) -> None:
+    """Big integers, overflowing floats, surrogates, duplicates, constants, depth: the same value or reason."""
+    assert repr(values.load_json_object(text)) == repr(_stdlib(text))
+
+
+_NUMBERS = (
+    st.integers()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False)
+    | st.floats(allow_nan=False, allow_infinity=False, width=32)
+)
+_JSON = st.recursive(
+    st.none() | st.booleans() | _NUMBERS | st.text(st.characters(codec=None), max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.text(max_size=4), _JSON, max_size=5), st.booleans(), st.sampled_from([None, (",", ":")]))
+def test_load_json_object_reads_any_object_as_the_stdlib_does(
+    value: dict[str, Any], ascii_only: bool, separators: tuple[str, str] | None
+) -> None:
+    """Whatever JSON text an object is written as, orjson's fast path gives exactly the stdlib's value."""
+    text = json.dumps(value, ensure_ascii=ascii_only, separators=separators)
+    assert repr(values.load_json_object(text)) == repr(_stdlib(text))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet='{}[]",: 0123456789.eE+-tfnaul\\u', max_size=40))
+def test_load_json_object_reads_near_json_as_the_stdlib_does(text: str) -> None:
+    """Text that is almost JSON is accepted or refused with the stdlib's value or reason."""
+    assert repr(values.load_json_object(text)) == repr(_stdlib(text))
 
 
 def test_compact_json_is_canonical() -> None:
