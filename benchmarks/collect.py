@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import namespace  # first: the index namespace
+from opensearchpy.exceptions import TransportError
 
 from dagster_project.client import client_from_env
 from dagster_project.settings import RetentionSettings
@@ -407,12 +408,17 @@ def _latencies(
             missing = [name for name in dict(sent_at) if name not in found_at]
             if not missing:
                 continue
-            found = client.search(
-                index=index,
-                body={"size": len(missing), "query": {"terms": {"user.name": missing}}, "_source": ["user.name"]},
-                ignore_unavailable=True,
-                allow_no_indices=True,
-            )
+            try:
+                found = client.search(
+                    index=index,
+                    body={"size": len(missing), "query": {"terms": {"user.name": missing}}, "_source": ["user.name"]},
+                    ignore_unavailable=True,
+                    allow_no_indices=True,
+                )
+            except TransportError as exc:
+                if exc.status_code != 503:  # a daily index just created, its shard not yet started: next poll
+                    raise
+                continue
             now = time.time()
             for hit in found["hits"]["hits"]:
                 found_at.setdefault(hit["_source"]["user"]["name"], now)
