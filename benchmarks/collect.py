@@ -448,7 +448,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=2000, help="End-to-end events/s (default 2000).")
     parser.add_argument("--seconds", type=int, default=300, help="End-to-end duration (default 300).")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="siem-bench-collect-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="siem-bench-collect-", ignore_cleanup_errors=True) as tmp:
         work = Path(tmp)
         if args.end_to_end_only:
             result = {"end_to_end": end_to_end(work, args.rate, args.seconds)}
