@@ -20,6 +20,7 @@ from dagster_project.collect.spool import Segment, sealed_segments
 from dagster_project.detection.alerts import raise_alerts
 from dagster_project.detection.hunt import hunt, select_rules
 from dagster_project.detection.notifications import notify
+from dagster_project.detection.rules import Rule
 from dagster_project.resources import (
     AlertPolicyResource,
     OpenSearchResource,
@@ -31,6 +32,8 @@ from dagster_project.resources import (
 )
 
 MAX_SEGMENTS_PER_RUN = 64
+SENSOR_INTERVAL_SECONDS = 2
+"""A sealed segment waits at most this long for the sensor (an evaluation lists the spool and queries the runs)."""
 SOURCE_TAG = "siem/spool-source"
 RUN_KEY_TAG = "dagster/run_key"
 ACTIVE = [
@@ -88,9 +91,10 @@ def spool_findings(
 ) -> dg.MaterializeResult:
     """Sigma findings (and alerts) for the events the same run just ingested from the spool."""
     findings = alerts = new_alerts = 0
-    selected = select_rules(settings=rules.settings())
+    source = spool_events["source"]
+    selected = [(rule, compiled) for rule, compiled in select_rules(settings=rules.settings()) if routed(rule, source)]
     with opensearch.client() as client:
-        spans = event_spans(client, spool_events["source"], spool_events["labels"])
+        spans = event_spans(client, source, spool_events["labels"])
         for first, last in spans:
             end = last + timedelta(milliseconds=1)
             findings += hunt(client, first, end, rules=selected).findings
@@ -104,7 +108,14 @@ def spool_findings(
             )
             alerts += len(changes)
             new_alerts += sum(c.created for c in changes)
-    context.log.info("%d findings, %d new alerts over %d event days", findings, new_alerts, len(spans))
+    context.log.info(
+        "%d findings (%d %s rules), %d new alerts over %d event days",
+        findings,
+        len(selected),
+        source,
+        new_alerts,
+        len(spans),
+    )
     return dg.MaterializeResult(
         metadata={
             "findings": dg.MetadataValue.int(findings),
@@ -113,6 +124,11 @@ def spool_findings(
             "event_days": dg.MetadataValue.int(len(spans)),
         }
     )
+
+
+def routed(rule: Rule, source: str) -> bool:
+    """Whether a rule searches `source`'s events (its log source is routed there): only those see a batch's events."""
+    return rule.logsource.target().source == source
 
 
 spool_ingestion_job = dg.define_asset_job(
@@ -135,7 +151,7 @@ def _runs(context: dg.SensorEvaluationContext, **filters: Any) -> list[dg.Dagste
 
 @dg.sensor(
     job=spool_ingestion_job,
-    minimum_interval_seconds=5,
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Launches the ingestion of sealed spool segments (run key = segment id).",
 )

@@ -6,9 +6,8 @@ import hashlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from opensearchpy import OpenSearch
 
 from dagster_project.errors import SiemError
@@ -16,6 +15,9 @@ from dagster_project.quality.expectations import OUTCOME_FIELD, OUTCOMES, Source
 from dagster_project.quality.model import CheckResult, Severity, failed_to_run
 from dagster_project.quality.scope import SEARCH_OPTIONS, partition_query, source_indices
 from dagster_project.storage import naming
+
+if TYPE_CHECKING:
+    import pandas as pd  # imported where a frame is built: every run worker loads this module, few sample
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +99,8 @@ def sample_rows(hits: list[dict[str, Any]], fields: list[str]) -> pd.DataFrame:
         for name in fields
         for value in _values(_lookup(hit.get("_source", {}), name.split(".")))
     ]
+    import pandas as pd
+
     return pd.DataFrame.from_records(records, columns=["_id", "field", "value"])
 
 
@@ -197,6 +201,8 @@ def validate_sample(expectations: SourceExpectations, sample: Sample, partition:
 
 def _placeholder() -> pd.DataFrame:
     """An empty sample as a frame GX can validate (typed columns, no rows)."""
+    import pandas as pd
+
     return pd.DataFrame(
         {
             "_id": pd.Series([], dtype=object),

@@ -297,6 +297,10 @@ def load_framework(name: str, root: Path | None = None) -> Framework:
     return parse_framework(path.read_text(encoding="utf-8"), path)
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where PyYAML has it: every Dagster run worker parses the frameworks at import."""
+
+
 def load_frameworks(root: Path | None = None) -> dict[str, Framework]:
     """Every framework on disk by name."""
     return {name: load_framework(name, root) for name in framework_names(root)}
@@ -305,8 +309,8 @@ def load_frameworks(root: Path | None = None) -> dict[str, Framework]:
 def parse_framework(text: str, path: Path) -> Framework:
     """Parse and validate one framework file's text; its `name` must equal the file stem."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_LOADER)
+        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 (a safe loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
