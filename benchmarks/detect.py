@@ -191,14 +191,16 @@ def runnable(client: Any, rules: list[tuple[Rule, CompiledRule]]) -> tuple[list[
     """The rules the node accepts (some community rules exceed its clause limit), tried on an empty copy of each
     events index's mapping so that trying them costs no search over the data."""
     mappings = client.indices.get_mapping(index=naming.events_pattern())
+    settings = client.indices.get_settings(index=naming.events_pattern())
     scratch: dict[str, str] = {}
     for index, mapping in mappings.items():
         family = index.rsplit("-", 1)[0]
         if family not in scratch:
             scratch[family] = naming.name(f"preflight-{len(scratch)}")
             client.indices.delete(index=scratch[family], ignore_unavailable=True)
-            analysis = client.indices.get_settings(index=index)[index]["settings"]["index"].get("analysis", {})
-            body = {"settings": {"index": {"analysis": analysis}}, "mappings": mapping["mappings"]}  # `.caseless`
+            # The analysis settings too: the mapping's `caseless` sub-fields name a normalizer defined there.
+            analysis = settings[index]["settings"]["index"].get("analysis", {})
+            body = {"settings": {"analysis": analysis}, "mappings": mapping["mappings"]}
             client.indices.create(index=scratch[family], body=body)
 
     def tried(compiled: CompiledRule) -> CompiledRule:

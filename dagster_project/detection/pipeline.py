@@ -43,6 +43,7 @@ from sigma.types import (
     SpecialChars,
 )
 
+from dagster_project.detection.hashes import EcsHashesTransformation
 from dagster_project.errors import DetectionError
 from dagster_project.sources.registry import specs
 from dagster_project.sources.spec import SigmaLogsource
@@ -399,8 +400,8 @@ def _maintained(name: str) -> ProcessingPipeline:
 def processing_pipeline() -> ProcessingPipeline:
     """A fresh pipeline (pySigma pipelines keep state while applied, so never share one).
 
-    In order: each log source's own field names, the maintained pipelines some log sources use (their
-    own log-source conditions select their rules), the unmapped-field failure of the others, the
+    In order: each log source's own field names and hash fields (`hashes`), the maintained pipelines some
+    log sources use (their own log-source conditions select their rules), the unmapped-field failure of the others, the
     `caseless` sub-fields, case-insensitive regular expressions where there are none, and the
     narrowing of a rule to its log source's events.
     """
@@ -414,6 +415,14 @@ def processing_pipeline() -> ProcessingPipeline:
                     FieldMappingTransformation(_mapping(target.fields)),
                     rule_conditions=[target.condition()],
                     identifier=f"{target.name}_ecs_fields",
+                )
+            )
+        if target.logsource.hashes is not None:
+            items.append(
+                ProcessingItem(
+                    EcsHashesTransformation(target=target.logsource.hashes),
+                    rule_conditions=[target.condition()],
+                    identifier=f"{target.name}_hashes",
                 )
             )
     before = ProcessingPipeline(items=items, name=naming.SIGMA_PIPELINE)

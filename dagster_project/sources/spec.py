@@ -54,6 +54,9 @@ class SigmaLogsource:
     cidr_fields: Mapping[str, str] = field(default_factory=dict)
     """Sigma field name -> the ECS `ip` field its `|cidr` values are matched on, where `fields` maps its other
     values to a text field (addresses kept as written, so that `startswith` and `-` match)."""
+    hashes: str | None = None
+    """The ECS object (`process`, `file`) whose `hash.*` and `pe.imphash` the source fills from the log source's
+    Sysmon `Hashes`/`Hash` value: a rule's `Hashes|contains` digests become exact terms there. None: unparsed."""
 
     def __post_init__(self) -> None:
         where = f"Sigma log source {self.name!r}"

@@ -71,7 +71,7 @@ def common_name(distinguished_name: str) -> str:
 
 
 def hashes_of(value: Any) -> dict[str, str]:
-    """Sysmon `Hashes` (`SHA1=..,MD5=..`) -> `process.hash.*`."""
+    """Sysmon `Hashes` (`SHA1=..,MD5=..`) -> ECS `hash.*` (`imphash` too, which ECS keeps at `pe.imphash`)."""
     if not isinstance(value, str):
         return {}
     out: dict[str, str] = {}

@@ -258,9 +258,17 @@ def _fill_sysmon_network(data: dict[str, str], ecs: dict[str, Any]) -> None:
 
 
 def _fill_file(data: dict[str, str], ecs: dict[str, Any]) -> None:
+    """Sysmon's file events: the target file, with the hashes Sysmon 15 (`Hash`) and 23, 26-29 (`Hashes`) give."""
     path = present(data.get("TargetFilename"))
-    if path:
-        ecs["file"] = {"path": path, "name": basename(path), "directory": dirname(path)}
+    if not path:
+        return
+    file: dict[str, Any] = {"path": path, "name": basename(path), "directory": dirname(path)}
+    hashes = hashes_of(data.get("Hashes") or data.get("Hash"))
+    if hashes:
+        file["hash"] = hashes
+    if "imphash" in hashes:
+        file["pe"] = {"imphash": hashes["imphash"]}
+    ecs["file"] = file
 
 
 def _fill_registry(data: dict[str, str], ecs: dict[str, Any]) -> None:

@@ -115,6 +115,20 @@ CATEGORIES: MappingProxyType[str, tuple[tuple[str, tuple[int, ...]], ...]] = Map
 )
 """Sigma category -> the channels and event codes whose events it holds."""
 
+HASHED: MappingProxyType[str, str] = MappingProxyType(
+    {
+        "process_creation": "process",
+        "driver_load": "file",
+        "image_load": "file",
+        "create_stream_hash": "file",
+        "file_delete": "file",
+        "file_block_executable": "file",
+        "file_block_shredding": "file",
+        "file_executable_detected": "file",
+    }
+)
+"""Sigma category -> the ECS object whose `hash.*` the parser fills from Sysmon's `Hashes`/`Hash` (`kinds.py`)."""
+
 
 def _name(word: str) -> str:
     return "windows_" + word.replace("-", "_")
@@ -133,7 +147,13 @@ def _category(category: str, codes: tuple[tuple[str, tuple[int, ...]], ...]) -> 
         {"winlog.channel": (channel,), "event.code": tuple(str(code) for code in numbers)} for channel, numbers in codes
     )
     return SigmaLogsource(
-        _name(category), product="windows", category=category, fields=OWN_FIELDS, selects=selects, pipeline=PIPELINE
+        _name(category),
+        product="windows",
+        category=category,
+        fields=OWN_FIELDS,
+        selects=selects,
+        pipeline=PIPELINE,
+        hashes=HASHED.get(category),
     )
 
 

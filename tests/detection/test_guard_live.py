@@ -1,0 +1,116 @@
+"""The guard on real events: a split rule matches exactly the events its whole query matches, and Sysmon hash
+rules compiled to exact terms match exactly what their wildcards over `Hashes` match.
+
+Events: the shared EVTX attack samples and the SigmaHQ regression cases whose rules match `Hashes`, ingested
+by the windows source. Rules: SigmaHQ's Windows rules, compiled by the suite.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from opensearchpy import OpenSearch, helpers
+
+from dagster_project.detection import guard, hashes
+from dagster_project.detection.compile import CompiledRule, compile_rule
+from dagster_project.detection.execute import count_matches, matching_events
+from dagster_project.detection.rules import Rule, scan_rules
+from dagster_project.errors import DetectionError
+from dagster_project.ingest.pipeline import ingest
+from dagster_project.settings import RetentionSettings
+from dagster_project.storage import naming
+from dagster_project.storage.bootstrap import bootstrap
+
+pytestmark = pytest.mark.live
+
+RETENTION = RetentionSettings(retention_days=20_000, hot_days=90)
+EVER = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2030, 1, 1, tzinfo=UTC))
+HASH_CASES = (
+    "proc_creation_win_hktl_edr_freeze",
+    "proc_creation_win_pua_adfind_execution",
+    "proc_creation_win_renamed_adfind",
+)
+SPLIT_AT = 4
+"""A limit low enough that many rules are split into several parts, some of which overlap."""
+
+
+@pytest.fixture
+def windows_events(clean_siem: OpenSearch, shared_data: Path) -> OpenSearch:
+    """The EVTX attack samples and the hash rules' regression cases, ingested."""
+    bootstrap(clean_siem, RETENTION)
+    cases = shared_data / "windows" / "sigma_regression"
+    paths = [
+        shared_data / "windows" / "evtx_attack_samples",
+        *(sorted((cases / case).glob("*.evtx"))[0] for case in HASH_CASES),
+    ]
+    ingest(clean_siem, "windows", paths, retention=RETENTION)
+    clean_siem.indices.refresh(index=naming.events_pattern())
+    return clean_siem
+
+
+def _sigmahq_rules(shared_data: Path, *folders: str) -> list[Rule]:
+    root = shared_data / "sigma" / "sigmahq" / "rules" / "windows"
+    rules: list[Rule] = []
+    for folder in folders:
+        rules += [rule for rule in scan_rules(root / folder).rules if rule.correlation is None]
+    return rules
+
+
+def _compiled(rules: list[Rule]) -> list[CompiledRule]:
+    """The rules the suite compiles (a few use features the backend lacks, e.g. field references)."""
+    out: list[CompiledRule] = []
+    for rule in rules:
+        try:
+            out.append(compile_rule(rule))
+        except DetectionError:
+            continue
+    return out
+
+
+def _ids(client: OpenSearch, compiled: CompiledRule) -> set[str]:
+    query = {**compiled.body(*EVER), "_source": False}
+    return {hit["_id"] for hit in helpers.scan(client, query=query, index=compiled.index, ignore_unavailable=True)}
+
+
+def test_split_rules_match_exactly_what_their_whole_query_matches(
+    windows_events: OpenSearch, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compiled = _compiled(_sigmahq_rules(shared_data, "process_creation", "image_load"))
+    costly = [c for c in compiled if len(guard.split(c.query, SPLIT_AT)) > 1]
+    expected = {c.rule_id: _ids(windows_events, c) for c in costly}
+    monkeypatch.setattr(guard, "MAX_CLAUSES", SPLIT_AT)
+    counts = count_matches(windows_events, costly, *EVER)
+    events = {
+        c.rule_id: [hit["_id"] for hit in matching_events(windows_events, c, *EVER, ["@timestamp"])] for c in costly
+    }
+    assert dict(zip(expected, counts, strict=True)) == {rule_id: len(ids) for rule_id, ids in expected.items()}
+    assert {rule_id: sorted(ids) for rule_id, ids in events.items()} == {k: sorted(v) for k, v in expected.items()}
+    matched = [c for c in costly if expected[c.rule_id]]
+    overlapping = [
+        c
+        for c in matched
+        if sum(bool(_ids(windows_events, _part(c, part))) for part in guard.split(c.query, SPLIT_AT)) > 1
+    ]
+    assert len(costly) > 100 and len(matched) >= 5 and overlapping, (len(costly), len(matched), len(overlapping))
+
+
+def _part(compiled: CompiledRule, query: dict[str, object]) -> CompiledRule:
+    return CompiledRule(compiled.rule_id, compiled.title, compiled.level, compiled.index, query, compiled.fields)
+
+
+def test_hash_rules_match_on_ecs_hash_terms_what_they_match_on_hashes(
+    windows_events: OpenSearch, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rules = [rule for rule in _sigmahq_rules(shared_data, ".") if "Hash" in rule.sources[0].text]
+    exact = _compiled(rules)
+    monkeypatch.setattr(hashes.EcsHashesTransformation, "apply_detection_item", lambda self, item: None)
+    as_written = _compiled(rules)
+    changed = [i for i, (a, b) in enumerate(zip(exact, as_written, strict=True)) if a.query != b.query]
+    assert len(changed) >= 20
+    assert all("Hashes" not in json.dumps(exact[i].query) and "*" not in json.dumps(exact[i].query) for i in changed)
+    matched = {exact[i].rule_id: (_ids(windows_events, exact[i]), _ids(windows_events, as_written[i])) for i in changed}
+    assert {k: a for k, (a, _) in matched.items()} == {k: b for k, (_, b) in matched.items()}
+    assert sum(bool(a) for a, _ in matched.values()) >= 3
