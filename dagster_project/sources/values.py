@@ -136,14 +136,22 @@ def load_json_object(text: str) -> dict[str, Any] | str:
     """Decode one JSON object; on failure return the reason as a string instead of raising."""
     value = _fast_decode(text)
     if value is _NOT_FAST:
-        try:
-            value = _DECODER.decode(text)
-        except json.JSONDecodeError as exc:
-            return f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        except ValueError as exc:
-            return f"invalid JSON: {exc}"
-        except RecursionError:
-            return "invalid JSON: nested too deeply"
+        return stdlib_json_object(text)
+    if not isinstance(value, dict):
+        return f"JSON value is {json_type(value)}, expected an object"
+    return value
+
+
+def stdlib_json_object(text: str) -> dict[str, Any] | str:
+    """`load_json_object` by the stdlib decoder alone: the reference the orjson path must agree with."""
+    try:
+        value = _DECODER.decode(text)
+    except json.JSONDecodeError as exc:
+        return f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+    except ValueError as exc:
+        return f"invalid JSON: {exc}"
+    except RecursionError:
+        return "invalid JSON: nested too deeply"
     if not isinstance(value, dict):
         return f"JSON value is {json_type(value)}, expected an object"
     return value

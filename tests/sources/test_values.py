@@ -96,19 +96,8 @@ def test_load_json_object(text: str, expected: object) -> None:
     assert values.load_json_object(text) == expected
 
 
-def _stdlib(text: str) -> dict[str, Any] | str:
-    """What `load_json_object` gave before it read with orjson: the stdlib decoder alone."""
-    try:
-        value = values._DECODER.decode(text)
-    except json.JSONDecodeError as exc:
-        return f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-    except ValueError as exc:
-        return f"invalid JSON: {exc}"
-    except RecursionError:
-        return "invalid JSON: nested too deeply"
-    if not isinstance(value, dict):
-        return f"JSON value is {values.json_type(value)}, expected an object"
-    return value
+_stdlib = values.stdlib_json_object
+"""What `load_json_object` gave before it read with orjson: the stdlib decoder alone."""
 
 
 _EDGES = [
