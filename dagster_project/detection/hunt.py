@@ -20,6 +20,7 @@ from typing import Any
 
 from opensearchpy import OpenSearch, helpers
 
+from dagster_project.detection import selection_cache
 from dagster_project.detection.cache import compiled_rule as compile_cached
 from dagster_project.detection.compile import CompiledRule
 from dagster_project.detection.execute import count_matches, matching_events
@@ -29,7 +30,7 @@ from dagster_project.errors import DetectionError
 from dagster_project.ids import stable_id
 from dagster_project.querydsl import time_range
 from dagster_project.retries import BulkRetry, IdempotentBulkClient
-from dagster_project.settings import RuleSettings
+from dagster_project.settings import NodeSettings, RuleSettings
 from dagster_project.storage import naming
 
 log = logging.getLogger(__name__)
@@ -129,8 +130,16 @@ def select_rules(
     Correlation base rules are left out (they raise nothing on their own); `rule_ids` keeps only those
     ids or names, `rule_paths` only the rules of those files or folders. A pack rule that does not
     compile (e.g. its log source is not collected) is skipped with a log line; `siem rules check` says why.
+    The default selection (no ids, no paths) is kept by its files' content (`selection_cache`).
     """
     settings = settings or RuleSettings()
+    home = NodeSettings().home  # read once: reading the settings per rule costs seconds over a pack
+    key = None
+    if not rule_ids and not rule_paths:
+        key = selection_cache.selection_key((rules_dir(), *settings.pack_paths()), settings)
+        kept = selection_cache.load(key, home)
+        if kept is not None:
+            return kept
     rules = [rule for rule in _candidate_rules(rule_paths, settings) if settings.runs(rule.status)]
     referenced = {name for rule in rules for name in rule.references}
     wanted = set(rule_ids or [])
@@ -141,7 +150,7 @@ def select_rules(
         if wanted and rule.id not in wanted and (rule.name or "") not in wanted:
             continue
         try:
-            compiled = compile_cached(rule)
+            compiled = compile_cached(rule, home=home)
         except DetectionError as exc:
             if rule.pack == CURATED:
                 raise
@@ -151,6 +160,8 @@ def select_rules(
     missing = wanted - {r.id for r, _ in chosen} - {r.name for r, _ in chosen if r.name}
     if missing:
         raise DetectionError(f"no such rule: {', '.join(sorted(missing))}", where="--rule")
+    if key is not None:
+        selection_cache.keep(key, chosen, home)
     return chosen
 
 

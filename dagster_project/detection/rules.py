@@ -106,7 +106,11 @@ class _Document:
     sigma: SigmaObject
 
 
-class _RuleLoader(yaml.SafeLoader):
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's parser where PyYAML was built with it: the pure-Python one spends a minute on SigmaHQ's 2,700 files."""
+
+
+class _RuleLoader(_SafeLoader):  # type: ignore[valid-type,misc]
     """A safe YAML loader that rejects duplicate keys instead of keeping the last one."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
