@@ -5,7 +5,7 @@ which segments were requested, so a restarted daemon launches nothing twice. Whi
 batch is still queued or running the sensor waits, and the next run takes every segment sealed meanwhile
 (the suite's dagster.yaml, which `siem serve` uses, runs one spool batch per source at a time). A failed
 run's segments stay sealed on disk and are requested again under a new run key. Detection of the new events runs in the
-same run, right after their ingestion.
+same run, right after their ingestion: by percolation where the cluster can (`detection.nrt`), else by the hunt.
 """
 
 import json
@@ -17,8 +17,9 @@ import dagster as dg
 from dagster_project.assets.storage import index_templates
 from dagster_project.collect.ingestion import event_spans, ingest_segments
 from dagster_project.collect.spool import Segment, sealed_segments
+from dagster_project.detection import nrt
 from dagster_project.detection.alerts import raise_alerts
-from dagster_project.detection.hunt import hunt, select_rules
+from dagster_project.detection.hunt import select_rules
 from dagster_project.detection.notifications import notify
 from dagster_project.detection.rules import Rule
 from dagster_project.resources import (
@@ -90,14 +91,18 @@ def spool_findings(
     rules: RulesResource,
 ) -> dg.MaterializeResult:
     """Sigma findings (and alerts) for the events the same run just ingested from the spool."""
-    findings = alerts = new_alerts = 0
+    findings = alerts = new_alerts = percolated = 0
     source = spool_events["source"]
     selected = [(rule, compiled) for rule, compiled in select_rules(settings=rules.settings()) if routed(rule, source)]
     with opensearch.client() as client:
         spans = event_spans(client, source, spool_events["labels"])
+        plan = nrt.prepare(client, selected) if spans else nrt.Plan(None, selected)
+        batch = {"terms": {"siem.file": spool_events["labels"]}}
         for first, last in spans:
             end = last + timedelta(milliseconds=1)
-            findings += hunt(client, first, end, rules=selected).findings
+            detected = nrt.detect(client, plan, first, end, only=batch)
+            findings += detected.findings
+            percolated += detected.percolated
             changes = raise_alerts(client, first, end, alerting.settings())
             notify(
                 client,
@@ -108,11 +113,13 @@ def spool_findings(
             )
             alerts += len(changes)
             new_alerts += sum(c.created for c in changes)
+    registered = plan.registered
     context.log.info(
-        "%d findings (%d %s rules), %d new alerts over %d event days",
+        "%d findings (%d %s rules, plain rules by %s), %d new alerts over %d event days",
         findings,
         len(selected),
         source,
+        plan.runner,
         new_alerts,
         len(spans),
     )
@@ -122,6 +129,12 @@ def spool_findings(
             "alerts": dg.MetadataValue.int(alerts),
             "new_alerts": dg.MetadataValue.int(new_alerts),
             "event_days": dg.MetadataValue.int(len(spans)),
+            "runner": dg.MetadataValue.text(plan.runner),
+            "percolated_events": dg.MetadataValue.int(percolated),
+            "rules_stored": dg.MetadataValue.int(registered.changed if registered else 0),
+            "rules_refused": dg.MetadataValue.json(
+                {rule.id: reason for rule, _, reason in registered.refused} if registered else {}
+            ),
         }
     )
 

@@ -6,7 +6,12 @@ that match them, so one request answers all the rules of a source for up to `BAT
 Security Analytics' document-level monitors stand on). Each source has a percolator index
 (`naming.percolator_index`) with that source's mappings and analysis, so a stored query reads the fields,
 `.caseless` sub-fields and normalizers it does over the events index. A rule is stored under its id with
-the hash of its compiled query: registering again changes only what changed and removes rules gone.
+a hash of its compiled query and of the mapping of every field it names: the percolator reads a query's
+fields when it stores it (a query stored before its field was mapped never matches once it is), so a rule
+is stored again when its query or one of its fields changes. Registering again changes only what changed
+and removes rules gone. The hash of a source's whole rule set is kept in the percolator index's `_meta`:
+a run whose rules and fields are those already stored reads one mapping and writes nothing. A rule the
+node refuses to store (e.g. its query is too long) is returned in `Registered.refused`, with the reason.
 
 Correlation rules (counts over windows) are not per-document questions and stay with the hunt. The node
 needs the percolator module (`siem opensearch up` adds it; `available` says whether every node has it).
@@ -17,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -47,17 +53,36 @@ _KEPT_SETTINGS = ("analysis", "number_of_replicas", "mapping")
 """Index settings of the events template the percolator index needs (its fields' analysis and limits)."""
 
 
+META_RULESET = "siem_ruleset"
+"""`_meta` key of a percolator index: the hash of the rule set (queries and their fields' mappings) stored in it."""
+META_REFUSED = "siem_refused"
+"""`_meta` key of a percolator index: rule id -> why the node refused to store it, for that rule set."""
+_NAME = re.compile(r"[\w.@-]+")
+
+
 @dataclass
 class Registered:
-    """The plain rules of each source stored as percolator queries."""
+    """The plain rules of each source stored as percolator queries, and those the node refused to store."""
 
     by_source: dict[str, list[tuple[Rule, CompiledRule]]] = field(default_factory=dict)
     changed: int = 0
     removed: int = 0
+    unchanged: list[str] = field(default_factory=list)
+    """Sources whose stored rule set was already this one: nothing was read or written for them."""
+    refused: list[tuple[Rule, CompiledRule, str]] = field(default_factory=list)
+    """Rules not stored, with the node's reason (percolation does not run them)."""
+    _by_id: dict[tuple[str, str], Rule] = field(default_factory=dict)
 
     def rule(self, source: str, rule_id: str) -> Rule:
         """The rule stored under `rule_id` for `source`."""
-        return next(rule for rule, _ in self.by_source[source] if rule.id == rule_id)
+        if not self._by_id:
+            self._by_id = {(src, rule.id): rule for src, pairs in self.by_source.items() for rule, _ in pairs}
+        return self._by_id[(source, rule_id)]
+
+    @property
+    def rules(self) -> int:
+        """Rules stored (over all sources)."""
+        return sum(len(pairs) for pairs in self.by_source.values())
 
 
 def available(client: OpenSearch) -> bool:
@@ -70,12 +95,32 @@ def source_of(compiled: CompiledRule) -> str | None:
     return naming.source_of_family(compiled.index.removesuffix("-*"))
 
 
-def _query_hash(compiled: CompiledRule) -> str:
-    return hashlib.sha256(json.dumps(compiled.query, sort_keys=True).encode()).hexdigest()
+def _rule_hash(compiled: CompiledRule, fields: dict[str, str]) -> str:
+    """A hash of the rule's query and of the mapping of every field it names (`fields`: path -> mapping)."""
+    text = json.dumps(compiled.query, sort_keys=True)
+    named = sorted(name for name in set(_NAME.findall(text)) if name in fields)
+    return hashlib.sha256("\0".join([text, *(f"{name}={fields[name]}" for name in named)]).encode()).hexdigest()
 
 
-def _ensure_index(client: OpenSearch, source: str) -> str:
-    """The source's percolator index, with the template's mappings and every field its events indices gained since."""
+def _ruleset_hash(hashes: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()
+
+
+def _field_mappings(properties: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """Every field path of a mapping (objects and multi-fields flattened) -> its own settings as JSON."""
+    found: dict[str, str] = {}
+    for name, spec in properties.items():
+        path = f"{prefix}{name}"
+        own = {k: v for k, v in spec.items() if k not in ("properties", "fields")}
+        found[path] = json.dumps(own, sort_keys=True)
+        for nested in ("properties", "fields"):
+            found |= _field_mappings(spec.get(nested, {}), f"{path}.")
+    return found
+
+
+def _ensure_index(client: OpenSearch, source: str) -> tuple[str, dict[str, Any]]:
+    """The source's percolator index, with the template's mappings and every field its events indices gained
+    since; and its mapping (`properties`, `_meta`)."""
     index = naming.percolator_index(source)
     if not client.indices.exists(index=index):
         probe = naming.events_index(source, datetime.now(UTC))
@@ -99,9 +144,11 @@ def _ensure_index(client: OpenSearch, source: str) -> str:
     merged: dict[str, Any] = {}
     for mapping in found.values():
         _merge(merged, mapping.get("mappings", {}).get("properties", {}))
-    if merged:
+    current = client.indices.get_mapping(index=index)[index]["mappings"]
+    if not _field_mappings(merged).keys() <= _field_mappings(current.get("properties", {})).keys():
         client.indices.put_mapping(index=index, body={"properties": merged})
-    return index
+        current = client.indices.get_mapping(index=index)[index]["mappings"]
+    return index, current
 
 
 def _merge(into: dict[str, Any], properties: dict[str, Any]) -> None:
@@ -114,35 +161,71 @@ def _merge(into: dict[str, Any], properties: dict[str, Any]) -> None:
 
 
 def register(client: OpenSearch, rules: Iterable[tuple[Rule, CompiledRule]]) -> Registered:
-    """Store every plain rule as a percolator query in its source's index; drop stored rules no longer given."""
+    """Store every plain rule as a percolator query in its source's index; drop stored rules no longer given.
+
+    A source whose rule set (and the mapping of the fields its rules name) is the one stored costs one
+    mapping read. Blocking; a rule the node refuses is reported in `refused`, any other failure raises.
+    """
     registered = Registered()
     for rule, compiled in rules:
         source = source_of(compiled)
         if compiled.correlation is None and source is not None:
             registered.by_source.setdefault(source, []).append((rule, compiled))
     for source, pairs in registered.by_source.items():
-        index = _ensure_index(client, source)
-        stored = {
-            hit["_id"]: hit["_source"].get(RULE_FIELD, {}).get("hash")
-            for hit in helpers.scan(client, index=index, query={"_source": [f"{RULE_FIELD}.hash"]})
-        }
-        actions = []
-        for rule, compiled in pairs:
-            digest = _query_hash(compiled)
-            if stored.pop(rule.id, None) != digest:
-                doc = {QUERY_FIELD: compiled.query, RULE_FIELD: {"id": rule.id, "hash": digest}}
-                actions.append({"_op_type": "index", "_index": index, "_id": rule.id, "_source": doc})
-        actions += [{"_op_type": "delete", "_index": index, "_id": gone} for gone in stored]
-        for ok, item in helpers.streaming_bulk(client, actions, chunk_size=200, raise_on_error=False):
-            if not ok:
-                result = next(iter(item.values()))
-                raise DetectionError(
-                    f"could not store the rule as a percolator query: {result.get('error')}", where=result.get("_id")
-                )
-        registered.changed += sum(1 for a in actions if a["_op_type"] == "index")
-        registered.removed += len(stored)
-        client.indices.refresh(index=index)
+        index, mapping = _ensure_index(client, source)
+        fields = _field_mappings(mapping.get("properties", {}))
+        hashes = {rule.id: _rule_hash(compiled, fields) for rule, compiled in pairs}
+        digest = _ruleset_hash(hashes)
+        meta = mapping.get("_meta", {})
+        if meta.get(META_RULESET) == digest:
+            refused = dict(meta.get(META_REFUSED, {}))
+            registered.unchanged.append(source)
+        else:
+            refused = _store(client, index, pairs, hashes, registered)
+            client.indices.put_mapping(index=index, body={"_meta": {META_RULESET: digest, META_REFUSED: refused}})
+        registered.refused += [(rule, compiled, refused[rule.id]) for rule, compiled in pairs if rule.id in refused]
+        registered.by_source[source] = [(rule, compiled) for rule, compiled in pairs if rule.id not in refused]
     return registered
+
+
+def _store(
+    client: OpenSearch,
+    index: str,
+    pairs: Sequence[tuple[Rule, CompiledRule]],
+    hashes: dict[str, str],
+    registered: Registered,
+) -> dict[str, str]:
+    """Index the rules whose hash changed, delete those gone; rule id -> reason for each the node refused."""
+    stored = {
+        hit["_id"]: hit["_source"].get(RULE_FIELD, {}).get("hash")
+        for hit in helpers.scan(client, index=index, query={"_source": [f"{RULE_FIELD}.hash"]})
+    }
+    actions = []
+    for rule, compiled in pairs:
+        digest = hashes[rule.id]
+        if stored.pop(rule.id, None) != digest:
+            doc = {QUERY_FIELD: compiled.query, RULE_FIELD: {"id": rule.id, "hash": digest}}
+            actions.append({"_op_type": "index", "_index": index, "_id": rule.id, "_source": doc})
+    actions += [{"_op_type": "delete", "_index": index, "_id": gone} for gone in stored]
+    refused: dict[str, str] = {}
+    for ok, item in helpers.streaming_bulk(client, actions, chunk_size=200, raise_on_error=False):
+        ((operation, result),) = item.items()
+        if ok or (operation == "delete" and result.get("status") == 404):
+            continue
+        error = result.get("error")
+        if result.get("status") != 400:
+            raise DetectionError(f"could not store the rule as a percolator query: {error}", where=result.get("_id"))
+        reason = error.get("caused_by", error).get("reason") if isinstance(error, dict) else str(error)
+        refused[result["_id"]] = str(reason)[:500]
+        log.warning("rule %s not stored as a percolator query: %s", result["_id"], reason)
+    if refused:  # an earlier version of a refused rule must not go on matching
+        gone = [{"_op_type": "delete", "_index": index, "_id": rule_id} for rule_id in refused]
+        for _ in helpers.streaming_bulk(client, gone, raise_on_error=False):
+            pass
+    registered.changed += sum(1 for a in actions if a["_op_type"] == "index") - len(refused)
+    registered.removed += len(stored)
+    client.indices.refresh(index=index)
+    return refused
 
 
 def percolate(client: OpenSearch, source: str, hits: Sequence[dict[str, Any]]) -> dict[str, list[int]]:
@@ -168,14 +251,21 @@ class ArrivalResult:
 
 
 def detect_range(
-    client: OpenSearch, registered: Registered, start: datetime, end: datetime, *, partition: str | None = None
+    client: OpenSearch,
+    registered: Registered,
+    start: datetime,
+    end: datetime,
+    *,
+    partition: str | None = None,
+    only: dict[str, Any] | None = None,
 ) -> ArrivalResult:
-    """Percolate every event with start <= @timestamp < end against its source's rules; write the findings."""
+    """Percolate every event with start <= @timestamp < end (and matching `only`, a query) against its source's
+    rules; write the findings."""
     result = ArrivalResult()
     began = time.monotonic()
     detected_at = datetime.now(UTC)
     for source in sorted(registered.by_source):
-        query = {"query": {"bool": {"filter": [time_range("@timestamp", start, end)]}}}
+        query = {"query": {"bool": {"filter": [time_range("@timestamp", start, end), *([only] if only else [])]}}}
         events = helpers.scan(
             client, index=naming.events_pattern(source), query=query, size=BATCH, ignore_unavailable=True
         )
