@@ -6,15 +6,17 @@ import os
 import socket
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 import pytest
 from opensearchpy import OpenSearch
 
-from dagster_project.assets.collection import sealed_segments_sensor, spool_events, spool_findings
+from dagster_project.assets.collection import routed, sealed_segments_sensor, spool_events, spool_findings
 from dagster_project.assets.storage import index_templates
 from dagster_project.collect.spool import MESSAGES, SpoolWriter, encode_entry, pack_messages, sealed_segments
+from dagster_project.detection.hunt import hunt, select_rules
 from dagster_project.resources import RetentionResource, SpoolResource
 from dagster_project.storage import naming
 from dagster_project.storage.bootstrap import bootstrap
@@ -22,6 +24,8 @@ from tests.collect.peers import RETENTION, Serve, env_for, wait_for
 from tests.resources import suite_resources
 
 pytestmark = pytest.mark.live
+USERADD_RULE = "451200f6-d8e0-4578-a384-c78574de238f"
+EVER = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
 USERADD = "<86>{} web-01 useradd[750]: new user: name=backdoor{}, UID=1001, GID=1001, home=/home/b, shell=/bin/bash"
 
 
@@ -104,15 +108,28 @@ def test_one_run_ingests_retires_and_detects(siem: OpenSearch, opensearch_url: s
     assert (meta["acknowledged"], meta["read"], meta["indexed"], meta["quarantined"]) == (4, 4, 3, 1)
     (detected,) = result.asset_materializations_for_node("spool_findings")
     assert detected.metadata["findings"].value >= 3
+    assert (detected.metadata["runner"].value, detected.metadata["percolated_events"].value) == ("percolator", 3)
+    assert detected.metadata["rules_stored"].value > 0 and detected.metadata["rules_refused"].value == {}
     assert sealed_segments(tmp_path) == []
     siem.indices.refresh(index=naming.findings_index())
-    found = siem.search(
-        index=naming.findings_index(), body={"query": {"term": {"rule.id": "451200f6-d8e0-4578-a384-c78574de238f"}}}
-    )
+    found = siem.search(index=naming.findings_index(), body={"query": {"term": {"rule.id": USERADD_RULE}}})
     assert found["hits"]["total"]["value"] == 3
+    assert {hit["_source"]["runner"] for hit in found["hits"]["hits"]} == {"percolator"}
+    # The hunt over the same events finds the same, under the same ids: it writes nothing new.
+    linux = [pair for pair in select_rules() if routed(pair[0], "linux-auth")]
+    hunted = hunt(siem, *EVER, rules=linux)
+    assert hunted.findings == 0 and hunted.matched == detected.metadata["findings"].value
     rerun = dg.materialize([spool_events, spool_findings], resources=resources, run_config=config)
     (again,) = rerun.asset_materializations_for_node("spool_events")
     assert again.metadata["already_gone"].value == [segment_id] and again.metadata["read"].value == 0
+
+    # The next batch finds the rules stored: registration is paid once per rule set, not per run.
+    later = spool_lines(tmp_path, [USERADD.format(now_stamp(), "later")])
+    config = dg.RunConfig(ops={"spool_events": {"config": {"segments": [later]}}})
+    next_run = dg.materialize([spool_events, spool_findings], resources=resources, run_config=config)
+    (detected,) = next_run.asset_materializations_for_node("spool_findings")
+    assert detected.metadata["rules_stored"].value == 0
+    assert (detected.metadata["findings"].value, detected.metadata["percolated_events"].value) == (1, 1)
 
 
 @pytest.mark.slow
