@@ -5,8 +5,14 @@ Without `--rules` it runs the curated rules (`detectors/rules/`); a PATH is a ru
 (SigmaHQ's layout included). Rules the suite cannot compile yet are compiled here with pySigma's
 `ecs_windows` pipeline (Windows) or no pipeline (the rest) and the OpenSearch Lucene backend, routed to the
 events of their product, so a pack's full query load is measured. `--minutes M` hunts only the last M
-minutes of the data (the near-real-time path; the data ends now). `--percolate` runs the plain rules as
-detection on arrival does: stored once as percolator queries, each batch of events matched against all.
+minutes of the data (the near-real-time path; the data ends now). `--percolate` runs the rules as the spool
+path does (`detection.nrt`: plain rules stored once as percolator queries, each batch of events matched against
+all; correlations and rules the node refuses by hunt): the percolator indices are dropped first, registration
+is timed first and again with the rules stored, `seconds` is the stored-rules registration plus detection, and
+the hunt of the same rules over the same range runs in the same run as the baseline (its figures, the
+registration times and the node's peak heap go to stderr as one `details {...}` line; the findings must agree).
+`--exclude-keyword-rules` leaves out rules with field-less keyword searches (a query_string over every field of
+the index) and names them.
 
 Events come from `synth_events.write_mix` (real Windows records with new volatile values, synthesised Sysmon
 process creations with varied command lines, Linux auth, web access, CloudTrail) and are ingested through the
@@ -24,9 +30,11 @@ import dataclasses
 import json
 import logging
 import multiprocessing
+import os
 import resource
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatch
@@ -40,10 +48,10 @@ from ingest import RETENTION  # noqa: E402
 from sigma.backends.opensearch import OpensearchLuceneBackend  # noqa: E402
 from sigma.exceptions import SigmaError  # noqa: E402
 from sigma.pipelines.elasticsearch.windows import ecs_windows  # noqa: E402
-from sigma.rule import SigmaRule  # noqa: E402
+from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule  # noqa: E402
 
 from dagster_project.client import client_from_env  # noqa: E402
-from dagster_project.detection import percolate  # noqa: E402
+from dagster_project.detection import nrt  # noqa: E402
 from dagster_project.detection.cache import compiled  # noqa: E402
 from dagster_project.detection.compile import CompiledRule, compile_rule  # noqa: E402
 from dagster_project.detection.execute import MSEARCH_BATCH, count_matches  # noqa: E402
@@ -228,16 +236,68 @@ def runnable(client: Any, rules: list[tuple[Rule, CompiledRule]]) -> tuple[list[
     return kept, len(rules) + len(heavy) - len(kept)
 
 
-def _percolated(client: Any, rules: list[tuple[Rule, CompiledRule]], start: datetime, stop: datetime) -> int:
-    """Findings of the plain rules by percolation and of the correlations by hunt; where the time went on stderr."""
+def _keyword_rule(rule: Rule) -> bool:
+    """True when the rule searches values without a field (Sigma `keywords`): a query_string over every field."""
+
+    def fieldless(detection: SigmaDetection | SigmaDetectionItem) -> bool:
+        if isinstance(detection, SigmaDetectionItem):
+            return detection.field is None
+        return any(fieldless(item) for item in detection.detection_items)
+
+    for _, sigma in parse_sigma(rule.sources[0]):
+        if isinstance(sigma, SigmaRule) and any(fieldless(d) for d in sigma.detection.detections.values()):
+            return True
+    return False
+
+
+class HeapSampler:
+    """The node's largest JVM heap in use while running (sampled every `every` seconds), in MB."""
+
+    def __init__(self, every: float = 0.2) -> None:
+        self.client = client_from_env()  # its own: the benchmark's client keeps one connection
+        self.every, self.peak_mb, self.max_mb = every, 0.0, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            stats = self.client.nodes.stats(metric="jvm", filter_path="nodes.*.jvm.mem")["nodes"]
+            for node in stats.values():
+                mem = node["jvm"]["mem"]
+                self.peak_mb = max(self.peak_mb, mem["heap_used_in_bytes"] / 2**20)
+                self.max_mb = mem["heap_max_in_bytes"] / 2**20
+            self._stop.wait(self.every)
+
+    def __enter__(self) -> HeapSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _percolated(
+    client: Any, rules: list[tuple[Rule, CompiledRule]], start: datetime, stop: datetime, details: dict[str, Any]
+) -> tuple[int, dict[str, int]]:
+    """Findings (and matches per rule) of the spool path: registration from scratch, then again, then detection."""
+    client.indices.delete(index=naming.percolator_index("*"), ignore_unavailable=True)
     started = time.perf_counter()
-    registered = percolate.register(client, rules)
-    log.warning("stored %d rules as percolator queries in %.1f s", registered.changed, time.perf_counter() - started)
+    plan = nrt.prepare(client, rules)
+    details["register_first_seconds"] = round(time.perf_counter() - started, 2)
+    assert plan.registered is not None, "the node has no percolator module"
+    details["rules_stored"] = plan.registered.changed
+    details["rules_refused"] = {rule.pack_path or rule.path.name: why for rule, _, why in plan.registered.refused}
+    details["rules_hunted"] = len(plan.hunted)
     started = time.perf_counter()
-    arrived = percolate.detect_range(client, registered, start, stop)
-    log.warning("percolated %d events in %.1f s", arrived.events, time.perf_counter() - started)
-    correlations = [(rule, compiled) for rule, compiled in rules if compiled.correlation is not None]
-    return arrived.findings + (hunt(client, start, stop, rules=correlations).findings if correlations else 0)
+    plan = nrt.prepare(client, rules)
+    details["register_cached_seconds"] = round(time.perf_counter() - started, 2)
+    assert plan.registered is not None and plan.registered.changed == 0
+    started = time.perf_counter()
+    detected = nrt.detect(client, plan, start, stop)
+    details["detect_seconds"] = round(time.perf_counter() - started, 2)
+    details["percolated_events"] = detected.percolated
+    return detected.findings, detected.by_rule
 
 
 def _log_slowest(result: Any) -> None:
@@ -256,6 +316,9 @@ def main() -> None:
         action="store_true",
         help="plain rules by percolation (stored once, each batch of events against all), correlations by hunt",
     )
+    parser.add_argument(
+        "--exclude-keyword-rules", action="store_true", help="leave out rules with field-less keyword searches"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the events for the next run")
     parser.add_argument("--json", action="store_true", help="print only the JSON object (the default output too)")
     args = parser.parse_args()
@@ -270,6 +333,11 @@ def main() -> None:
     started = time.perf_counter()
     rules, failed = load_pack_rules(args.rules) if args.rules else (select_rules(), 0)
     compile_seconds = time.perf_counter() - started
+    if args.exclude_keyword_rules:
+        keyword = [pair for pair in rules if _keyword_rule(pair[0])]
+        for rule, _ in keyword:
+            log.warning("left out (field-less keywords): %s (%s)", rule.title, rule.path.name)
+        rules = [pair for pair in rules if pair not in keyword]
     rules, refused = runnable(client, rules)
     client.indices.clear_cache(index=naming.events_pattern(), request=True, query=True)
 
@@ -280,14 +348,35 @@ def main() -> None:
     )["count"]
     baseline = time.perf_counter() - started
 
-    started = time.perf_counter()
-    if args.percolate:
-        findings = _percolated(client, rules, start, stop)
-    else:
-        hunted = hunt(client, start, stop, rules=rules)
-        findings = hunted.findings
-        _log_slowest(hunted)
-    seconds = time.perf_counter() - started
+    details: dict[str, Any] = {}
+    with HeapSampler() as heap:
+        started = time.perf_counter()
+        if args.percolate:
+            findings, by_rule = _percolated(client, rules, start, stop, details)
+            seconds = details["register_cached_seconds"] + details["detect_seconds"]
+            details["percolate_peak_heap_mb"] = round(heap.peak_mb)
+            # The baseline: the hunt of the same rules over the same range, writing its findings afresh.
+            client.indices.delete(index=naming.findings_index(), ignore_unavailable=True)
+            bootstrap(client, RETENTION)
+            heap.peak_mb = 0.0
+            started = time.perf_counter()
+            hunted = hunt(client, start, stop, rules=rules)
+            details["hunt_seconds"] = round(time.perf_counter() - started, 2)
+            details["hunt_findings"] = hunted.findings
+            details["hunt_peak_heap_mb"] = round(heap.peak_mb)
+            disagree = {r.id for r in hunted.rules if r.matched != by_rule.get(r.id, 0)}
+            details["rules_disagreeing"] = sorted(disagree)
+            _log_slowest(hunted)
+        else:
+            hunted = hunt(client, start, stop, rules=rules)
+            findings = hunted.findings
+            seconds = time.perf_counter() - started
+            _log_slowest(hunted)
+    details["node_heap_max_mb"] = round(heap.max_mb)
+    if not args.percolate:
+        details["node_peak_heap_mb"] = round(heap.peak_mb)
+    details["load"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    log.warning("details %s", json.dumps(details))
     figures = {
         "events": counted,
         "rules": len(rules),
