@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 MODULE = "percolator"
 QUERY_FIELD = "siem_percolator_query"
 RULE_FIELD = "siem_rule"
-BATCH = 500
+BATCH = 2000
 """Events percolated per request."""
 RUNNER = "percolator"
 _KEPT_SETTINGS = ("analysis", "number_of_replicas", "mapping")
@@ -118,9 +118,9 @@ def _field_mappings(properties: dict[str, Any], prefix: str = "") -> dict[str, s
     return found
 
 
-def _ensure_index(client: OpenSearch, source: str) -> tuple[str, dict[str, Any]]:
-    """The source's percolator index, with the template's mappings and every field its events indices gained
-    since; and its mapping (`properties`, `_meta`)."""
+def _ensure_index(client: OpenSearch, source: str, names: set[str]) -> tuple[str, dict[str, Any]]:
+    """The source's percolator index, with the template's mappings, every field its events indices gained
+    since and the fields `names` (what the rules name) would get on arrival; and its mapping (`properties`, `_meta`)."""
     index = naming.percolator_index(source)
     if not client.indices.exists(index=index):
         probe = naming.events_index(source, datetime.now(UTC))
@@ -148,7 +148,47 @@ def _ensure_index(client: OpenSearch, source: str) -> tuple[str, dict[str, Any]]
     if not _field_mappings(merged).keys() <= _field_mappings(current.get("properties", {})).keys():
         client.indices.put_mapping(index=index, body={"properties": merged})
         current = client.indices.get_mapping(index=index)[index]["mappings"]
+    arriving = _on_arrival(current, names)
+    if arriving:
+        client.indices.put_mapping(index=index, body={"properties": arriving})
+        current = client.indices.get_mapping(index=index)[index]["mappings"]
     return index, current
+
+
+def _on_arrival(mapping: dict[str, Any], names: set[str]) -> dict[str, Any]:
+    """Mappings for the unmapped fields among `names` under a dynamic object (`winlog.event_data.Data`), as the
+    index's string dynamic template will map them when an event brings one.
+
+    The node refuses to store a query on an unmapped field's sub-field (`Data.caseless`); mapped ahead, it
+    matches nothing until events have the field, as over the events index, and then matches as there.
+    """
+    strings = [
+        spec["mapping"]
+        for template in mapping.get("dynamic_templates", [])
+        for spec in template.values()
+        if set(spec) == {"match_mapping_type", "mapping"} and spec["match_mapping_type"] == "string"
+    ]
+    if not strings:
+        return {}
+    dynamic: dict[str, dict[str, Any]] = {}
+
+    def walk(properties: dict[str, Any], prefix: str) -> None:
+        for name, spec in properties.items():
+            if "properties" in spec:
+                if str(spec.get("dynamic", "")).lower() == "true":
+                    dynamic[f"{prefix}{name}"] = spec["properties"]
+                walk(spec["properties"], f"{prefix}{name}.")
+
+    walk(mapping.get("properties", {}), "")
+    arriving: dict[str, Any] = {}
+    for name in sorted(names):
+        parent, _, leaf = name.removesuffix(".caseless").rpartition(".")
+        if parent in dynamic and leaf and leaf not in dynamic[parent]:
+            node = arriving
+            for part in parent.split("."):
+                node = node.setdefault(part, {}).setdefault("properties", {})
+            node[leaf] = strings[0]
+    return arriving
 
 
 def _merge(into: dict[str, Any], properties: dict[str, Any]) -> None:
@@ -172,7 +212,8 @@ def register(client: OpenSearch, rules: Iterable[tuple[Rule, CompiledRule]]) -> 
         if compiled.correlation is None and source is not None:
             registered.by_source.setdefault(source, []).append((rule, compiled))
     for source, pairs in registered.by_source.items():
-        index, mapping = _ensure_index(client, source)
+        names = {name for _, compiled in pairs for name in _NAME.findall(json.dumps(compiled.query))}
+        index, mapping = _ensure_index(client, source, names)
         fields = _field_mappings(mapping.get("properties", {}))
         hashes = {rule.id: _rule_hash(compiled, fields) for rule, compiled in pairs}
         digest = _ruleset_hash(hashes)

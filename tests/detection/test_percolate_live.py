@@ -14,6 +14,7 @@ from opensearchpy import OpenSearch
 from dagster_project.commands.demo_cmd import demo_inputs
 from dagster_project.detection import nrt, percolate
 from dagster_project.detection.compile import CompiledRule
+from dagster_project.detection.execute import count_matches
 from dagster_project.detection.hunt import hunt, select_rules
 from dagster_project.detection.rules import Rule
 from dagster_project.ingest.pipeline import ingest
@@ -126,9 +127,10 @@ def _windows_pair(shared_data: Path, query: dict[str, Any]) -> tuple[Rule, Compi
     return rule, dataclasses.replace(compiled, query=query)
 
 
-def _windows_event(client: OpenSearch, doc_id: str, event_data: dict[str, str]) -> None:
+def _windows_event(client: OpenSearch, doc_id: str, event_data: dict[str, str], **fields: str) -> None:
     index = naming.events_index("windows", datetime(2026, 11, 30, tzinfo=UTC))
     doc = {"@timestamp": "2026-11-30T12:00:00Z", "winlog": {"event_data": event_data}, "siem": {"source": "windows"}}
+    doc |= fields
     client.index(index=index, id=doc_id, body=doc, refresh=True)
 
 
@@ -138,11 +140,11 @@ def test_a_rule_stored_before_its_field_was_mapped_is_stored_again_once_it_is(
     """The percolator reads a query's fields when it stores it: a query stored while its field was unmapped
     never matches once the events have mapped the field (tried on the node), unless it is stored again."""
     bootstrap(clean_siem, RETENTION)
-    pair = _windows_pair(shared_data, {"term": {"winlog.event_data.NrtProbe": "Value"}})
+    pair = _windows_pair(shared_data, {"term": {"nrt_probe": "Value"}})  # a field outside winlog.event_data
     _windows_event(clean_siem, "other", {"TargetUserName": "x"})
     first = percolate.register(clean_siem, [pair])
     assert first.changed == 1
-    _windows_event(clean_siem, "probe", {"NrtProbe": "Value"})  # maps the field dynamically
+    _windows_event(clean_siem, "probe", {}, nrt_probe="Value")  # maps the field dynamically
     again = percolate.register(clean_siem, [pair])
     assert (again.changed, again.unchanged) == (1, [])
     found = percolate.detect_range(clean_siem, again, *EVER)
@@ -165,3 +167,22 @@ def test_a_rule_the_node_refuses_to_store_is_reported_and_the_hunt_runs_it(
     assert cached.unchanged == ["windows"] and [r.id for r, _, _ in cached.refused] == [bad_rule.id]
     plan = nrt.prepare(clean_siem, [good, bad])
     assert plan.runner == "percolator" and [rule.id for rule, _ in plan.hunted] == [bad_rule.id]
+
+
+def test_a_rule_on_a_field_no_event_has_had_yet_is_stored_and_matches_once_one_has_it(
+    clean_siem: OpenSearch, shared_data: Path
+) -> None:
+    """The node refuses a query on an unmapped field's `caseless` sub-field: the field is mapped ahead, as the
+    events index's dynamic template will map it, so the rule percolates (and matches what the hunt matches)."""
+    bootstrap(clean_siem, RETENTION)
+    _windows_event(clean_siem, "other", {"TargetUserName": "x"})
+    query = {"query_string": {"query": "winlog.event_data.NrtLater.caseless:*value*", "analyze_wildcard": True}}
+    pair = _windows_pair(shared_data, {"bool": {"must": [query]}})
+    first = percolate.register(clean_siem, [pair])
+    assert (first.changed, first.refused) == (1, [])
+    assert dict(percolate.detect_range(clean_siem, first, *EVER).matched) == {}
+    _windows_event(clean_siem, "later", {"NrtLater": "Some VALUE here"})
+    again = percolate.register(clean_siem, [pair])
+    assert again.unchanged == ["windows"]  # the field is mapped as it was mapped ahead: nothing to store again
+    assert dict(percolate.detect_range(clean_siem, again, *EVER).matched) == {pair[0].id: 1}
+    assert count_matches(clean_siem, [pair[1]], *EVER) == [1]
