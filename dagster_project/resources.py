@@ -241,6 +241,7 @@ class RulesResource(dg.ConfigurableResource):
 
     packs: str = ""
     min_status: str = ""
+    arrival: str = ""
 
     def settings(self) -> RuleSettings:
         """The validated rule-pack settings."""

@@ -93,10 +93,12 @@ def spool_findings(
     """Sigma findings (and alerts) for the events the same run just ingested from the spool."""
     findings = alerts = new_alerts = percolated = 0
     source = spool_events["source"]
-    selected = [(rule, compiled) for rule, compiled in select_rules(settings=rules.settings()) if routed(rule, source)]
+    settings = rules.settings()
+    selected = [(rule, compiled) for rule, compiled in select_rules(settings=settings) if routed(rule, source)]
     with opensearch.client() as client:
         spans = event_spans(client, source, spool_events["labels"])
-        plan = nrt.prepare(client, selected) if spans else nrt.Plan(None, selected)
+        percolation = settings.arrival == "percolate"
+        plan = nrt.prepare(client, selected, percolation=percolation) if spans else nrt.Plan(None, selected)
         batch = {"terms": {"siem.file": spool_events["labels"]}}
         for first, last in spans:
             end = last + timedelta(milliseconds=1)

@@ -50,9 +50,9 @@ class Detected:
     by_rule: dict[str, int] = field(default_factory=dict)
 
 
-def prepare(client: OpenSearch, rules: list[tuple[Rule, CompiledRule]]) -> Plan:
-    """Register the plain rules when every node can percolate (else plan the hunt for all); blocking."""
-    if not percolate.available(client):
+def prepare(client: OpenSearch, rules: list[tuple[Rule, CompiledRule]], *, percolation: bool = True) -> Plan:
+    """Register the plain rules when asked to and every node can percolate (else plan the hunt for all); blocking."""
+    if not percolation or not percolate.available(client):
         return Plan(None, list(rules))
     registered = percolate.register(client, rules)
     refused = {rule.id for rule, _, _ in registered.refused}

@@ -1,4 +1,4 @@
-"""SIEM_RULE_*: which Sigma rule packs run beside the curated rules, and the lowest rule status run."""
+"""SIEM_RULE_*: the rule packs run beside the curated rules, the lowest status run, how live events are detected."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ class RuleSettings(SuiteSettings):
     """SIEM_RULE_PACKS: folders of upstream Sigma rules (any layout, SigmaHQ's included), separated by `:`."""
     min_status: str = Field(default="test", pattern=r"^(experimental|test|stable)$")
     """SIEM_RULE_MIN_STATUS: the lowest status a rule runs with (`experimental`, `test` or `stable`)."""
+    arrival: str = Field(default="percolate", pattern=r"^(percolate|hunt)$")
+    """SIEM_RULE_ARRIVAL: how events received live are detected: `percolate` (where every node has the
+    percolator module, else the hunt) or `hunt`."""
 
     def pack_paths(self) -> tuple[Path, ...]:
         """The pack folders, in the order given (empty entries ignored)."""

@@ -17,7 +17,7 @@ from dagster_project.assets.collection import routed, sealed_segments_sensor, sp
 from dagster_project.assets.storage import index_templates
 from dagster_project.collect.spool import MESSAGES, SpoolWriter, encode_entry, pack_messages, sealed_segments
 from dagster_project.detection.hunt import hunt, select_rules
-from dagster_project.resources import RetentionResource, SpoolResource
+from dagster_project.resources import RetentionResource, RulesResource, SpoolResource
 from dagster_project.storage import naming
 from dagster_project.storage.bootstrap import bootstrap
 from tests.collect.peers import RETENTION, Serve, env_for, wait_for
@@ -130,6 +130,15 @@ def test_one_run_ingests_retires_and_detects(siem: OpenSearch, opensearch_url: s
     (detected,) = next_run.asset_materializations_for_node("spool_findings")
     assert detected.metadata["rules_stored"].value == 0
     assert (detected.metadata["findings"].value, detected.metadata["percolated_events"].value) == (1, 1)
+
+    # SIEM_RULE_ARRIVAL=hunt: the same batch path, every rule by the hunt.
+    hunted_resources = {**resources, "rules": RulesResource(arrival="hunt")}
+    last = spool_lines(tmp_path, [USERADD.format(now_stamp(), "hunted")])
+    config = dg.RunConfig(ops={"spool_events": {"config": {"segments": [last]}}})
+    by_hunt = dg.materialize([spool_events, spool_findings], resources=hunted_resources, run_config=config)
+    (detected,) = by_hunt.asset_materializations_for_node("spool_findings")
+    assert (detected.metadata["runner"].value, detected.metadata["percolated_events"].value) == ("retro-hunt", 0)
+    assert detected.metadata["findings"].value == 1
 
 
 @pytest.mark.slow
