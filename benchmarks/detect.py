@@ -51,7 +51,7 @@ from sigma.pipelines.elasticsearch.windows import ecs_windows  # noqa: E402
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule  # noqa: E402
 
 from dagster_project.client import client_from_env  # noqa: E402
-from dagster_project.detection import nrt  # noqa: E402
+from dagster_project.detection import nrt, percolate  # noqa: E402
 from dagster_project.detection.cache import compiled  # noqa: E402
 from dagster_project.detection.compile import CompiledRule, compile_rule  # noqa: E402
 from dagster_project.detection.execute import MSEARCH_BATCH, count_matches  # noqa: E402
@@ -316,6 +316,7 @@ def main() -> None:
         action="store_true",
         help="plain rules by percolation (stored once, each batch of events against all), correlations by hunt",
     )
+    parser.add_argument("--batch", type=int, help=f"events per percolate request (default {percolate.BATCH})")
     parser.add_argument(
         "--exclude-keyword-rules", action="store_true", help="leave out rules with field-less keyword searches"
     )
@@ -323,6 +324,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print only the JSON object (the default output too)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
+    percolate.BATCH = args.batch or percolate.BATCH
     client = client_from_env()
     end = prepare_events(client, args.events, args.keep)
     client.indices.delete(index=naming.findings_index(), ignore_unavailable=True)
