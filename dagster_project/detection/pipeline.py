@@ -36,6 +36,7 @@ from sigma.types import (
     Placeholder,
     SigmaCasedString,
     SigmaExpansion,
+    SigmaNumber,
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
     SigmaString,
@@ -278,17 +279,62 @@ class UnmappedFieldError(SigmaTransformationError):
 
 @dataclass
 class UnmappedFieldFailure(DetectionItemTransformation):
-    """Fail on a detection item whose field has no ECS mapping (or that is a keyword search)."""
+    """Fail on a detection item whose field has no ECS mapping (keyword searches are bound before it)."""
 
     logsource: str
 
     def apply_detection_item(self, detection_item: SigmaDetectionItem) -> None:
         """Raise an UnmappedFieldError naming the field and the log source."""
-        if detection_item.field is None:
-            message = f"keyword searches are not supported for log source {self.logsource}: use a field"
-        else:
-            message = f"field {detection_item.field!r} has no ECS mapping for log source {self.logsource}"
+        message = f"field {detection_item.field!r} has no ECS mapping for log source {self.logsource}"
         raise UnmappedFieldError(message, source=detection_item.source)
+
+
+@dataclass
+class KeywordFieldTransformation(DetectionItemTransformation):
+    """Bind a keyword search (values without a field) to the field its log source keeps free text in.
+
+    Unbound, the Lucene backend writes `*value*` with no field, which the node expands over every field
+    of the index (`index.query.default_field`): an automaton per value and field, enough for one keyword
+    list to exhaust a small heap. Bound, a keyword is the same substring match on one field: strings get
+    the `*...*` the backend would have added, numbers become such strings, regular expressions stay.
+    Without a field (`keywords` unset) a keyword search fails compilation with its log source named.
+    """
+
+    logsource: str
+    field: str | None
+
+    def apply_detection_item(self, detection_item: SigmaDetectionItem) -> None:
+        """Give a field-less item the keyword field and contains-semantics values."""
+        if detection_item.field is not None:
+            return
+        if self.field is None:
+            raise UnmappedFieldError(
+                f"keyword searches are not supported for log source {self.logsource}: use a field",
+                source=detection_item.source,
+            )
+        detection_item.field = self.field
+        detection_item.value = [_contains(value) for value in detection_item.value]
+        self.processing_item_applied(detection_item)
+
+
+def _contains(value: SigmaType) -> SigmaType:
+    if isinstance(value, SigmaNumber):
+        value = SigmaString(str(value))
+    if isinstance(value, SigmaExpansion):
+        return SigmaExpansion([_contains(item) for item in value.values])
+    if not isinstance(value, SigmaString):
+        return value
+    if not value.startswith(SpecialChars.WILDCARD_MULTI):
+        value = SpecialChars.WILDCARD_MULTI + value
+    if not value.endswith(SpecialChars.WILDCARD_MULTI):
+        value = value + SpecialChars.WILDCARD_MULTI
+    return value
+
+
+def _mapped_fields(target: LogsourceTarget) -> set[str]:
+    """The ECS fields a log source's rules may search: its mapped fields and its keyword field."""
+    keywords = target.logsource.keywords
+    return set(target.fields.values()) | ({keywords} if keywords else set())
 
 
 def _mapping(fields: Mapping[str, str]) -> dict[str | None, str | list[str]]:
@@ -426,14 +472,21 @@ def processing_pipeline() -> ProcessingPipeline:
                 )
             )
     before = ProcessingPipeline(items=items, name=naming.SIGMA_PIPELINE)
-    items = []
+    items = [
+        ProcessingItem(
+            KeywordFieldTransformation(target.name, target.logsource.keywords),
+            rule_conditions=[target.condition()],
+            identifier=f"{target.name}_keywords",
+        )
+        for target in targets
+    ]
     for target in targets:
         if target.logsource.pipeline is None:
             items.append(
                 ProcessingItem(
                     UnmappedFieldFailure(target.name),
                     rule_conditions=[target.condition()],
-                    field_name_conditions=[IncludeFieldCondition(sorted(set(target.fields.values())))],
+                    field_name_conditions=[IncludeFieldCondition(sorted(_mapped_fields(target)))],
                     field_name_condition_negation=True,
                     identifier=f"{target.name}_unmapped_fields",
                 )

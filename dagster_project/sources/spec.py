@@ -49,8 +49,9 @@ class SigmaLogsource:
     """A maintained pySigma processing pipeline, by its plugin name (`ecs_windows`), that maps the field names
     `fields` leaves; None: `fields` is the whole mapping."""
     keywords: str | None = None
-    """The ECS field (a pattern such as `winlog.event_data.*` is allowed) that a rule's keyword searches, values
-    without a field, look in; None: keyword searches are not supported for this log source."""
+    """The one field that a rule's keyword searches (values without a field) look in, as substrings in any letter
+    case (a keyword field with a `caseless` normalizer or sub-field); None: keyword searches fail compilation.
+    One field, not a pattern: a pattern expands to an automaton per keyword and field on the node."""
     cidr_fields: Mapping[str, str] = field(default_factory=dict)
     """Sigma field name -> the ECS `ip` field its `|cidr` values are matched on, where `fields` maps its other
     values to a text field (addresses kept as written, so that `startswith` and `-` match)."""

@@ -241,6 +241,6 @@ SPEC = SourceSpec(
     description="Apache, nginx and Tomcat access logs (common, combined, vhost_combined)",
     parser=WebAccessParser,
     datasets=(DATASET,),
-    logsources=(SigmaLogsource("webserver", category="webserver", fields=SIGMA_FIELDS),),
+    logsources=(SigmaLogsource("webserver", category="webserver", fields=SIGMA_FIELDS, keywords="message"),),
     samples=("web/apache_access_elastic/*.log", "web/tomcat_access_attack/*.txt"),
 )

@@ -100,13 +100,37 @@ def test_unmapped_field_fails_with_file_and_line(tmp_path: Path) -> None:
     assert caught.value.where is not None and caught.value.where.endswith("rule.yml:1")
 
 
-def test_keyword_search_is_refused(tmp_path: Path) -> None:
-    """Unbound keywords would search every field; rules must name the field."""
+def test_keyword_search_is_refused_where_the_log_source_has_no_keyword_field(tmp_path: Path) -> None:
+    """CloudTrail records have no free-text field: a keyword search there is an error naming the log source."""
     text = RULE_HEAD.format(id="0b5f0c4e-6d55-4f5e-9d8a-3f0f1f4b9c02") + (
-        "logsource: {category: webserver}\ndetection:\n  keywords:\n    - sqlmap\n  condition: keywords\n"
+        "logsource: {product: aws, service: cloudtrail}\n"
+        "detection:\n  keywords:\n    - sqlmap\n  condition: keywords\n"
     )
-    with pytest.raises(DetectionError, match="keyword searches are not supported"):
+    with pytest.raises(DetectionError, match="keyword searches are not supported for log source aws_cloudtrail"):
         _compile_text(tmp_path, text)
+
+
+@pytest.mark.parametrize(
+    ("logsource", "field"),
+    [
+        ("{category: webserver}", "message.caseless"),
+        ("{product: linux}", "message.caseless"),
+        ("{product: linux, service: sshd}", "message.caseless"),
+        ("{product: windows}", "siem.keyword_text"),
+        ("{product: windows, service: application}", "siem.keyword_text"),
+        ("{product: windows, category: process_creation}", "siem.keyword_text"),
+    ],
+)
+def test_keywords_are_substrings_of_the_log_sources_keyword_field(tmp_path: Path, logsource: str, field: str) -> None:
+    """A keyword search is bound to one field, never left for the node to expand over every field."""
+    text = RULE_HEAD.format(id="0b5f0c4e-6d55-4f5e-9d8a-3f0f1f4b9c05") + (
+        f"logsource: {logsource}\n"
+        "detection:\n  keywords:\n    - sqlmap\n    - 'Union Select'\n    - '*already*'\n    - 4242\n"
+        "  condition: keywords\n"
+    )
+    query = json.dumps(_compile_text(tmp_path, text).query)
+    assert f"{field}:(*sqlmap* OR *Union\\\\ Select* OR *already* OR *4242*)" in query, query
+    assert query.count("sqlmap") == 1
 
 
 def test_unsupported_correlation_type_is_refused(tmp_path: Path) -> None:
