@@ -103,8 +103,7 @@ def test_unmapped_field_fails_with_file_and_line(tmp_path: Path) -> None:
 def test_keyword_search_is_refused_where_the_log_source_has_no_keyword_field(tmp_path: Path) -> None:
     """CloudTrail records have no free-text field: a keyword search there is an error naming the log source."""
     text = RULE_HEAD.format(id="0b5f0c4e-6d55-4f5e-9d8a-3f0f1f4b9c02") + (
-        "logsource: {product: aws, service: cloudtrail}\n"
-        "detection:\n  keywords:\n    - sqlmap\n  condition: keywords\n"
+        "logsource: {product: aws, service: cloudtrail}\ndetection:\n  keywords:\n    - sqlmap\n  condition: keywords\n"
     )
     with pytest.raises(DetectionError, match="keyword searches are not supported for log source aws_cloudtrail"):
         _compile_text(tmp_path, text)
