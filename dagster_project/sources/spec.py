@@ -40,6 +40,10 @@ class SigmaLogsource:
     fields: Mapping[str, str] = field(default_factory=dict)
     """Sigma field name -> ECS field name. Without a `pipeline`, a rule field not listed here fails compilation;
     with one, these are the suite's own mappings, applied before the pipeline maps the rest."""
+    nested: Mapping[str, str] = field(default_factory=dict)
+    """Sigma object field -> the ECS keyword field holding its leaves as `path=value` entries (with a `caseless`
+    sub-field): a rule field `<object>.<path>` matches the entries of that path, the bare `<object>` any entry.
+    For objects whose keys are open-ended (CloudTrail's `requestParameters`); `fields` takes precedence."""
     dataset: str | None = None
     """The `event.dataset` a rule's query is narrowed to; None searches every event of the source."""
     selects: tuple[Mapping[str, tuple[str, ...]], ...] = ()
@@ -65,7 +69,7 @@ class SigmaLogsource:
             raise ConfigurationError("name must be lowercase words joined by `_`", where=where)
         if self.product is None and self.service is None and self.category is None:
             raise ConfigurationError("needs a product, a service or a category", where=where)
-        for label, mapping in (("fields", self.fields), ("cidr_fields", self.cidr_fields)):
+        for label, mapping in (("fields", self.fields), ("cidr_fields", self.cidr_fields), ("nested", self.nested)):
             bad = [name for name, ecs in mapping.items() if not name or not ecs or " " in ecs]
             if bad:
                 raise ConfigurationError(f"{label} without an ECS name: {bad}", where=where)
@@ -73,6 +77,7 @@ class SigmaLogsource:
             raise ConfigurationError("a `selects` condition needs fields and values", where=where)
         object.__setattr__(self, "fields", MappingProxyType(dict(self.fields)))
         object.__setattr__(self, "cidr_fields", MappingProxyType(dict(self.cidr_fields)))
+        object.__setattr__(self, "nested", MappingProxyType(dict(self.nested)))
         object.__setattr__(
             self,
             "selects",
