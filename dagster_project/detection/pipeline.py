@@ -69,7 +69,7 @@ class LogsourceTarget:
         return self.logsource.name
 
     @property
-    def fields(self) -> Mapping[str, str]:
+    def fields(self) -> Mapping[str, str | tuple[str, ...]]:
         """Sigma field name -> ECS field name."""
         return self.logsource.fields
 
@@ -106,7 +106,9 @@ CASE_INSENSITIVE_FIELDS: frozenset[str] = frozenset(
         "process.parent.command_line",
         "winlog.event_data.OriginalFileName",
         "url.original",
+        "url.domain",
         "url.path",
+        "url.extension",
         "url.query",
         "user_agent.original",
         "http.request.referrer",
@@ -396,11 +398,12 @@ def _contains(value: SigmaType) -> SigmaType:
 def _mapped_fields(target: LogsourceTarget) -> set[str]:
     """The ECS fields a log source's rules may search: its mapped fields, its entries fields and its keyword field."""
     keywords = target.logsource.keywords
-    return set(target.fields.values()) | set(target.logsource.nested.values()) | ({keywords} if keywords else set())
+    mapped = {name for ecs in target.fields.values() for name in ((ecs,) if isinstance(ecs, str) else ecs)}
+    return mapped | set(target.logsource.nested.values()) | ({keywords} if keywords else set())
 
 
-def _mapping(fields: Mapping[str, str]) -> dict[str | None, str | list[str]]:
-    return {name: ecs for name, ecs in fields.items()}
+def _mapping(fields: Mapping[str, str | tuple[str, ...]]) -> dict[str | None, str | list[str]]:
+    return {name: ecs if isinstance(ecs, str) else list(ecs) for name, ecs in fields.items()}
 
 
 CASELESS = "caseless"
