@@ -129,6 +129,24 @@ def test_fields_inside_cloudtrail_objects_search_their_path_values(tmp_path: Pat
     assert text_query == f"aws.cloudtrail.flattened.{query} AND aws.cloudtrail.userIdentity.type:IAMUser"
 
 
+def test_proxy_rules_search_proxied_requests_with_the_proxy_field_names(tmp_path: Path) -> None:
+    """`c-uri` matches the whole URL or its path, `cs-uri-stem` the path, `cs-host` the requested host, and only
+    requests a forward proxy receives (absolute URL or CONNECT) are searched."""
+    text = RULE_HEAD.format(id="0b5f0c4e-6d55-4f5e-9d8a-3f0f1f4b9c08") + (
+        "logsource: {category: proxy}\n"
+        "detection:\n  selection:\n    c-uri: /news.php\n    cs-uri-stem: /a\n    cs-host: x.example\n"
+        "  condition: selection\n"
+    )
+    compiled = _compile_text(tmp_path, text)
+    query = compiled.query["bool"]["must"][0]["query_string"]["query"]
+    assert compiled.index == "siem-events-web-access-*"
+    assert query.startswith("(url.scheme:* OR http.request.method:CONNECT) AND "), query
+    assert (
+        "(url.original:/\\/[nN][eE][wW][sS]\\.[pP][hH][pP]/ OR url.path:/\\/[nN][eE][wW][sS]\\.[pP][hH][pP]/)" in query
+    )
+    assert "url.path:/\\/[aA]/" in query and "url.domain:/[xX]\\.[eE][xX][aA][mM][pP][lL][eE]/" in query
+
+
 def test_null_on_a_field_inside_a_cloudtrail_object_is_refused(tmp_path: Path) -> None:
     """An absent nested path has no entry to match: compiling `null` there fails, naming the field."""
     text = RULE_HEAD.format(id="0b5f0c4e-6d55-4f5e-9d8a-3f0f1f4b9c07") + (
