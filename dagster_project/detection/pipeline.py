@@ -8,6 +8,8 @@ them and builds the pipeline from them, so it lists no source of its own.
 
 from __future__ import annotations
 
+import copy
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -34,6 +36,7 @@ from sigma.processing.transformations.base import (
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 from sigma.types import (
     Placeholder,
+    SigmaBool,
     SigmaCasedString,
     SigmaExpansion,
     SigmaNumber,
@@ -66,7 +69,7 @@ class LogsourceTarget:
         return self.logsource.name
 
     @property
-    def fields(self) -> Mapping[str, str]:
+    def fields(self) -> Mapping[str, str | tuple[str, ...]]:
         """Sigma field name -> ECS field name."""
         return self.logsource.fields
 
@@ -103,7 +106,9 @@ CASE_INSENSITIVE_FIELDS: frozenset[str] = frozenset(
         "process.parent.command_line",
         "winlog.event_data.OriginalFileName",
         "url.original",
+        "url.domain",
         "url.path",
+        "url.extension",
         "url.query",
         "user_agent.original",
         "http.request.referrer",
@@ -273,6 +278,65 @@ class _LuceneRegex(SigmaRegularExpression):
         """Lucene validates it."""
 
 
+class NestedValueError(SigmaTransformationError):
+    """A value that a field inside an open object (`NestedFieldTransformation`) cannot be matched with."""
+
+
+@dataclass
+class NestedFieldTransformation(DetectionItemTransformation):
+    """Search a rule field inside one of its log source's open objects on that object's `path=value` entries.
+
+    `requestParameters.attribute: userData` becomes `<entries field>: attribute=userData`, with wildcards and
+    modifiers kept (`|contains` is `attribute=*...*`, `|startswith` is `attribute=...*`), numbers and booleans as
+    their JSON text, and regular expressions anchored after `attribute=`. The bare object (`requestParameters|
+    contains: Suspended`) matches any of its entries unchanged: the value of some leaf (or its path) holds it.
+    `null` (a path that is absent) has no entry to match and fails compilation, named.
+    """
+
+    nested: Mapping[str, str]
+
+    def apply_detection_item(self, detection_item: SigmaDetectionItem) -> None:
+        """Point the item at its object's entries field, its values prefixed with the path."""
+        name = detection_item.field
+        if name is None:
+            return
+        head, _, path = name.partition(".")
+        target = self.nested.get(head)
+        if target is None:
+            return
+        if path:
+            detection_item.value = [_entry(path, value, detection_item) for value in detection_item.value]
+        detection_item.field = target
+        self.processing_item_applied(detection_item)
+
+
+def _entry(path: str, value: SigmaType, item: SigmaDetectionItem) -> SigmaType:
+    prefix = f"{path}="
+    if isinstance(value, SigmaExpansion):
+        return SigmaExpansion([_entry(path, v, item) for v in value.values])
+    if isinstance(value, SigmaString):
+        entry = copy.copy(value)
+        escaped = prefix.replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?")
+        entry.s = (SigmaString(escaped) + value).s
+        return entry
+    if isinstance(value, SigmaBool):
+        return SigmaString(prefix + ("true" if value.boolean else "false"))
+    if isinstance(value, SigmaNumber):
+        return SigmaString(prefix + str(value))
+    if isinstance(value, SigmaRegularExpression):
+        pattern = str(value.regexp)
+        flags = ""
+        if pattern.startswith("(?i)"):
+            pattern, flags = pattern[4:], "(?i)"
+        body = pattern[1:] if pattern.startswith("^") else ".*" + pattern
+        return SigmaRegularExpression(f"{flags}^{re.escape(prefix)}{body}", value.flags)
+    raise NestedValueError(
+        f"field {item.field!r} is inside an object searched by its path=value entries, "
+        f"which cannot match {type(value).__name__}",
+        source=item.source,
+    )
+
+
 class UnmappedFieldError(SigmaTransformationError):
     """A rule's field (or keyword search) that its log source has no ECS field for."""
 
@@ -332,13 +396,14 @@ def _contains(value: SigmaType) -> SigmaType:
 
 
 def _mapped_fields(target: LogsourceTarget) -> set[str]:
-    """The ECS fields a log source's rules may search: its mapped fields and its keyword field."""
+    """The ECS fields a log source's rules may search: its mapped fields, its entries fields and its keyword field."""
     keywords = target.logsource.keywords
-    return set(target.fields.values()) | ({keywords} if keywords else set())
+    mapped = {name for ecs in target.fields.values() for name in ((ecs,) if isinstance(ecs, str) else ecs)}
+    return mapped | set(target.logsource.nested.values()) | ({keywords} if keywords else set())
 
 
-def _mapping(fields: Mapping[str, str]) -> dict[str | None, str | list[str]]:
-    return {name: ecs for name, ecs in fields.items()}
+def _mapping(fields: Mapping[str, str | tuple[str, ...]]) -> dict[str | None, str | list[str]]:
+    return {name: ecs if isinstance(ecs, str) else list(ecs) for name, ecs in fields.items()}
 
 
 CASELESS = "caseless"
@@ -446,10 +511,10 @@ def _maintained(name: str) -> ProcessingPipeline:
 def processing_pipeline() -> ProcessingPipeline:
     """A fresh pipeline (pySigma pipelines keep state while applied, so never share one).
 
-    In order: each log source's own field names and hash fields (`hashes`), the maintained pipelines some
-    log sources use (their own log-source conditions select their rules), the unmapped-field failure of the others, the
-    `caseless` sub-fields, case-insensitive regular expressions where there are none, and the
-    narrowing of a rule to its log source's events.
+    In order: each log source's own field names, its open objects' fields (`nested`) and hash fields (`hashes`),
+    the maintained pipelines some log sources use (their own log-source conditions select their rules), the
+    unmapped-field failure of the others, the `caseless` sub-fields, case-insensitive regular expressions where
+    there are none, and the narrowing of a rule to its log source's events.
     """
     items: list[ProcessingItem] = []
     targets = list(LOGSOURCES.values())
@@ -461,6 +526,14 @@ def processing_pipeline() -> ProcessingPipeline:
                     FieldMappingTransformation(_mapping(target.fields)),
                     rule_conditions=[target.condition()],
                     identifier=f"{target.name}_ecs_fields",
+                )
+            )
+        if target.logsource.nested:
+            items.append(
+                ProcessingItem(
+                    NestedFieldTransformation(target.logsource.nested),
+                    rule_conditions=[target.condition()],
+                    identifier=f"{target.name}_nested_fields",
                 )
             )
         if target.logsource.hashes is not None:

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.usefixtures("default_namespace")
         ("linux", "auth", None, "siem-events-linux-auth-*"),
         (None, None, "webserver", "siem-events-web-access-*"),
         ("apache", None, "webserver", "siem-events-web-access-*"),
+        (None, None, "proxy", "siem-events-web-access-*"),
         ("windows", "security", None, "siem-events-windows-*"),
         ("windows", "sysmon", None, "siem-events-windows-*"),
     ],
