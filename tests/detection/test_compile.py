@@ -216,3 +216,15 @@ def test_group_by_field_must_be_mapped(tmp_path: Path) -> None:
     )
     with pytest.raises(DetectionError, match=r"group-by fields \['clientip'\] have no ECS mapping"):
         _compile_text(tmp_path, text)
+
+
+def test_a_modifier_the_backend_cannot_convert_is_a_clear_error(tmp_path: Path) -> None:
+    """`|cased` on a field without a `caseless` sub-field reaches the backend, which raises NotImplementedError:
+    that is an unsupported feature naming the rule file, not a traceback."""
+    text = RULE_HEAD.format(id="0b5f0c4e-6d55-4f5e-9d8a-3f0f1f4b9c06") + (
+        "logsource: {product: aws, service: cloudtrail}\n"
+        "detection:\n  selection:\n    eventName|cased: ConsoleLogin\n  condition: selection\n"
+    )
+    with pytest.raises(DetectionError, match="the Lucene backend cannot convert this rule") as caught:
+        _compile_text(tmp_path, text)
+    assert caught.value.where is not None and caught.value.where.endswith("rule.yml:1")
