@@ -199,6 +199,19 @@ def _both_cases(char: str, in_class: bool) -> str:
     return pair if in_class else f"[{pair}]"
 
 
+def _letter_range(start: str, rest: str) -> bool:
+    """True when `start` + `rest` is a class range between two letters of one case (`a-z`, `A-F`)."""
+    return (
+        len(rest) == 2
+        and rest[0] == "-"
+        and start.isascii()
+        and start.isalpha()
+        and rest[1].isascii()
+        and rest[1].isalpha()
+        and start.islower() == rest[1].islower()
+    )
+
+
 def lucene_regex(pattern: str, ignore_case: bool = False) -> str:
     """A Python-style Sigma regular expression as a Lucene one that matches the same text.
 
@@ -242,6 +255,10 @@ def lucene_regex(pattern: str, ignore_case: bool = False) -> str:
             out.append(char)
         elif char in _LUCENE_OPERATORS:
             out.append("\\" + char)
+        elif ignore_case and in_class and _letter_range(char, pattern[i : i + 2]):
+            end = pattern[i + 1]
+            out.append(f"{char.lower()}-{end.lower()}{char.upper()}-{end.upper()}")  # [a-f] -> [a-fA-F]
+            i += 2
         elif ignore_case:
             out.append(_both_cases(char, in_class))
         else:
