@@ -6,12 +6,15 @@ import json
 import sys
 
 import click
+from opensearchpy import OpenSearch
+from opensearchpy.exceptions import AuthorizationException
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 
 from dagster_project.client import opened_client
 from dagster_project.errors import IngestError
 from dagster_project.ingest.pipeline import ingest, input_files
 from dagster_project.sources.registry import parser_factory, source_names
+from dagster_project.storage import naming
 
 
 @click.command("ingest")
@@ -30,6 +33,13 @@ def ingest_command(source: str, paths: tuple[str, ...], as_json: bool) -> None:
             raise IngestError(
                 "cluster unreachable (is `siem opensearch up` running, or OPENSEARCH_URL right?)", where=str(exc.info)
             ) from exc
+        template = naming.events_family(source)
+        if not _template_present(client, template):
+            raise IngestError(
+                f"index template {template} is not on the cluster: run `siem bootstrap` first "
+                "(without it the events would be stored with guessed mappings that rules and dashboards cannot use)",
+                where=template,
+            )
         if as_json or not sys.stderr.isatty():
             summary = ingest(client, source, list(paths))
         else:
@@ -55,3 +65,12 @@ def ingest_command(source: str, paths: tuple[str, ...], as_json: bool) -> None:
     )
     for reason, count in sorted(summary.reasons.items(), key=lambda kv: -kv[1])[:10]:
         click.echo(f"  quarantined {count:>7}  {reason}")
+
+
+def _template_present(client: OpenSearch, template: str) -> bool:
+    """False when the source's index template is missing; True too when the user may not read templates (the
+    least-privileged ingest role): the check then falls to whoever bootstraps."""
+    try:
+        return bool(client.indices.exists_index_template(name=template))
+    except AuthorizationException:
+        return True

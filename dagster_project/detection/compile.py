@@ -146,6 +146,11 @@ class _Compiler:
         except SigmaError as exc:
             message = str(exc.args[0]) if exc.args else type(exc).__name__
             raise DetectionError(message, where=self.where(sigma)) from exc
+        except NotImplementedError as exc:  # the backend's way of saying a value or modifier has no translation
+            detail = f": {exc}" if str(exc) else ""
+            raise DetectionError(
+                f"the Lucene backend cannot convert this rule{detail}", where=self.where(sigma)
+            ) from exc
         results = sigma.get_conversion_result()
         if len(results) != 1:
             raise DetectionError(

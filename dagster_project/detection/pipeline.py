@@ -8,6 +8,8 @@ them and builds the pipeline from them, so it lists no source of its own.
 
 from __future__ import annotations
 
+import copy
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -34,8 +36,10 @@ from sigma.processing.transformations.base import (
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 from sigma.types import (
     Placeholder,
+    SigmaBool,
     SigmaCasedString,
     SigmaExpansion,
+    SigmaNumber,
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
     SigmaString,
@@ -65,7 +69,7 @@ class LogsourceTarget:
         return self.logsource.name
 
     @property
-    def fields(self) -> Mapping[str, str]:
+    def fields(self) -> Mapping[str, str | tuple[str, ...]]:
         """Sigma field name -> ECS field name."""
         return self.logsource.fields
 
@@ -102,7 +106,9 @@ CASE_INSENSITIVE_FIELDS: frozenset[str] = frozenset(
         "process.parent.command_line",
         "winlog.event_data.OriginalFileName",
         "url.original",
+        "url.domain",
         "url.path",
+        "url.extension",
         "url.query",
         "user_agent.original",
         "http.request.referrer",
@@ -193,6 +199,19 @@ def _both_cases(char: str, in_class: bool) -> str:
     return pair if in_class else f"[{pair}]"
 
 
+def _letter_range(start: str, rest: str) -> bool:
+    """True when `start` + `rest` is a class range between two letters of one case (`a-z`, `A-F`)."""
+    return (
+        len(rest) == 2
+        and rest[0] == "-"
+        and start.isascii()
+        and start.isalpha()
+        and rest[1].isascii()
+        and rest[1].isalpha()
+        and start.islower() == rest[1].islower()
+    )
+
+
 def lucene_regex(pattern: str, ignore_case: bool = False) -> str:
     """A Python-style Sigma regular expression as a Lucene one that matches the same text.
 
@@ -236,6 +255,10 @@ def lucene_regex(pattern: str, ignore_case: bool = False) -> str:
             out.append(char)
         elif char in _LUCENE_OPERATORS:
             out.append("\\" + char)
+        elif ignore_case and in_class and _letter_range(char, pattern[i : i + 2]):
+            end = pattern[i + 1]
+            out.append(f"{char.lower()}-{end.lower()}{char.upper()}-{end.upper()}")  # [a-f] -> [a-fA-F]
+            i += 2
         elif ignore_case:
             out.append(_both_cases(char, in_class))
         else:
@@ -272,27 +295,132 @@ class _LuceneRegex(SigmaRegularExpression):
         """Lucene validates it."""
 
 
+class NestedValueError(SigmaTransformationError):
+    """A value that a field inside an open object (`NestedFieldTransformation`) cannot be matched with."""
+
+
+@dataclass
+class NestedFieldTransformation(DetectionItemTransformation):
+    """Search a rule field inside one of its log source's open objects on that object's `path=value` entries.
+
+    `requestParameters.attribute: userData` becomes `<entries field>: attribute=userData`, with wildcards and
+    modifiers kept (`|contains` is `attribute=*...*`, `|startswith` is `attribute=...*`), numbers and booleans as
+    their JSON text, and regular expressions anchored after `attribute=`. The bare object (`requestParameters|
+    contains: Suspended`) matches any of its entries unchanged: the value of some leaf (or its path) holds it.
+    `null` (a path that is absent) has no entry to match and fails compilation, named.
+    """
+
+    nested: Mapping[str, str]
+
+    def apply_detection_item(self, detection_item: SigmaDetectionItem) -> None:
+        """Point the item at its object's entries field, its values prefixed with the path."""
+        name = detection_item.field
+        if name is None:
+            return
+        head, _, path = name.partition(".")
+        target = self.nested.get(head)
+        if target is None:
+            return
+        if path:
+            detection_item.value = [_entry(path, value, detection_item) for value in detection_item.value]
+        detection_item.field = target
+        self.processing_item_applied(detection_item)
+
+
+def _entry(path: str, value: SigmaType, item: SigmaDetectionItem) -> SigmaType:
+    prefix = f"{path}="
+    if isinstance(value, SigmaExpansion):
+        return SigmaExpansion([_entry(path, v, item) for v in value.values])
+    if isinstance(value, SigmaString):
+        entry = copy.copy(value)
+        escaped = prefix.replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?")
+        entry.s = (SigmaString(escaped) + value).s
+        return entry
+    if isinstance(value, SigmaBool):
+        return SigmaString(prefix + ("true" if value.boolean else "false"))
+    if isinstance(value, SigmaNumber):
+        return SigmaString(prefix + str(value))
+    if isinstance(value, SigmaRegularExpression):
+        pattern = str(value.regexp)
+        flags = ""
+        if pattern.startswith("(?i)"):
+            pattern, flags = pattern[4:], "(?i)"
+        body = pattern[1:] if pattern.startswith("^") else ".*" + pattern
+        return SigmaRegularExpression(f"{flags}^{re.escape(prefix)}{body}", value.flags)
+    raise NestedValueError(
+        f"field {item.field!r} is inside an object searched by its path=value entries, "
+        f"which cannot match {type(value).__name__}",
+        source=item.source,
+    )
+
+
 class UnmappedFieldError(SigmaTransformationError):
     """A rule's field (or keyword search) that its log source has no ECS field for."""
 
 
 @dataclass
 class UnmappedFieldFailure(DetectionItemTransformation):
-    """Fail on a detection item whose field has no ECS mapping (or that is a keyword search)."""
+    """Fail on a detection item whose field has no ECS mapping (keyword searches are bound before it)."""
 
     logsource: str
 
     def apply_detection_item(self, detection_item: SigmaDetectionItem) -> None:
         """Raise an UnmappedFieldError naming the field and the log source."""
-        if detection_item.field is None:
-            message = f"keyword searches are not supported for log source {self.logsource}: use a field"
-        else:
-            message = f"field {detection_item.field!r} has no ECS mapping for log source {self.logsource}"
+        message = f"field {detection_item.field!r} has no ECS mapping for log source {self.logsource}"
         raise UnmappedFieldError(message, source=detection_item.source)
 
 
-def _mapping(fields: Mapping[str, str]) -> dict[str | None, str | list[str]]:
-    return {name: ecs for name, ecs in fields.items()}
+@dataclass
+class KeywordFieldTransformation(DetectionItemTransformation):
+    """Bind a keyword search (values without a field) to the field its log source keeps free text in.
+
+    Unbound, the Lucene backend writes `*value*` with no field, which the node expands over every field
+    of the index (`index.query.default_field`): an automaton per value and field, enough for one keyword
+    list to exhaust a small heap. Bound, a keyword is the same substring match on one field: strings get
+    the `*...*` the backend would have added, numbers become such strings, regular expressions stay.
+    Without a field (`keywords` unset) a keyword search fails compilation with its log source named.
+    """
+
+    logsource: str
+    field: str | None
+
+    def apply_detection_item(self, detection_item: SigmaDetectionItem) -> None:
+        """Give a field-less item the keyword field and contains-semantics values."""
+        if detection_item.field is not None:
+            return
+        if self.field is None:
+            raise UnmappedFieldError(
+                f"keyword searches are not supported for log source {self.logsource}: use a field",
+                source=detection_item.source,
+            )
+        detection_item.field = self.field
+        detection_item.value = [_contains(value) for value in detection_item.value]
+        self.processing_item_applied(detection_item)
+
+
+def _contains(value: SigmaType) -> SigmaType:
+    if isinstance(value, SigmaNumber):
+        value = SigmaString(str(value))
+    if isinstance(value, SigmaExpansion):
+        return SigmaExpansion([_contains(item) for item in value.values])
+    if not isinstance(value, SigmaString):
+        return value
+    if not value.startswith(SpecialChars.WILDCARD_MULTI):
+        value = SpecialChars.WILDCARD_MULTI + value
+    if not value.endswith(SpecialChars.WILDCARD_MULTI):
+        value = value + SpecialChars.WILDCARD_MULTI
+    return value
+
+
+def _mapped_fields(target: LogsourceTarget) -> set[str]:
+    """The ECS fields a log source's rules may search: its mapped fields, its entries fields and its keyword field."""
+    keywords = target.logsource.keywords
+    mapped = {name for ecs in target.fields.values() for name in ((ecs,) if isinstance(ecs, str) else ecs)}
+    return mapped | set(target.logsource.nested.values()) | ({keywords} if keywords else set())
+
+
+def _mapping(fields: Mapping[str, str | tuple[str, ...]]) -> dict[str | None, str | list[str]]:
+    return {name: ecs if isinstance(ecs, str) else list(ecs) for name, ecs in fields.items()}
 
 
 CASELESS = "caseless"
@@ -400,10 +528,10 @@ def _maintained(name: str) -> ProcessingPipeline:
 def processing_pipeline() -> ProcessingPipeline:
     """A fresh pipeline (pySigma pipelines keep state while applied, so never share one).
 
-    In order: each log source's own field names and hash fields (`hashes`), the maintained pipelines some
-    log sources use (their own log-source conditions select their rules), the unmapped-field failure of the others, the
-    `caseless` sub-fields, case-insensitive regular expressions where there are none, and the
-    narrowing of a rule to its log source's events.
+    In order: each log source's own field names, its open objects' fields (`nested`) and hash fields (`hashes`),
+    the maintained pipelines some log sources use (their own log-source conditions select their rules), the
+    unmapped-field failure of the others, the `caseless` sub-fields, case-insensitive regular expressions where
+    there are none, and the narrowing of a rule to its log source's events.
     """
     items: list[ProcessingItem] = []
     targets = list(LOGSOURCES.values())
@@ -417,6 +545,14 @@ def processing_pipeline() -> ProcessingPipeline:
                     identifier=f"{target.name}_ecs_fields",
                 )
             )
+        if target.logsource.nested:
+            items.append(
+                ProcessingItem(
+                    NestedFieldTransformation(target.logsource.nested),
+                    rule_conditions=[target.condition()],
+                    identifier=f"{target.name}_nested_fields",
+                )
+            )
         if target.logsource.hashes is not None:
             items.append(
                 ProcessingItem(
@@ -426,14 +562,21 @@ def processing_pipeline() -> ProcessingPipeline:
                 )
             )
     before = ProcessingPipeline(items=items, name=naming.SIGMA_PIPELINE)
-    items = []
+    items = [
+        ProcessingItem(
+            KeywordFieldTransformation(target.name, target.logsource.keywords),
+            rule_conditions=[target.condition()],
+            identifier=f"{target.name}_keywords",
+        )
+        for target in targets
+    ]
     for target in targets:
         if target.logsource.pipeline is None:
             items.append(
                 ProcessingItem(
                     UnmappedFieldFailure(target.name),
                     rule_conditions=[target.condition()],
-                    field_name_conditions=[IncludeFieldCondition(sorted(set(target.fields.values())))],
+                    field_name_conditions=[IncludeFieldCondition(sorted(_mapped_fields(target)))],
                     field_name_condition_negation=True,
                     identifier=f"{target.name}_unmapped_fields",
                 )

@@ -42,6 +42,25 @@ PROMOTED_REQUEST_PARAMETERS = (
 )
 """`requestParameters` keys copied as keywords to `aws.cloudtrail.request_parameters.*` (rules need them)."""
 
+NESTED_OBJECTS = (
+    "userIdentity",
+    "requestParameters",
+    "responseElements",
+    "additionalEventData",
+    "serviceEventDetails",
+    "tlsDetails",
+    "resources",
+)
+"""CloudTrail fields holding objects, whose leaves go to `aws.cloudtrail.flattened.<field>` as `path=value` entries.
+
+Their keys are open-ended (every AWS API has its own request and response), so they are not mapped one by
+one: that would grow the index mapping with each new API call seen. Each leaf becomes one keyword,
+`<dotted path>=<value>` (`containerDefinitions.command=curl ...`; list items share their list's path),
+the layout of OpenSearch `flat_object`'s `_valueAndPath` sub-field, but with a `caseless` sub-field,
+which `flat_object` cannot have and Sigma's case-insensitive matching needs (`docs/ecs-fields.md`).
+"""
+FLATTENED = "flattened"
+
 _AUTH_EVENTS: dict[str, tuple[str, ...]] = {
     "ConsoleLogin": ("start",),
     "AssumeRole": ("start",),
@@ -118,6 +137,37 @@ def user_name(identity: dict[str, Any]) -> str | None:
         tail = arn.rsplit("/", 1)[-1] if "/" in arn else arn.rsplit(":", 1)[-1]
         return tail or None
     return None
+
+
+def _leaf_text(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return compact_json(value)
+    return None
+
+
+def _leaves(value: Any, path: str, out: dict[str, None]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _leaves(item, f"{path}.{key}" if path else str(key), out)
+    elif isinstance(value, list):
+        for item in value:
+            _leaves(item, path, out)
+    else:
+        text = _leaf_text(value)
+        if text is not None:
+            out[f"{path}={text}"] = None
+
+
+def flattened_entries(value: Any) -> list[str]:
+    """The `path=value` entry of each leaf of a JSON object or list, in order, without repeats (nulls left out)."""
+    out: dict[str, None] = {}
+    if isinstance(value, dict | list):
+        _leaves(value, "", out)
+    return list(out)
 
 
 def _str(raw: dict[str, Any], key: str) -> str | None:
@@ -202,6 +252,10 @@ def to_ecs(raw: dict[str, Any]) -> dict[str, Any]:
             promoted = {k: params[k] for k in PROMOTED_REQUEST_PARAMETERS if isinstance(params.get(k), str)}
             if promoted:
                 trail["request_parameters"] = promoted
+
+    flattened = {key: entries for key in NESTED_OBJECTS if (entries := flattened_entries(raw.get(key)))}
+    if flattened:
+        trail[FLATTENED] = flattened
 
     identity = trail.get("userIdentity") or {}
     response = trail.get("responseElements") or {}
@@ -318,11 +372,16 @@ SIGMA_FIELDS = {
 }
 """Sigma's CloudTrail rules use CloudTrail's raw names: the ECS field of each (the raw record is kept too)."""
 
+SIGMA_NESTED = {name: f"aws.cloudtrail.{FLATTENED}.{name}" for name in NESTED_OBJECTS}
+"""Sigma field prefix -> the field of its `path=value` entries: `requestParameters.<path>` is searched there."""
+
 SPEC = SourceSpec(
     name=NAME,
     description="AWS CloudTrail records (S3 delivery files, JSON arrays or lines)",
     parser=CloudTrailParser,
     datasets=(DATASET,),
-    logsources=(SigmaLogsource("aws_cloudtrail", product="aws", service="cloudtrail", fields=SIGMA_FIELDS),),
+    logsources=(
+        SigmaLogsource("aws_cloudtrail", product="aws", service="cloudtrail", fields=SIGMA_FIELDS, nested=SIGMA_NESTED),
+    ),
     samples=("cloudtrail/invictus_stratus/2*_CloudTrail_*.json",),
 )

@@ -22,6 +22,11 @@ _SOURCE_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _LOGSOURCE_NAME = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
 
 
+def _ecs_names(ecs: str | tuple[str, ...]) -> bool:
+    names = (ecs,) if isinstance(ecs, str) else ecs
+    return bool(names) and all(name and " " not in name for name in names)
+
+
 @dataclass(frozen=True)
 class SigmaLogsource:
     """A Sigma log source whose rules search one source's events, and its rules' field names in ECS.
@@ -37,9 +42,14 @@ class SigmaLogsource:
     product: str | None = None
     service: str | None = None
     category: str | None = None
-    fields: Mapping[str, str] = field(default_factory=dict)
-    """Sigma field name -> ECS field name. Without a `pipeline`, a rule field not listed here fails compilation;
-    with one, these are the suite's own mappings, applied before the pipeline maps the rest."""
+    fields: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
+    """Sigma field name -> ECS field name (or names: a rule's match on it holds when it holds on any of them).
+    Without a `pipeline`, a rule field not listed here fails compilation; with one, these are the suite's own
+    mappings, applied before the pipeline maps the rest."""
+    nested: Mapping[str, str] = field(default_factory=dict)
+    """Sigma object field -> the ECS keyword field holding its leaves as `path=value` entries (with a `caseless`
+    sub-field): a rule field `<object>.<path>` matches the entries of that path, the bare `<object>` any entry.
+    For objects whose keys are open-ended (CloudTrail's `requestParameters`); `fields` takes precedence."""
     dataset: str | None = None
     """The `event.dataset` a rule's query is narrowed to; None searches every event of the source."""
     selects: tuple[Mapping[str, tuple[str, ...]], ...] = ()
@@ -49,8 +59,9 @@ class SigmaLogsource:
     """A maintained pySigma processing pipeline, by its plugin name (`ecs_windows`), that maps the field names
     `fields` leaves; None: `fields` is the whole mapping."""
     keywords: str | None = None
-    """The ECS field (a pattern such as `winlog.event_data.*` is allowed) that a rule's keyword searches, values
-    without a field, look in; None: keyword searches are not supported for this log source."""
+    """The one field that a rule's keyword searches (values without a field) look in, as substrings in any letter
+    case (a keyword field with a `caseless` normalizer or sub-field); None: keyword searches fail compilation.
+    One field, not a pattern: a pattern expands to an automaton per keyword and field on the node."""
     cidr_fields: Mapping[str, str] = field(default_factory=dict)
     """Sigma field name -> the ECS `ip` field its `|cidr` values are matched on, where `fields` maps its other
     values to a text field (addresses kept as written, so that `startswith` and `-` match)."""
@@ -64,14 +75,15 @@ class SigmaLogsource:
             raise ConfigurationError("name must be lowercase words joined by `_`", where=where)
         if self.product is None and self.service is None and self.category is None:
             raise ConfigurationError("needs a product, a service or a category", where=where)
-        for label, mapping in (("fields", self.fields), ("cidr_fields", self.cidr_fields)):
-            bad = [name for name, ecs in mapping.items() if not name or not ecs or " " in ecs]
+        for label, mapping in (("fields", self.fields), ("cidr_fields", self.cidr_fields), ("nested", self.nested)):
+            bad = [name for name, ecs in mapping.items() if not name or not _ecs_names(ecs)]
             if bad:
                 raise ConfigurationError(f"{label} without an ECS name: {bad}", where=where)
         if any(not condition or not all(condition.values()) for condition in self.selects):
             raise ConfigurationError("a `selects` condition needs fields and values", where=where)
         object.__setattr__(self, "fields", MappingProxyType(dict(self.fields)))
         object.__setattr__(self, "cidr_fields", MappingProxyType(dict(self.cidr_fields)))
+        object.__setattr__(self, "nested", MappingProxyType(dict(self.nested)))
         object.__setattr__(
             self,
             "selects",

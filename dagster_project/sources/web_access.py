@@ -88,14 +88,28 @@ def _host_port(value: str) -> tuple[str, int | None]:
     return value.strip("[]"), None
 
 
-def _url(target: str) -> dict[str, Any]:
-    """ECS `url.*` for a request target: origin form (`/p?q`) or absolute form (`http://h/p?q`)."""
+def _extension(path: str) -> str | None:
+    """ECS `url.extension`: what follows the last dot of the path's last segment (`gz` of `a.tar.gz`), if anything."""
+    name = path.rpartition("/")[2]
+    _, dot, extension = name.rpartition(".")
+    return extension if dot and extension else None
+
+
+def _url(target: str, method: str) -> dict[str, Any]:
+    """ECS `url.*` for a request target: origin form (`/p?q`), absolute form (`http://h/p?q`, sent to a
+    forward proxy) or a CONNECT's authority form (`host:443`, the tunnel a proxy opens for HTTPS)."""
     url: dict[str, Any] = {"original": target}
     rest = target
     if not target.startswith("/"):
         m = _ABSOLUTE.fullmatch(target)
         if m is None:
-            # Authority form (CONNECT host:443), asterisk form (OPTIONS *) or junk: no path.
+            if method.upper() == "CONNECT" and "/" not in target and "@" not in target:
+                host, port = _host_port(target)
+                if host:
+                    url["domain"] = host
+                if port is not None:
+                    url["port"] = port
+            # Otherwise the asterisk form (OPTIONS *) or junk: no path.
             return url
         scheme, authority, rest = m.groups()
         url["scheme"] = scheme.lower()
@@ -113,6 +127,9 @@ def _url(target: str) -> dict[str, Any]:
     path, has_query, query = rest.partition("?")
     if path:
         url["path"] = path
+        extension = _extension(path)
+        if extension is not None:
+            url["extension"] = extension
     if has_query:
         url["query"] = query
     return url
@@ -179,7 +196,7 @@ def _parse(text: str) -> tuple[datetime, dict[str, Any]] | str:
         http_request["method"] = method
         if version is not None:
             http["version"] = version
-        doc["url"] = _url(target if target is not None else bare_target)
+        doc["url"] = _url(target if target is not None else bare_target, method)
     else:
         doc["apache"] = {"access": {"request_line": request}}
     if referrer is not None and referrer != "-":
@@ -236,11 +253,48 @@ SIGMA_FIELDS = {
 }
 """Sigma's webserver rules use W3C extended log field names: the ECS field of each."""
 
+PROXY_FIELDS: dict[str, str | tuple[str, ...]] = {
+    "c-uri": ("url.original", "url.path"),
+    "cs-uri": ("url.original", "url.path"),
+    "c-uri-stem": "url.path",
+    "cs-uri-stem": "url.path",
+    "c-uri-query": "url.query",
+    "cs-uri-query": "url.query",
+    "c-uri-extension": "url.extension",
+    "cs-host": "url.domain",
+    "r-dns": "url.domain",
+    "cs-method": "http.request.method",
+    "cs-version": "http.version",
+    "cs-referrer": "http.request.referrer",
+    "c-useragent": "user_agent.original",
+    "sc-status": "http.response.status_code",
+    "sc-bytes": "http.response.body.bytes",
+    "src_ip": "source.ip",
+    "c-ip": "source.ip",
+    "cs-username": "user.name",
+}
+"""Sigma's proxy rules' field names (W3C as proxies log them) in ECS. A forward proxy's access log in the common
+or combined format (Squid's `logformat combined`, nginx as a proxy) logs the absolute URL asked for, so the
+requested host is `url.domain` (`cs-host`), not the server's own name. What those formats do not log (cookies
+`cs-cookie`, the upstream server's address `dst_ip`, request bytes `cs-bytes`) is left unmapped: a rule on it
+fails compilation, named, instead of never matching. SigmaHQ's rules give `c-uri`/`cs-uri` both as the whole URL
+(`startswith: http`, `ipfs.io/...`) and as its path (`/news.php`): either matching is a match."""
+
+PROXY_REQUESTS: tuple[dict[str, tuple[str, ...]], ...] = (
+    {"url.scheme": ("*",)},
+    {"http.request.method": ("CONNECT",)},
+)
+"""The requests only a forward proxy receives (RFC 9112 3.2): an absolute URL, or a CONNECT to `host:port`.
+Proxy rules search these, not the requests a web server receives for its own pages."""
+
 SPEC = SourceSpec(
     name=NAME,
-    description="Apache, nginx and Tomcat access logs (common, combined, vhost_combined)",
+    description="Apache, nginx and Tomcat access logs, and forward proxies' in those formats (Squid combined)",
     parser=WebAccessParser,
     datasets=(DATASET,),
-    logsources=(SigmaLogsource("webserver", category="webserver", fields=SIGMA_FIELDS),),
+    logsources=(
+        SigmaLogsource("webserver", category="webserver", fields=SIGMA_FIELDS, keywords="message"),
+        SigmaLogsource("proxy", category="proxy", fields=PROXY_FIELDS, keywords="message", selects=PROXY_REQUESTS),
+    ),
     samples=("web/apache_access_elastic/*.log", "web/tomcat_access_attack/*.txt"),
 )

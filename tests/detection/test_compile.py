@@ -89,24 +89,104 @@ def _compile_text(tmp_path: Path, text: str) -> CompiledRule:
 
 
 def test_unmapped_field_fails_with_file_and_line(tmp_path: Path) -> None:
-    """A Sigma field the pipeline does not map for the log source is an error naming the rule file."""
+    """A Sigma field the pipeline does not map for the log source (here a misspelt object) is an error naming the
+    rule file."""
     text = RULE_HEAD.format(id="0b5f0c4e-6d55-4f5e-9d8a-3f0f1f4b9c01") + (
         "logsource: {product: aws, service: cloudtrail}\n"
-        "detection:\n  selection:\n    requestParameters.bucketName: secret\n  condition: selection\n"
+        "detection:\n  selection:\n    requestParamters.bucketName: secret\n  condition: selection\n"
     )
     with pytest.raises(DetectionError) as caught:
         _compile_text(tmp_path, text)
-    assert "'requestParameters.bucketName' has no ECS mapping for log source aws_cloudtrail" in caught.value.message
+    assert "'requestParamters.bucketName' has no ECS mapping for log source aws_cloudtrail" in caught.value.message
     assert caught.value.where is not None and caught.value.where.endswith("rule.yml:1")
 
 
-def test_keyword_search_is_refused(tmp_path: Path) -> None:
-    """Unbound keywords would search every field; rules must name the field."""
-    text = RULE_HEAD.format(id="0b5f0c4e-6d55-4f5e-9d8a-3f0f1f4b9c02") + (
-        "logsource: {category: webserver}\ndetection:\n  keywords:\n    - sqlmap\n  condition: keywords\n"
+@pytest.mark.parametrize(
+    ("item", "query"),
+    [
+        ("requestParameters.bucketName: Secret", "requestParameters.caseless:bucketName\\=Secret"),
+        ("requestParameters.policy.Statement|contains: 's3:'", "requestParameters.caseless:policy.Statement\\=*s3\\:*"),
+        ("requestParameters.name|startswith: 'ab?'", "requestParameters.caseless:name\\=ab?*"),
+        ("requestParameters.enable: false", "requestParameters.caseless:enable\\=false"),
+        ("requestParameters.maxCount: 5", "requestParameters.caseless:maxCount\\=5"),
+        ("requestParameters|contains: Suspended", "requestParameters.caseless:*Suspended*"),
+        ("requestParameters.name|re: '^ab+c$'", "requestParameters:/name=ab+c/"),
+        ("requestParameters.name|re: 'b+c'", "requestParameters:/name=.*b+c.*/"),
+        (
+            "userIdentity.sessionContext.sessionIssuer.type: Role",
+            "userIdentity.caseless:sessionContext.sessionIssuer.type\\=Role",
+        ),
+    ],
+)
+def test_fields_inside_cloudtrail_objects_search_their_path_values(tmp_path: Path, item: str, query: str) -> None:
+    """A field inside an object-valued CloudTrail field matches the `path=value` entries of its path, modifiers
+    kept; the bare object matches any entry; explicitly mapped names (`userIdentity.type`) keep their field."""
+    text = RULE_HEAD.format(id="0b5f0c4e-6d55-4f5e-9d8a-3f0f1f4b9c06") + (
+        "logsource: {product: aws, service: cloudtrail}\n"
+        f"detection:\n  selection:\n    {item}\n    userIdentity.type: IAMUser\n  condition: selection\n"
     )
-    with pytest.raises(DetectionError, match="keyword searches are not supported"):
+    text_query = _compile_text(tmp_path, text).query["bool"]["must"][0]["query_string"]["query"]
+    assert text_query == f"aws.cloudtrail.flattened.{query} AND aws.cloudtrail.userIdentity.type:IAMUser"
+
+
+def test_proxy_rules_search_proxied_requests_with_the_proxy_field_names(tmp_path: Path) -> None:
+    """`c-uri` matches the whole URL or its path, `cs-uri-stem` the path, `cs-host` the requested host, and only
+    requests a forward proxy receives (absolute URL or CONNECT) are searched."""
+    text = RULE_HEAD.format(id="0b5f0c4e-6d55-4f5e-9d8a-3f0f1f4b9c08") + (
+        "logsource: {category: proxy}\n"
+        "detection:\n  selection:\n    c-uri: /news.php\n    cs-uri-stem: /a\n    cs-host: x.example\n"
+        "  condition: selection\n"
+    )
+    compiled = _compile_text(tmp_path, text)
+    query = compiled.query["bool"]["must"][0]["query_string"]["query"]
+    assert compiled.index == "siem-events-web-access-*"
+    assert query.startswith("(url.scheme:* OR http.request.method:CONNECT) AND "), query
+    assert (
+        "(url.original:/\\/[nN][eE][wW][sS]\\.[pP][hH][pP]/ OR url.path:/\\/[nN][eE][wW][sS]\\.[pP][hH][pP]/)" in query
+    )
+    assert "url.path:/\\/[aA]/" in query and "url.domain:/[xX]\\.[eE][xX][aA][mM][pP][lL][eE]/" in query
+
+
+def test_null_on_a_field_inside_a_cloudtrail_object_is_refused(tmp_path: Path) -> None:
+    """An absent nested path has no entry to match: compiling `null` there fails, naming the field."""
+    text = RULE_HEAD.format(id="0b5f0c4e-6d55-4f5e-9d8a-3f0f1f4b9c07") + (
+        "logsource: {product: aws, service: cloudtrail}\n"
+        "detection:\n  selection:\n    requestParameters.name: null\n  condition: selection\n"
+    )
+    with pytest.raises(DetectionError, match="'requestParameters.name' is inside an object"):
         _compile_text(tmp_path, text)
+
+
+def test_keyword_search_is_refused_where_the_log_source_has_no_keyword_field(tmp_path: Path) -> None:
+    """CloudTrail records have no free-text field: a keyword search there is an error naming the log source."""
+    text = RULE_HEAD.format(id="0b5f0c4e-6d55-4f5e-9d8a-3f0f1f4b9c02") + (
+        "logsource: {product: aws, service: cloudtrail}\ndetection:\n  keywords:\n    - sqlmap\n  condition: keywords\n"
+    )
+    with pytest.raises(DetectionError, match="keyword searches are not supported for log source aws_cloudtrail"):
+        _compile_text(tmp_path, text)
+
+
+@pytest.mark.parametrize(
+    ("logsource", "field"),
+    [
+        ("{category: webserver}", "message.caseless"),
+        ("{product: linux}", "message.caseless"),
+        ("{product: linux, service: sshd}", "message.caseless"),
+        ("{product: windows}", "siem.keyword_text"),
+        ("{product: windows, service: application}", "siem.keyword_text"),
+        ("{product: windows, category: process_creation}", "siem.keyword_text"),
+    ],
+)
+def test_keywords_are_substrings_of_the_log_sources_keyword_field(tmp_path: Path, logsource: str, field: str) -> None:
+    """A keyword search is bound to one field, never left for the node to expand over every field."""
+    text = RULE_HEAD.format(id="0b5f0c4e-6d55-4f5e-9d8a-3f0f1f4b9c05") + (
+        f"logsource: {logsource}\n"
+        "detection:\n  keywords:\n    - sqlmap\n    - 'Union Select'\n    - '*already*'\n    - 4242\n"
+        "  condition: keywords\n"
+    )
+    query = json.dumps(_compile_text(tmp_path, text).query)
+    assert f"{field}:(*sqlmap* OR *Union\\\\ Select* OR *already* OR *4242*)" in query, query
+    assert query.count("sqlmap") == 1
 
 
 def test_unsupported_correlation_type_is_refused(tmp_path: Path) -> None:
@@ -136,3 +216,15 @@ def test_group_by_field_must_be_mapped(tmp_path: Path) -> None:
     )
     with pytest.raises(DetectionError, match=r"group-by fields \['clientip'\] have no ECS mapping"):
         _compile_text(tmp_path, text)
+
+
+def test_a_modifier_the_backend_cannot_convert_is_a_clear_error(tmp_path: Path) -> None:
+    """`|cased` on a field without a `caseless` sub-field reaches the backend, which raises NotImplementedError:
+    that is an unsupported feature naming the rule file, not a traceback."""
+    text = RULE_HEAD.format(id="0b5f0c4e-6d55-4f5e-9d8a-3f0f1f4b9c06") + (
+        "logsource: {product: aws, service: cloudtrail}\n"
+        "detection:\n  selection:\n    eventName|cased: ConsoleLogin\n  condition: selection\n"
+    )
+    with pytest.raises(DetectionError, match="the Lucene backend cannot convert this rule") as caught:
+        _compile_text(tmp_path, text)
+    assert caught.value.where is not None and caught.value.where.endswith("rule.yml:1")

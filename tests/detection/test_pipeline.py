@@ -12,6 +12,7 @@ from dagster_project.detection.pipeline import (
     CaseInsensitiveRegexTransformation,
     LogsourceNotCollected,
     logsource_target,
+    lucene_regex,
 )
 
 pytestmark = pytest.mark.usefixtures("default_namespace")
@@ -24,6 +25,7 @@ pytestmark = pytest.mark.usefixtures("default_namespace")
         ("linux", "auth", None, "siem-events-linux-auth-*"),
         (None, None, "webserver", "siem-events-web-access-*"),
         ("apache", None, "webserver", "siem-events-web-access-*"),
+        (None, None, "proxy", "siem-events-web-access-*"),
         ("windows", "security", None, "siem-events-windows-*"),
         ("windows", "sysmon", None, "siem-events-windows-*"),
     ],
@@ -93,3 +95,20 @@ def test_expansion_becomes_one_alternation() -> None:
     result = CaseInsensitiveRegexTransformation().apply_value("process.command_line", expansion)
     assert isinstance(result, SigmaRegularExpression)
     assert str(result.regexp) == r"(.*\ \-[eE]\ .*|.*\ /[eE]\ .*)"
+
+
+@pytest.mark.parametrize(
+    ("sigma", "lucene", "matching"),
+    [
+        ("(?i)^[a-f0-9]{4}$", "[a-fA-F0-9]{4}", "aB3f"),
+        ("(?i)^[A-Z]+x$", "[a-zA-Z]+[xX]", "QrX"),
+    ],
+)
+def test_case_insensitive_class_ranges_span_both_cases_and_nothing_between(
+    sigma: str, lucene: str, matching: str
+) -> None:
+    """`[a-z]` in any case is `[a-zA-Z]`, not `[aA-zZ]` (whose range A-z also holds `[`, `\\`, `_` and `` ` ``)."""
+    pattern = lucene_regex(sigma)
+    assert pattern == lucene
+    assert re.fullmatch(pattern, matching)
+    assert not any(re.fullmatch(pattern, odd * len(matching)) for odd in ("_", "`", "[", "^"))

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,6 +25,7 @@ def test_json_summary_has_exactly_the_contract_keys_first(clean_siem: object, tm
     path = tmp_path / "auth.log"
     path.write_text("".join(LINE.format(port=p) for p in range(5)) + "not syslog at all\n")
     env = dict(os.environ, SIEM_RETENTION_DAYS="20000")
+    assert siem("bootstrap", env=env).returncode == 0
     done = siem("ingest", "--source", "linux-auth", str(path), "--json", env=env)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
@@ -35,6 +37,17 @@ def test_json_summary_has_exactly_the_contract_keys_first(clean_siem: object, tm
         5,
         1,
     )
+
+
+@pytest.mark.live
+def test_ingest_before_bootstrap_is_refused_and_stores_nothing(clean_siem: Any, tmp_path: Path) -> None:
+    """Without the source's index template the node would guess mappings (text command lines, no `caseless`)."""
+    path = tmp_path / "auth.log"
+    path.write_text(LINE.format(port=1))
+    done = siem("ingest", "--source", "linux-auth", str(path), "--json")
+    assert done.returncode != 0
+    assert done.stderr.strip().count("\n") == 0 and "run `siem bootstrap` first" in done.stderr, done.stderr
+    assert not clean_siem.indices.exists(index="siem-events-*", allow_no_indices=False)
 
 
 def test_unknown_source_exits_non_zero_with_one_line(tmp_path: Path) -> None:

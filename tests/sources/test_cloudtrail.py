@@ -425,3 +425,32 @@ def test_parse_never_raises_on_odd_records(record: dict[str, Any], name: str) ->
         trail = result.fields["aws"]["cloudtrail"]
         for key in ("userIdentity", "responseElements", "additionalEventData"):
             assert trail.get(key) is None or isinstance(trail[key], dict)
+
+
+def test_nested_objects_are_flattened_to_path_value_entries() -> None:
+    """Each leaf of an object-valued field is one `path=value` entry: lists share their path, JSON scalars
+    keep their JSON text, nulls and repeats are left out, and non-object fields get no entries."""
+    record = {
+        "eventTime": "2026-11-30T10:00:00Z",
+        "eventName": "RegisterTaskDefinition",
+        "requestParameters": {
+            "family": "app",
+            "containerDefinitions": [
+                {"command": ["sh", "-c", "id"], "cpu": 256, "essential": True, "memory": None},
+                {"command": ["sh"]},
+            ],
+        },
+        "responseElements": None,
+    }
+    fields = cloudtrail.to_ecs(record)
+    assert fields["aws"]["cloudtrail"]["flattened"] == {
+        "requestParameters": [
+            "family=app",
+            "containerDefinitions.command=sh",
+            "containerDefinitions.command=-c",
+            "containerDefinitions.command=id",
+            "containerDefinitions.cpu=256",
+            "containerDefinitions.essential=true",
+        ]
+    }
+    assert cloudtrail.flattened_entries("a string") == []

@@ -60,13 +60,13 @@ def _read(path: Path) -> bytes:
             "cb2618d3ba5c9cdc14db74d2dad62da38c7d42d63e4c06e035570f3e29db4613",
         ),
         ("linux-auth", "linux_auth/synthetic.log", "92eab8f8fdd3d13c488d3d6abd1066d5935f898ca435ba9f237d67bacb976c7b"),
-        ("web-access", "web/access.sample.log", "b7a1a1584c3245bf4b5f86ff4e7c405995d8da6058eb0f34bb0c12f832c9b6f5"),
-        ("web-access", "web/synthetic.log", "bb70a62a3ea8be6faa85e63532889f3de9ab007410b8cbc8428889d0b21222e9"),
-        ("cloudtrail", "cloudtrail/delivery.json", "f12f8c1401453494232e84b0419a4399c9fb13a825d36b546acc4b9d06686ba0"),
+        ("web-access", "web/access.sample.log", "fc526ac8568ccb51bb8804d32db0b5f44058a965cc132709da34b691fde8ba52"),
+        ("web-access", "web/synthetic.log", "a0c6b22e82f427f34fdd70efafc67940a724cffd5625fd4b7796fdac45f14a45"),
+        ("cloudtrail", "cloudtrail/delivery.json", "f425508d1da0a048a990ededaf5e75c3c05a0957371a3939324218de6628028a"),
         (
             "cloudtrail",
             "cloudtrail/otrf_records.jsonl",
-            "e8169ef0e59623224bb374bc3dc9d4b9e091922b4e0e4a2f7e315a05386d3df1",
+            "936df4903d658f54d4113d5379e75b7ab37dba91814d7598ae55cb7b08dcde89",
         ),
         ("jsonl", "jsonl/sample.jsonl", "d406cbc11946676a14aea2dea29cc77ea951b7b511ec650b9e51ae4a99d9c7ea"),
         ("windows", "windows/otrf_flat.jsonl", "6adc7a0242f474131f99343d159a84c8e9c39e25da173b7b2bda52c05b40c339"),
@@ -106,11 +106,11 @@ def test_test_data_bytes_are_pinned(source: str, name: str, expected: str) -> No
             "linux_auth/elastic_auth/auth.part1.log",
             "d2a3da0d374fcaa63ad53f9e0adc7842df90e0afa868c0cfec03aac379f3930c",
         ),
-        ("web-access", "web/apache_access_elastic", "5bba908e2e211f6eff6aa394c22fffe1d3906131d0133ad5ce88cc6861ca359f"),
+        ("web-access", "web/apache_access_elastic", "9fdd4a0090e85e84f9011375c90fab587266ad82101ac7ed97c3a7fe8fb5e675"),
         (
             "cloudtrail",
             "cloudtrail/invictus_stratus",
-            "c745492348d09a3d2dd47ecbaa98b2860b0b6c70fdc9238e339410185f7b3248",
+            "92ce70ed97a5c9633f639dbc9f4048b2ef19ff81778ca9b1d05890989e92f9a0",
         ),
         ("windows", "windows/evtx_attack_samples", "faa523080b945d8366a9202b38ba68753284c156ee70b617e3dd23e27110834b"),
     ],
@@ -180,5 +180,5 @@ def test_tricky_cloudtrail_bytes_are_pinned() -> None:
     )
     got = _lines("cloudtrail", record.encode())
     assert [line.decode() for line in got] == [
-        '6b282f76de04d9957157b9b610421538 {"@timestamp":"2024-03-01T10:00:00Z","aws":{"cloudtrail":{"eventName":"PutObject","eventSource":"s3.amazonaws.com","eventTime":"2024-03-01T10:00:00Z","requestParameters":"{\\"a\\":[1.0,1e-07,18446744073709551616],\\"bucketName\\":\\"b\\",\\"kéy\\":\\"v\\\\u0001\\",\\"z\\":Infinity}","request_parameters":{"bucketName":"b"},"sourceIPAddress":"10.0.0.1"}},"cloud":{"provider":"aws"},"event":{"action":"PutObject","category":["configuration"],"dataset":"aws.cloudtrail","kind":"event","module":"aws","original":"{\\"eventTime\\": \\"2024-03-01T10:00:00Z\\", \\"eventName\\": \\"PutObject\\", \\"eventSource\\": \\"s3.amazonaws.com\\", \\"requestParameters\\": {\\"z\\": 1e400, \\"a\\": [1.0, 1e-7, 18446744073709551616], \\"kéy\\": \\"v\\\\u0001\\", \\"bucketName\\": \\"b\\"}, \\"sourceIPAddress\\": \\"10.0.0.1\\"}","outcome":"success","provider":"s3.amazonaws.com","type":["change"]},"message":"PutObject on s3.amazonaws.com by unknown identity from 10.0.0.1","related":{"ip":["10.0.0.1"]},"source":{"address":"10.0.0.1","ip":"10.0.0.1"}}',
+        '6b282f76de04d9957157b9b610421538 {"@timestamp":"2024-03-01T10:00:00Z","aws":{"cloudtrail":{"eventName":"PutObject","eventSource":"s3.amazonaws.com","eventTime":"2024-03-01T10:00:00Z","flattened":{"requestParameters":["z=Infinity","a=1.0","a=1e-07","a=18446744073709551616","kéy=v\\u0001","bucketName=b"]},"requestParameters":"{\\"a\\":[1.0,1e-07,18446744073709551616],\\"bucketName\\":\\"b\\",\\"kéy\\":\\"v\\\\u0001\\",\\"z\\":Infinity}","request_parameters":{"bucketName":"b"},"sourceIPAddress":"10.0.0.1"}},"cloud":{"provider":"aws"},"event":{"action":"PutObject","category":["configuration"],"dataset":"aws.cloudtrail","kind":"event","module":"aws","original":"{\\"eventTime\\": \\"2024-03-01T10:00:00Z\\", \\"eventName\\": \\"PutObject\\", \\"eventSource\\": \\"s3.amazonaws.com\\", \\"requestParameters\\": {\\"z\\": 1e400, \\"a\\": [1.0, 1e-7, 18446744073709551616], \\"kéy\\": \\"v\\\\u0001\\", \\"bucketName\\": \\"b\\"}, \\"sourceIPAddress\\": \\"10.0.0.1\\"}","outcome":"success","provider":"s3.amazonaws.com","type":["change"]},"message":"PutObject on s3.amazonaws.com by unknown identity from 10.0.0.1","related":{"ip":["10.0.0.1"]},"source":{"address":"10.0.0.1","ip":"10.0.0.1"}}',
     ]

@@ -83,6 +83,7 @@ GOLDEN: list[tuple[str, str, dict[str, Any]]] = [
             "url": {
                 "original": "/presentations/logstash-monitorama-2013/images/kibana-search.png",
                 "path": "/presentations/logstash-monitorama-2013/images/kibana-search.png",
+                "extension": "png",
             },
             "http": {
                 "version": "1.1",
@@ -233,6 +234,20 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     (P + 'Secure * Secure-HTTP/1.4" 505 -', {"apache.access.request_line": "Secure * Secure-HTTP/1.4"}),
     (P + '" 400 -', {"apache.access.request_line": "", "event.outcome": "failure"}),
     (P + 'GET / HTTP/1.1" - -', {"http.response.status_code": None, "event.outcome": "unknown"}),
+    (P + 'GET /a/b.tar.gz?x=1.exe HTTP/1.1" 200 1', {"url.path": "/a/b.tar.gz", "url.extension": "gz"}),
+    (P + 'GET /.htaccess HTTP/1.1" 403 1', {"url.extension": "htaccess"}),
+    (P + 'GET /a.d/run HTTP/1.1" 200 1', {"url.extension": None}),
+    (P + 'GET /file. HTTP/1.1" 200 1', {"url.extension": None}),
+    (
+        P + 'GET http://dl.example.hopto.org:8080/x/Setup.EXE HTTP/1.1" 200 1',
+        {"url.domain": "dl.example.hopto.org", "url.port": 8080, "url.path": "/x/Setup.EXE", "url.extension": "EXE"},
+    ),
+    (
+        P + 'CONNECT pastebin.com:443 HTTP/1.1" 200 5120',
+        {"url.original": "pastebin.com:443", "url.domain": "pastebin.com", "url.port": 443, "url.path": None},
+    ),
+    (P + 'CONNECT [2001:db8::1]:443 HTTP/1.1" 200 1', {"url.domain": "2001:db8::1", "url.port": 443}),
+    (P + 'GET example.org:443 HTTP/1.1" 400 1', {"url.original": "example.org:443", "url.domain": None}),
     (P + 'GET / HTTP/1.1" 399 -', {"event.outcome": "success", "http.response.body.bytes": 0}),
     (P + 'GET / HTTP/1.1" 304 0', {"event.outcome": "success", "http.response.body.bytes": 0}),
     (

@@ -76,3 +76,25 @@ def test_storage_artefacts_are_consistent() -> None:
                 if transition["state_name"] not in states:
                     offenders.append(f"{policy.path}: transition to unknown state {transition['state_name']}")
     assert offenders == []
+
+
+def _normalizers_used(node: object) -> set[str]:
+    if isinstance(node, dict):
+        used = {node["normalizer"]} if isinstance(node.get("normalizer"), str) else set()
+        return used | {name for value in node.values() for name in _normalizers_used(value)}
+    if isinstance(node, list):
+        return {name for value in node for name in _normalizers_used(value)}
+    return set()
+
+
+def test_each_component_template_defines_the_normalizers_it_uses_and_they_agree() -> None:
+    """The node validates a component template on its own, so each defines the normalizers its mappings use;
+    a name defined in several templates means one thing everywhere (the index gets whichever comes last)."""
+    definitions: dict[str, dict[str, object]] = {}
+    for artifact in load_artifacts("component_template"):
+        template = artifact.body["template"]
+        defined = template.get("settings", {}).get("analysis", {}).get("normalizer", {})
+        assert _normalizers_used(template.get("mappings", {})) <= set(defined), artifact.name
+        for name, definition in defined.items():
+            assert definitions.setdefault(name, definition) == definition, (artifact.name, name)
+    assert "caseless" in definitions

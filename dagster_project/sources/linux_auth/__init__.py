@@ -204,9 +204,15 @@ SPEC = SourceSpec(
     datasets=(DATASET,),
     syslog=True,
     # sshd, sudo and cron write to the auth log (`secure`, `messages`) this source reads.
-    logsources=tuple(
-        SigmaLogsource(f"linux_{service}", product="linux", service=service, fields=SIGMA_FIELDS)
-        for service in ("auth", "sshd", "sudo", "cron", "syslog")
+    # Rules naming only the product search every Linux log; keyword searches look in the message.
+    logsources=(
+        SigmaLogsource("linux", product="linux", fields=SIGMA_FIELDS, keywords="message"),
+        *(
+            SigmaLogsource(
+                f"linux_{service}", product="linux", service=service, fields=SIGMA_FIELDS, keywords="message"
+            )
+            for service in ("auth", "sshd", "sudo", "cron", "syslog")
+        ),
     ),
     samples=(
         "linux_auth/elastic_auth/auth.part1.log",

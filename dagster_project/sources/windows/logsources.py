@@ -20,6 +20,9 @@ from dagster_project.sources.windows.ecs import CHANNEL_DATASETS
 from dagster_project.sources.windows.event import SECURITY, SYSMON
 
 PIPELINE = "ecs_windows"
+KEYWORD_FIELD = "siem.keyword_text"
+"""Where a rule's keyword searches look: every EventData and UserData value, lowercased (the windows
+template copies them there), as Sigma's keywords search the whole event."""
 """pySigma's ECS Windows pipeline, by its plugin name."""
 
 EVENT_DATA = "winlog.event_data"
@@ -138,7 +141,13 @@ def _service(service: str, channels: str | Sequence[str]) -> SigmaLogsource:
     # `ecs_windows` adds the channel condition of a service itself; Security and Sysmon keep their dataset.
     named = CHANNEL_DATASETS.get(channels) if isinstance(channels, str) else None
     return SigmaLogsource(
-        _name(service), product="windows", service=service, fields=OWN_FIELDS, dataset=named, pipeline=PIPELINE
+        _name(service),
+        product="windows",
+        service=service,
+        fields=OWN_FIELDS,
+        dataset=named,
+        pipeline=PIPELINE,
+        keywords=KEYWORD_FIELD,
     )
 
 
@@ -153,12 +162,15 @@ def _category(category: str, codes: tuple[tuple[str, tuple[int, ...]], ...]) -> 
         fields=OWN_FIELDS,
         selects=selects,
         pipeline=PIPELINE,
+        keywords=KEYWORD_FIELD,
         hashes=HASHED.get(category),
     )
 
 
 LOGSOURCES: tuple[SigmaLogsource, ...] = (
+    # Rules naming only the product search every Windows event (SigmaHQ's keyword rules do).
+    SigmaLogsource(_name("all"), product="windows", fields=OWN_FIELDS, pipeline=PIPELINE, keywords=KEYWORD_FIELD),
     *(_service(service, channels) for service, channels in sorted(windows_logsource_mapping.items())),
     *(_category(category, codes) for category, codes in CATEGORIES.items()),
 )
-"""Every Windows Sigma log source, services first."""
+"""Every Windows Sigma log source: the product alone, its services, its categories."""
