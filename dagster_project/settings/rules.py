@@ -22,9 +22,10 @@ class RuleSettings(SuiteSettings):
     """SIEM_RULE_PACKS: folders of upstream Sigma rules (any layout, SigmaHQ's included), separated by `:`."""
     min_status: str = Field(default="test", pattern=r"^(experimental|test|stable)$")
     """SIEM_RULE_MIN_STATUS: the lowest status a rule runs with (`experimental`, `test` or `stable`)."""
-    arrival: str = Field(default="percolate", pattern=r"^(percolate|hunt)$")
-    """SIEM_RULE_ARRIVAL: how events received live are detected: `percolate` (where every node has the
-    percolator module, else the hunt) or `hunt`."""
+    arrival: str = Field(default="hunt", pattern=r"^(percolate|hunt)$")
+    """SIEM_RULE_ARRIVAL: how events received live are detected: `hunt` (a search per rule over the batch's
+    time span; measured faster at 32 and at 2,436 rules) or `percolate` (where every node has the percolator
+    module, else the hunt)."""
 
     def pack_paths(self) -> tuple[Path, ...]:
         """The pack folders, in the order given (empty entries ignored)."""

@@ -95,6 +95,8 @@ def test_one_run_ingests_retires_and_detects(siem: OpenSearch, opensearch_url: s
     resources = suite_resources(
         opensearch_url, spool=SpoolResource(dir=str(tmp_path)), retention=RetentionResource(retention_days="20000")
     )
+    default_resources = resources
+    resources = {**resources, "rules": RulesResource(arrival="percolate")}
     config = dg.RunConfig(ops={"spool_events": {"config": {"segments": [segment_id]}}})
     result = dg.materialize(
         [index_templates, spool_events, spool_findings],
@@ -131,8 +133,8 @@ def test_one_run_ingests_retires_and_detects(siem: OpenSearch, opensearch_url: s
     assert detected.metadata["rules_stored"].value == 0
     assert (detected.metadata["findings"].value, detected.metadata["percolated_events"].value) == (1, 1)
 
-    # SIEM_RULE_ARRIVAL=hunt: the same batch path, every rule by the hunt.
-    hunted_resources = {**resources, "rules": RulesResource(arrival="hunt")}
+    # By default (SIEM_RULE_ARRIVAL=hunt): the same batch path, every rule by the hunt.
+    hunted_resources = default_resources
     last = spool_lines(tmp_path, [USERADD.format(now_stamp(), "hunted")])
     config = dg.RunConfig(ops={"spool_events": {"config": {"segments": [last]}}})
     by_hunt = dg.materialize([spool_events, spool_findings], resources=hunted_resources, run_config=config)
