@@ -34,7 +34,8 @@ from dagster_project.resources import (
 
 MAX_SEGMENTS_PER_RUN = 64
 SENSOR_INTERVAL_SECONDS = 2
-"""A sealed segment waits at most this long for the sensor (an evaluation lists the spool and queries the runs)."""
+"""The sensor's own minimum; the daemon's sensor loop ticks every 5 s at most (Dagster's MIN_INTERVAL_LOOP_TIME),
+so a sealed segment waits up to 5 s for the tick (an evaluation lists the spool and queries the runs)."""
 SOURCE_TAG = "siem/spool-source"
 RUN_KEY_TAG = "dagster/run_key"
 ACTIVE = [

@@ -3,12 +3,16 @@
 Blocking; bulk writes are retried as `dagster_project.retries` states (the `retry` argument), and a chunk
 that still fails ends the run with an IngestError. Every record read ends in exactly one of
 indexed / quarantined / duplicates, and a run whose counts do not add up raises ReconciliationError.
+Records are parsed and their documents built a few blocks ahead, in a thread (`ingest.prefetch`), while
+the previous chunk is being indexed; the results are counted in the calling thread. The two share only
+`pending` (the documents in flight, under a lock).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 import uuid
 from collections import defaultdict, deque
@@ -25,6 +29,7 @@ from opensearchpy.exceptions import TransportError
 from dagster_project.errors import IngestError, ReconciliationError
 from dagster_project.ingest.ids import content_hash, event_id
 from dagster_project.ingest.inputs import InputFile, expand_paths
+from dagster_project.ingest.prefetch import read_ahead
 from dagster_project.ingest.quarantine import Quarantined, quarantine_document, reason_key
 from dagster_project.ingest.streams import FileStream, RecordStream
 from dagster_project.integrity.chain import BatchRecorder
@@ -101,7 +106,8 @@ def ingest(
 
     `partition` (default: today, UTC) is stored in `siem.partition`: the arrival day whose data-quality
     checks cover these events. `streams` replaces `paths` for inputs that are not files (spooled records).
-    `retry` (default: the policy's defaults) sets layers 2 and 3 of the retries.
+    `retry` (default: the policy's defaults) sets layers 2 and 3 of the retries. `progress` is called from
+    the read-ahead thread.
     """
     factory = parser_factory(source)
     if streams is None:
@@ -115,14 +121,22 @@ def ingest(
     run_id = uuid.uuid4().hex
     partition = partition or now.strftime("%Y-%m-%d")
     pending: dict[str, deque[_Pending]] = defaultdict(deque)
+    lock = threading.Lock()
     reasons: dict[str, int] = defaultdict(int)
+    """Quarantine reasons counted while reading (the read-ahead thread)."""
+    refused: dict[str, int] = defaultdict(int)
+    """Quarantine reasons of events the cluster refused (the calling thread)."""
     started = time.monotonic()
     recorder = BatchRecorder(client, source, run_id)
     run = _RunConstants(source, iso_utc(now), partition, run_id)
 
+    def remember(doc_id: str, meta: _Pending) -> None:
+        with lock:
+            pending[doc_id].append(meta)
+
     def quarantine_action(reason: str, raw: str, file: str, line: int, offset: int, stage: str) -> dict[str, Any]:
         doc_id, document = quarantine_document(source, Quarantined(reason, raw, file, line, offset, stage), now, run_id)
-        pending[doc_id].append(_Pending("quarantine", line, raw, file, offset))
+        remember(doc_id, _Pending("quarantine", line, raw, file, offset))
         reasons[reason_key(reason)] += 1
         return {"_op_type": "create", "_index": quarantine_index(now.date()), "_id": doc_id, "_source": document}
 
@@ -157,7 +171,7 @@ def ingest(
                     )
                 else:
                     try:
-                        action = _event_action(source, result, stream, record, run, pending)
+                        action = _event_action(source, result, stream, record, run, remember)
                     except RecursionError:  # its canonical JSON nests deeper than the stack: quarantined, no crash
                         action = quarantine_action(
                             f"{NESTED_TOO_DEEPLY} to serialise as a document",
@@ -179,10 +193,11 @@ def ingest(
             if progress is not None:
                 progress(done_bytes)
 
+    prefetched = read_ahead(actions())
     try:
         for ok, item in helpers.streaming_bulk(
             IdempotentBulkClient(client, retry),  # every action is a `create` with a deterministic id
-            actions(),
+            prefetched,
             chunk_size=CHUNK_SIZE,
             max_chunk_bytes=MAX_CHUNK_BYTES,
             raise_on_error=False,
@@ -191,9 +206,10 @@ def ingest(
         ):
             (result,) = item.values()
             doc_id = result.get("_id")
-            meta = pending[doc_id].popleft()
-            if not pending[doc_id]:
-                del pending[doc_id]
+            with lock:
+                meta = pending[doc_id].popleft()
+                if not pending[doc_id]:
+                    del pending[doc_id]
             status = result.get("status", 0)
             if ok:
                 if meta.kind == "event":
@@ -213,7 +229,7 @@ def ingest(
                 )
             # The cluster refused the event (e.g. a mapping rejection): quarantine it with the cluster's reason.
             reason = _error_reason(result.get("error"))
-            _retry_as_quarantine(client, source, meta, reason, now, run_id, summary, reasons)
+            _retry_as_quarantine(client, source, meta, reason, now, run_id, summary, refused)
         recorder.flush()
     except (OpenSearchConnectionError, TransportError) as exc:
         _seal_acknowledged(recorder)
@@ -222,8 +238,12 @@ def ingest(
             f"{summary.indexed} events indexed before it, a re-run adds the rest",
             where=node_urls(client),
         ) from exc
+    finally:
+        prefetched.close()  # stops the read-ahead thread now, not when a traceback lets go of it
     summary.seconds = time.monotonic() - started
     summary.reasons = dict(reasons)
+    for key, count in refused.items():
+        summary.reasons[key] = summary.reasons.get(key, 0) + count
     if refresh:
         client.indices.refresh(
             index=f"{naming.events_pattern()},{naming.quarantine_pattern()}",
@@ -265,7 +285,7 @@ def _event_action(
     stream: RecordStream,
     record: RawRecord,
     run: _RunConstants,
-    pending: dict[str, deque[_Pending]],
+    remember: Callable[[str, _Pending], None],
 ) -> dict[str, Any]:
     doc = event.document()
     scope, occurrence = stream.identity(record, event.original)
@@ -285,8 +305,9 @@ def _event_action(
     index = run.index(event.timestamp)
     # Serialised once: the same bytes are indexed and hashed into the integrity chain.
     body = canonical_json(doc)
-    pending[doc_id].append(
-        _Pending("event", record.line_no, event.original, file, record.offset, index, hashlib.sha256(body).hexdigest())
+    remember(
+        doc_id,
+        _Pending("event", record.line_no, event.original, file, record.offset, index, hashlib.sha256(body).hexdigest()),
     )
     return {"_op_type": "create", "_index": index, "_id": doc_id, "_source": body.decode()}
 
