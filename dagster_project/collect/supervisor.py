@@ -12,12 +12,10 @@ import contextlib
 import logging
 import os
 import selectors
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +24,6 @@ from typing import Any
 import yaml
 from dotenv import dotenv_values
 
-from dagster_project.collect.codeserver import workspace_yaml
 from dagster_project.collect.config import ReceiverConfig
 from dagster_project.collect.listeners import Listener
 from dagster_project.collect.parking import ParkingLot
@@ -40,7 +37,6 @@ log = logging.getLogger(__name__)
 
 STOP_SECONDS = 30.0
 READY_SECONDS = 60.0
-CODE_SERVER = "dagster-code-server"
 SERVE_DEQUEUE_SECONDS = 1
 """`siem serve`'s addition to the suite's instance: a sealed segment's queued run launches within a second."""
 
@@ -124,29 +120,15 @@ class Supervisor:
         self.children: list[Child] = []
         self.stopping = False
         self.home = dagster_home(config.home) if daemon or webserver else None
-        self.code_dir: Path | None = None
-        """The code server's socket and the workspace file naming it (short: a socket path has ~100 bytes)."""
         bin_dir = Path(sys.executable).parent
         self.children.append(Child("receiver", [sys.executable, "-m", "dagster_project.collect.receiver"]))
-        if daemon or webserver:
-            self.code_dir = Path(tempfile.mkdtemp(prefix="siem-serve-"))
-            (self.code_dir / "workspace.yaml").write_text(workspace_yaml(self.code_socket))
-            command = [sys.executable, "-m", "dagster_project.collect.codeserver", "--socket", str(self.code_socket)]
-            self.children.append(Child(CODE_SERVER, command))
-        workspace = ["-w", str(self.code_dir / "workspace.yaml")] if self.code_dir else []
         if daemon:
-            self.children.append(Child("dagster-daemon", [str(bin_dir / "dagster-daemon"), "run", *workspace]))
+            self.children.append(Child("dagster-daemon", [str(bin_dir / "dagster-daemon"), "run", *_workspace()]))
         if webserver:
             host, _, port = webserver.rpartition(":")
-            command = [str(bin_dir / "dagster-webserver"), *workspace, "-h", host or "127.0.0.1", "-p", port]
+            command = [str(bin_dir / "dagster-webserver"), *_workspace(), "-h", host or "127.0.0.1", "-p", port]
             self.children.append(Child("dagster-webserver", command))
         self.webserver = webserver
-
-    @property
-    def code_socket(self) -> Path:
-        """The Unix socket the code server serves on."""
-        assert self.code_dir is not None
-        return self.code_dir / "code.sock"
 
     def addresses(self) -> list[dict[str, Any]]:
         """Where each listener listens (the real port when 0 was asked for) and which source it feeds."""
@@ -170,21 +152,10 @@ class Supervisor:
         }
 
     def start(self) -> None:
-        """Start every child: the receiver and the code server first, the rest once the code server answers.
-
-        The daemon reads its workspace once a minute: started before the code server answers, it would
-        see no code location (no sensor) for up to a minute.
-        """
-        early = [c for c in self.children if c.name in ("receiver", CODE_SERVER)]
-        for child in early:
+        """Start every child; wait until the receiver is listening."""
+        for child in self.children:
             self._spawn(child)
         self._wait_ready(self.children[0])
-        code_server = next((c for c in early if c.name == CODE_SERVER), None)
-        if code_server is not None:
-            self._wait_code_server(code_server)
-        for child in self.children:
-            if child not in early:
-                self._spawn(child)
 
     def run(self) -> int:
         """Supervise until SIGTERM/SIGINT, then stop everything; the exit status."""
@@ -253,12 +224,8 @@ class Supervisor:
             channel = self.parking.receiver_end.fileno()
             command += receiver_arguments(listening, channel, parked)
             fds = [*listening.values(), channel, *parked.values()]
-        elif child.name == CODE_SERVER:
-            self.code_socket.unlink(missing_ok=True)  # a killed server's socket: its replacement binds anew
         cwd = self.home if self.home is not None else None  # Dagster would re-read a `.env` found in its cwd
-        # Dagster's code server logs to stdout, which is `siem serve --json`'s one object: its stdout goes to stderr.
-        stdout = sys.stderr.fileno() if child.name == CODE_SERVER else None
-        child.process = subprocess.Popen(command, env=env, pass_fds=fds, cwd=cwd, stdout=stdout)
+        child.process = subprocess.Popen(command, env=env, pass_fds=fds, cwd=cwd)
         child.started = time.monotonic()
         log.info("started %s (pid %d)", child.name, child.process.pid)
 
@@ -278,26 +245,6 @@ class Supervisor:
             time.sleep(0.05)
         self.stop()
         raise ConfigurationError("the receiver did not start listening in time", where="siem serve")
-
-    def _wait_code_server(self, child: Child) -> None:
-        from dagster._grpc.client import DagsterGrpcClient
-
-        client = DagsterGrpcClient(socket=str(self.code_socket))
-        deadline = time.monotonic() + READY_SECONDS
-        while time.monotonic() < deadline:
-            assert child.process is not None
-            if child.process.poll() is not None:
-                self.stop()
-                raise ConfigurationError(
-                    f"the code server exited with {child.process.returncode} (see its log above)", where="siem serve"
-                )
-            if self.code_socket.exists():
-                with contextlib.suppress(Exception):  # not serving yet: grpc raises its own errors
-                    client.ping("")
-                    return
-            time.sleep(0.1)
-        self.stop()
-        raise ConfigurationError("the Dagster code server did not answer in time", where="siem serve")
 
     def stop(self) -> None:
         """SIGTERM every child, wait for them (SIGKILL after a deadline), release every socket."""
@@ -320,12 +267,13 @@ class Supervisor:
         self.close()
 
     def close(self) -> None:
-        """Release the listening sockets and parked connections (and the code server's folder)."""
+        """Release the listening sockets and parked connections."""
         for sock in self.sockets.values():
             sock.close()
-        code_dir = getattr(self, "code_dir", None)
-        if code_dir is not None:
-            shutil.rmtree(code_dir, ignore_errors=True)
         parking = getattr(self, "parking", None)
         if parking is not None:
             parking.close()
+
+
+def _workspace() -> list[str]:
+    return ["-m", "dagster_project.definitions"]
