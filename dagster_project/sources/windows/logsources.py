@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from types import MappingProxyType
+from typing import Any
 
 from sigma.pipelines.common import windows_logsource_mapping
 
@@ -137,39 +138,29 @@ def _name(word: str) -> str:
     return "windows_" + word.replace("-", "_")
 
 
+def _windows(word: str, **narrowing: Any) -> SigmaLogsource:
+    """A Windows log source: what every one shares (fields, pipeline, keyword field) plus its own narrowing."""
+    return SigmaLogsource(
+        _name(word), product="windows", fields=OWN_FIELDS, pipeline=PIPELINE, keywords=KEYWORD_FIELD, **narrowing
+    )
+
+
 def _service(service: str, channels: str | Sequence[str]) -> SigmaLogsource:
     # `ecs_windows` adds the channel condition of a service itself; Security and Sysmon keep their dataset.
     named = CHANNEL_DATASETS.get(channels) if isinstance(channels, str) else None
-    return SigmaLogsource(
-        _name(service),
-        product="windows",
-        service=service,
-        fields=OWN_FIELDS,
-        dataset=named,
-        pipeline=PIPELINE,
-        keywords=KEYWORD_FIELD,
-    )
+    return _windows(service, service=service, dataset=named)
 
 
 def _category(category: str, codes: tuple[tuple[str, tuple[int, ...]], ...]) -> SigmaLogsource:
     selects = tuple(
         {"winlog.channel": (channel,), "event.code": tuple(str(code) for code in numbers)} for channel, numbers in codes
     )
-    return SigmaLogsource(
-        _name(category),
-        product="windows",
-        category=category,
-        fields=OWN_FIELDS,
-        selects=selects,
-        pipeline=PIPELINE,
-        keywords=KEYWORD_FIELD,
-        hashes=HASHED.get(category),
-    )
+    return _windows(category, category=category, selects=selects, hashes=HASHED.get(category))
 
 
 LOGSOURCES: tuple[SigmaLogsource, ...] = (
     # Rules naming only the product search every Windows event (SigmaHQ's keyword rules do).
-    SigmaLogsource(_name("all"), product="windows", fields=OWN_FIELDS, pipeline=PIPELINE, keywords=KEYWORD_FIELD),
+    _windows("all"),
     *(_service(service, channels) for service, channels in sorted(windows_logsource_mapping.items())),
     *(_category(category, codes) for category, codes in CATEGORIES.items()),
 )
