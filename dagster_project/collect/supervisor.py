@@ -1,4 +1,4 @@
-"""`siem serve`'s process group: the receiver, the Dagster daemon and the Dagster webserver, supervised.
+"""`siem serve`'s process group: the receiver, a Dagster code server, the daemon and the webserver, supervised.
 
 The supervisor binds every listening socket itself (so a restarted receiver finds its ports bound and
 senders' connection attempts wait in the backlog), holds the parked TCP connections (`collect.parking`),
@@ -12,10 +12,12 @@ import contextlib
 import logging
 import os
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +26,7 @@ from typing import Any
 import yaml
 from dotenv import dotenv_values
 
+from dagster_project.collect import codeserver
 from dagster_project.collect.config import ReceiverConfig
 from dagster_project.collect.listeners import Listener
 from dagster_project.collect.parking import ParkingLot
@@ -32,11 +35,13 @@ from dagster_project.collect.spool import STATUS_FILE, read_json
 from dagster_project.errors import ConfigurationError
 from dagster_project.paths import repo_file
 from dagster_project.settings import PROVIDERS
+from dagster_project.storage import naming
 
 log = logging.getLogger(__name__)
 
 STOP_SECONDS = 30.0
 READY_SECONDS = 60.0
+CODE_SERVER = "dagster-code-server"
 SERVE_DEQUEUE_SECONDS = 1
 """`siem serve`'s addition to the suite's instance: a sealed segment's queued run launches within a second."""
 
@@ -120,15 +125,30 @@ class Supervisor:
         self.children: list[Child] = []
         self.stopping = False
         self.home = dagster_home(config.home) if daemon or webserver else None
+        self.code_dir: Path | None = None
+        """The code server's socket and the workspace file naming it (short: a socket path has ~100 bytes)."""
         bin_dir = Path(sys.executable).parent
         self.children.append(Child("receiver", [sys.executable, "-m", "dagster_project.collect.receiver"]))
+        workspace: list[str] = []
+        if daemon or webserver:
+            self.code_dir = Path(tempfile.mkdtemp(prefix=naming.SERVE_RUNTIME_PREFIX))
+            workspace_file = self.code_dir / codeserver.WORKSPACE_NAME
+            workspace_file.write_text(codeserver.workspace_yaml(self.code_socket))
+            workspace = ["-w", str(workspace_file)]
+            self.children.append(Child(CODE_SERVER, codeserver.command(bin_dir / "dagster", self.code_socket)))
         if daemon:
-            self.children.append(Child("dagster-daemon", [str(bin_dir / "dagster-daemon"), "run", *_workspace()]))
+            self.children.append(Child("dagster-daemon", [str(bin_dir / "dagster-daemon"), "run", *workspace]))
         if webserver:
             host, _, port = webserver.rpartition(":")
-            command = [str(bin_dir / "dagster-webserver"), *_workspace(), "-h", host or "127.0.0.1", "-p", port]
+            command = [str(bin_dir / "dagster-webserver"), *workspace, "-h", host or "127.0.0.1", "-p", port]
             self.children.append(Child("dagster-webserver", command))
         self.webserver = webserver
+
+    @property
+    def code_socket(self) -> Path:
+        """The Unix socket the code server serves on."""
+        assert self.code_dir is not None
+        return self.code_dir / codeserver.SOCKET_NAME
 
     def addresses(self) -> list[dict[str, Any]]:
         """Where each listener listens (the real port when 0 was asked for) and which source it feeds."""
@@ -152,10 +172,21 @@ class Supervisor:
         }
 
     def start(self) -> None:
-        """Start every child; wait until the receiver is listening."""
-        for child in self.children:
+        """Start every child: the receiver and the code server first, the rest once the code server answers.
+
+        The daemon reads its workspace once a minute: started before the code server answers, it would
+        see no code location (no sensor) for up to a minute.
+        """
+        early = [c for c in self.children if c.name in ("receiver", CODE_SERVER)]
+        for child in early:
             self._spawn(child)
         self._wait_ready(self.children[0])
+        code_server = next((c for c in early if c.name == CODE_SERVER), None)
+        if code_server is not None:
+            self._wait_code_server(code_server)
+        for child in self.children:
+            if child not in early:
+                self._spawn(child)
 
     def run(self) -> int:
         """Supervise until SIGTERM/SIGINT, then stop everything; the exit status."""
@@ -224,8 +255,12 @@ class Supervisor:
             channel = self.parking.receiver_end.fileno()
             command += receiver_arguments(listening, channel, parked)
             fds = [*listening.values(), channel, *parked.values()]
+        elif child.name == CODE_SERVER:
+            self.code_socket.unlink(missing_ok=True)  # a killed server's socket: its replacement binds anew
         cwd = self.home if self.home is not None else None  # Dagster would re-read a `.env` found in its cwd
-        child.process = subprocess.Popen(command, env=env, pass_fds=fds, cwd=cwd)
+        # Dagster's code server logs to stdout, which is `siem serve --json`'s one object: its stdout goes to stderr.
+        stdout = sys.stderr.fileno() if child.name == CODE_SERVER else None
+        child.process = subprocess.Popen(command, env=env, pass_fds=fds, cwd=cwd, stdout=stdout)
         child.started = time.monotonic()
         log.info("started %s (pid %d)", child.name, child.process.pid)
 
@@ -245,6 +280,22 @@ class Supervisor:
             time.sleep(0.05)
         self.stop()
         raise ConfigurationError("the receiver did not start listening in time", where="siem serve")
+
+    def _wait_code_server(self, child: Child) -> None:
+        deadline = time.monotonic() + READY_SECONDS
+        while time.monotonic() < deadline:
+            assert child.process is not None
+            if child.process.poll() is not None:
+                self.stop()
+                raise ConfigurationError(
+                    f"the Dagster code server exited with {child.process.returncode} (see its log above)",
+                    where="siem serve",
+                )
+            if codeserver.serving(self.code_socket):
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise ConfigurationError("the Dagster code server did not answer in time", where="siem serve")
 
     def stop(self) -> None:
         """SIGTERM every child, wait for them (SIGKILL after a deadline), release every socket."""
@@ -267,13 +318,12 @@ class Supervisor:
         self.close()
 
     def close(self) -> None:
-        """Release the listening sockets and parked connections."""
+        """Release the listening sockets and parked connections (and the code server's folder)."""
         for sock in self.sockets.values():
             sock.close()
+        code_dir = getattr(self, "code_dir", None)
+        if code_dir is not None:
+            shutil.rmtree(code_dir, ignore_errors=True)
         parking = getattr(self, "parking", None)
         if parking is not None:
             parking.close()
-
-
-def _workspace() -> list[str]:
-    return ["-m", "dagster_project.definitions"]

@@ -144,7 +144,7 @@ def test_one_run_ingests_retires_and_detects(siem: OpenSearch, opensearch_url: s
 
 
 @pytest.mark.slow
-def test_serve_daemon_ingests_and_detects_and_a_restarted_daemon_relaunches_nothing(
+def test_serve_daemon_ingests_and_detects_and_a_restarted_daemon_or_code_server_relaunches_nothing(
     siem: OpenSearch, tmp_path: Path
 ) -> None:
     spool, home = tmp_path / "spool", tmp_path / "dagster"
@@ -169,8 +169,11 @@ def test_serve_daemon_ingests_and_detects_and_a_restarted_daemon_relaunches_noth
             serve.kill_child("dagster-daemon")
             sender.sendto(USERADD.format(now_stamp(), "again").encode(), ("127.0.0.1", port))
             wait_for(lambda: found("backdooragain"), 240, "the second event after the daemon restarted", every=1)
+            serve.kill_child("dagster-code-server")  # the daemon reaches its replacement on the same socket
+            sender.sendto(USERADD.format(now_stamp(), "third").encode(), ("127.0.0.1", port))
+            wait_for(lambda: found("backdoorthird"), 240, "the third event after the code server restarted", every=1)
         runs_after = _spool_runs(home)
-        assert len(runs_after) == len(set(runs_after)) == len(runs_before) + 1, (runs_before, runs_after)
+        assert len(runs_after) == len(set(runs_after)) == len(runs_before) + 2, (runs_before, runs_after)
     finally:
         serve.stop()
 
