@@ -9,6 +9,7 @@ the receiver spools what is buffered and seals its open segments before it exits
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import selectors
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -265,37 +267,34 @@ class Supervisor:
         log.info("started %s (pid %d)", child.name, child.process.pid)
 
     def _wait_ready(self, receiver: Child) -> None:
-        deadline = time.monotonic() + READY_SECONDS
         status_path = self.config.root / STATUS_FILE
-        while time.monotonic() < deadline:
-            assert receiver.process is not None
-            if receiver.process.poll() is not None:
-                self.stop()
-                raise ConfigurationError(
-                    f"the receiver exited with {receiver.process.returncode} (see its log above)", where="siem serve"
-                )
+
+        def listening() -> bool:
             status = read_json(status_path)
-            if status.get("pid") == receiver.process.pid and status.get("ready"):
-                return
-            time.sleep(0.05)
-        self.stop()
-        raise ConfigurationError("the receiver did not start listening in time", where="siem serve")
+            pid = receiver.process.pid if receiver.process is not None else None
+            return status.get("pid") == pid and bool(status.get("ready"))
+
+        self._wait_until(receiver, listening, "the receiver", "did not start listening in time", every=0.05)
 
     def _wait_code_server(self, child: Child) -> None:
+        answering = functools.partial(codeserver.serving, self.code_socket)
+        self._wait_until(child, answering, "the Dagster code server", "did not answer in time", every=0.1)
+
+    def _wait_until(self, child: Child, ready: Callable[[], bool], who: str, late: str, every: float) -> None:
+        """Poll `ready` until it holds; stop everything and raise if `child` exits first or READY_SECONDS pass."""
         deadline = time.monotonic() + READY_SECONDS
         while time.monotonic() < deadline:
             assert child.process is not None
             if child.process.poll() is not None:
                 self.stop()
                 raise ConfigurationError(
-                    f"the Dagster code server exited with {child.process.returncode} (see its log above)",
-                    where="siem serve",
+                    f"{who} exited with {child.process.returncode} (see its log above)", where="siem serve"
                 )
-            if codeserver.serving(self.code_socket):
+            if ready():
                 return
-            time.sleep(0.1)
+            time.sleep(every)
         self.stop()
-        raise ConfigurationError("the Dagster code server did not answer in time", where="siem serve")
+        raise ConfigurationError(f"{who} {late}", where="siem serve")
 
     def stop(self) -> None:
         """SIGTERM every child, wait for them (SIGKILL after a deadline), release every socket."""
