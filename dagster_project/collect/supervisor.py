@@ -260,9 +260,9 @@ class Supervisor:
         elif child.name == CODE_SERVER:
             self.code_socket.unlink(missing_ok=True)  # a killed server's socket: its replacement binds anew
         cwd = self.home if self.home is not None else None  # Dagster would re-read a `.env` found in its cwd
-        # Dagster's code server logs to stdout, which is `siem serve --json`'s one object: its stdout goes to stderr.
-        stdout = sys.stderr.fileno() if child.name == CODE_SERVER else None
-        child.process = subprocess.Popen(command, env=env, pass_fds=fds, cwd=cwd, stdout=stdout)
+        # Dagster's code server and daemon log to stdout, which is `siem serve --json`'s one object: every
+        # child's stdout goes to stderr.
+        child.process = subprocess.Popen(command, env=env, pass_fds=fds, cwd=cwd, stdout=sys.stderr.fileno())
         child.started = time.monotonic()
         log.info("started %s (pid %d)", child.name, child.process.pid)
 
