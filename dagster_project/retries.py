@@ -18,19 +18,27 @@ A failed request meets at most three layers, in this order (one bulk chunk is on
 So a chunk that meets one failure every time costs exactly: 502/503/504 or a dropped connection,
 1 + TRANSPORT_RETRIES = 3 requests; a 429, 1 + rejected_retries = 7; a timeout, 1 + timeout_retries = 3; then
 the writer stops with an error naming the node and the last answer (ingestion: IngestError). Mixed failures
-are bounded by the product of the three. Searches and single-document requests get layer 1 only.
+are bounded by the product of the three. Single-document requests get layer 1 only.
+
+Searches get layer 1 and, where an answer must be complete (detection's counts and scrolls, `complete`),
+one more: 4. **Incomplete answers.** A search answered by only some of its shards (a node left while it ran,
+a replica was being promoted: `_shards.failed` > 0, a scroll that lost a shard, or a 503 once layer 1 gave
+up) is run again from the start after a pause (`ShardRetry`, 1, 2, 4, 8, 8 s), `ShardRetry.retries` times;
+then the caller's error names the failed shards' reasons. A partial count is never taken as the count.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import ConnectionTimeout, TransportError
+from opensearchpy.helpers import ScanError
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +75,92 @@ class BulkRetry:
             "max_backoff": self.max_backoff,
             "request_timeout": self.request_timeout,
         }
+
+
+@dataclass(frozen=True)
+class ShardRetry:
+    """Layer 4 for searches that must be complete: how often an incomplete answer is asked again, the pauses."""
+
+    retries: int = 5
+    initial_backoff: float = 1.0
+    max_backoff: float = 8.0
+
+    def pause(self, retry: int) -> float:
+        """Seconds to wait before retry number `retry` (1-based)."""
+        return float(min(self.max_backoff, self.initial_backoff * 2 ** (retry - 1)))
+
+
+SHARD_RETRY = ShardRetry()
+"""Five retries over 23 s: longer than a replica's promotion after a node leaves, short of hiding a red index."""
+
+
+class IncompleteSearch(Exception):
+    """A search answered by only some of its shards; the message names the failed shards' reasons."""
+
+    def __init__(self, reason: str, *, where: str | None = None) -> None:
+        self.reason = reason
+        self.where = where
+        super().__init__(f"{where}: {reason}" if where else reason)
+
+
+def shard_failures(response: dict[str, Any]) -> str | None:
+    """Why some shards of a search answer failed, or None when every shard answered (skipped ones count)."""
+    shards = response.get("_shards") or {}
+    if not shards.get("failed"):
+        return None
+    reasons = sorted(
+        {
+            f"{failure.get('index', '?')}[{failure.get('shard', '?')}]: {(failure.get('reason') or {}).get('type')}"
+            for failure in shards.get("failures") or []
+        }
+    )
+    named = f" ({'; '.join(reasons)})" if reasons else ""
+    return f"{shards['failed']} of {shards.get('total', '?')} shards failed{named}"
+
+
+_T = TypeVar("_T")
+
+
+def _wait_or_raise(exc: Exception, number: int, what: str, retry: ShardRetry | None) -> None:
+    """Pause before retry `number` of an incomplete search; re-raise anything else, or when retries are spent."""
+    retry = retry or SHARD_RETRY
+    incomplete = isinstance(exc, IncompleteSearch | ScanError) or (
+        isinstance(exc, TransportError) and exc.status_code == 503
+    )
+    if not incomplete or number > retry.retries:
+        raise exc
+    log.warning("%s: incomplete answer (%s); retry %d in %.1fs", what, exc, number, retry.pause(number))
+    time.sleep(retry.pause(number))
+
+
+def complete(attempt: Callable[[], _T], what: str, retry: ShardRetry | None = None) -> _T:
+    """`attempt()`, run again after a pause while its answer is incomplete (layer 4; blocking).
+
+    After the last retry, its IncompleteSearch, ScanError or 503 TransportError propagates for the caller to name.
+    """
+    number = 0
+    while True:
+        number += 1
+        try:
+            return attempt()
+        except (IncompleteSearch, ScanError, TransportError) as exc:
+            _wait_or_raise(exc, number, what, retry)
+
+
+def complete_stream(attempt: Callable[[], Iterator[_T]], what: str, retry: ShardRetry | None = None) -> Iterator[_T]:
+    """The items of `attempt()`, started again from its first item while its answer is incomplete (layer 4).
+
+    An attempt that fails part way has already yielded some items, and the next attempt yields them again:
+    only a consumer for which an item twice is the same as once (a write with a deterministic id) may use it.
+    """
+    number = 0
+    while True:
+        number += 1
+        try:
+            yield from attempt()
+            return
+        except (IncompleteSearch, ScanError, TransportError) as exc:
+            _wait_or_raise(exc, number, what, retry)
 
 
 class IdempotentBulkClient:

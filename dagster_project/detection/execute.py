@@ -12,21 +12,28 @@ is run apart, one part of its query (`guard.split`) per request, so that no requ
 thousands of automata at once: its count is the parts' sum when at most one part matches, else the number
 of distinct events the parts' matches name; its events are the parts' events, each once.
 
-Blocking; the client retries 429/5xx as `dagster_project.retries` states. A rule whose search fails raises
-a DetectionError naming the rule, with the node's reason.
+Every answer must be complete: a count or a scroll page that some shards did not answer (a node left
+mid-search) is asked again from the start, as `dagster_project.retries` states (layer 4), never taken as the
+rule's result. The scroll is this module's own, because opensearch-py's `helpers.scan` checks the shards only
+of pages that hold hits: a first page with none, because the failed shard held every match, ends it quietly.
+
+Blocking; the client retries 429/5xx as `dagster_project.retries` states. A rule whose search fails, or stays
+incomplete, raises a DetectionError naming the rule, with the node's reason.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from opensearchpy import OpenSearch, TransportError, helpers
+from opensearchpy import OpenSearch, TransportError
 
 from dagster_project.detection import guard
 from dagster_project.detection.compile import CompiledRule
 from dagster_project.errors import DetectionError
+from dagster_project.retries import IncompleteSearch, complete, complete_stream, shard_failures
 
 MSEARCH_BATCH = 50
 """Rules counted per `_msearch` request."""
@@ -36,6 +43,8 @@ REQUEST_TIMEOUT = 600.0
 """Seconds one `_msearch` may take: a batch of leading-wildcard rules over millions of events is slow work."""
 PAGE_SIZE = 5000
 """Events fetched per page for a rule with matches."""
+SCROLL_KEEPALIVE = "5m"
+"""How long the node keeps a rule's scroll open between two pages."""
 _MISSING_OK = {"ignore_unavailable": True, "allow_no_indices": True}
 
 
@@ -43,6 +52,10 @@ def _failure(compiled: CompiledRule, response: dict[str, Any]) -> DetectionError
     error = response.get("error", {})
     cause = error.get("root_cause", [error])[0] if isinstance(error, dict) else {"reason": error}
     return DetectionError(f"search failed: {cause.get('reason') or cause}", where=compiled.rule_id)
+
+
+def _incomplete(compiled: CompiledRule, exc: IncompleteSearch) -> DetectionError:
+    return DetectionError(f"search stayed incomplete after retries: {exc.reason}", where=compiled.rule_id)
 
 
 def _part_bodies(compiled: CompiledRule, start: datetime, end: datetime) -> list[dict[str, Any]]:
@@ -55,7 +68,46 @@ def _part_bodies(compiled: CompiledRule, start: datetime, end: datetime) -> list
     return bodies
 
 
-def _count(client: OpenSearch, compiled: CompiledRule, bodies: Sequence[dict[str, Any]]) -> int:
+def _whole(response: dict[str, Any], compiled: CompiledRule) -> dict[str, Any]:
+    """`response`, when every shard answered it; IncompleteSearch naming the rule otherwise."""
+    failed = shard_failures(response)
+    if failed:
+        raise IncompleteSearch(failed, where=compiled.rule_id)
+    return response
+
+
+def _scroll(client: OpenSearch, compiled: CompiledRule, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every hit of one search body in `_doc` order, each page checked to be whole; the scroll cleared after."""
+    response = _whole(
+        client.search(
+            index=compiled.index,
+            body={**body, "sort": ["_doc"]},
+            size=PAGE_SIZE,
+            scroll=SCROLL_KEEPALIVE,
+            request_timeout=REQUEST_TIMEOUT,
+            **_MISSING_OK,
+        ),
+        compiled,
+    )
+    scroll_id = response.get("_scroll_id")
+    try:
+        while response["hits"]["hits"]:
+            yield from response["hits"]["hits"]
+            if not scroll_id:
+                return
+            response = _whole(
+                client.scroll(
+                    body={"scroll_id": scroll_id, "scroll": SCROLL_KEEPALIVE}, request_timeout=REQUEST_TIMEOUT
+                ),
+                compiled,
+            )
+            scroll_id = response.get("_scroll_id", scroll_id)
+    finally:
+        if scroll_id:
+            client.clear_scroll(body={"scroll_id": [scroll_id]}, ignore=(404,))
+
+
+def _count_parts(client: OpenSearch, compiled: CompiledRule, bodies: Sequence[dict[str, Any]]) -> int:
     """A split rule's matches: its parts counted one request at a time, overlaps counted once."""
     counts: list[int] = []
     for body in bodies:
@@ -65,16 +117,35 @@ def _count(client: OpenSearch, compiled: CompiledRule, bodies: Sequence[dict[str
             request_timeout=REQUEST_TIMEOUT,
             **_MISSING_OK,
         )
-        counts.append(int(response["hits"]["total"]["value"]))
+        counts.append(int(_whole(response, compiled)["hits"]["total"]["value"]))
     matching = [body for body, count in zip(bodies, counts, strict=True) if count]
     if len(matching) <= 1:
         return sum(counts)
     seen: set[tuple[str, str]] = set()
     for body in matching:
-        query = {**body, "_source": False}
-        for hit in helpers.scan(client, query=query, index=compiled.index, size=PAGE_SIZE, ignore_unavailable=True):
+        for hit in _scroll(client, compiled, {**body, "_source": False}):
             seen.add((hit["_index"], hit["_id"]))
     return len(seen)
+
+
+def _count_batch(client: OpenSearch, batch: Sequence[CompiledRule], start: datetime, end: datetime) -> list[int]:
+    """The matches of rules run whole, in one `_msearch`; IncompleteSearch if any answer is partial."""
+    lines: list[dict[str, Any]] = []
+    for compiled in batch:
+        body = compiled.body(start, end)
+        body.update(size=0, track_total_hits=True)
+        lines += [{"index": compiled.index, **_MISSING_OK}, body]
+    responses = client.msearch(
+        body=lines, max_concurrent_searches=MAX_CONCURRENT_SEARCHES, request_timeout=REQUEST_TIMEOUT
+    )["responses"]
+    counts = []
+    for compiled, response in zip(batch, responses, strict=True):
+        if "error" in response:
+            if response.get("status") == 503:  # no copy of some shard answered: a node is leaving or joining
+                raise IncompleteSearch(str(_failure(compiled, response).message), where=compiled.rule_id)
+            raise _failure(compiled, response)
+        counts.append(int(_whole(response, compiled)["hits"]["total"]["value"]))
+    return counts
 
 
 def count_matches(client: OpenSearch, rules: Sequence[CompiledRule], start: datetime, end: datetime) -> list[int]:
@@ -87,40 +158,49 @@ def count_matches(client: OpenSearch, rules: Sequence[CompiledRule], start: date
             whole.append((at, compiled))
             continue
         try:
-            counts[at] = _count(client, compiled, bodies)
+            counts[at] = complete(partial(_count_parts, client, compiled, bodies), f"counting {compiled.rule_id}")
+        except IncompleteSearch as exc:
+            raise _incomplete(compiled, exc) from exc
         except TransportError as exc:
             raise _failure(compiled, {"error": exc.info if isinstance(exc.info, dict) else str(exc)}) from exc
     for first in range(0, len(whole), MSEARCH_BATCH):
-        batch = whole[first : first + MSEARCH_BATCH]
-        lines: list[dict[str, Any]] = []
-        for _, compiled in batch:
-            body = compiled.body(start, end)
-            body.update(size=0, track_total_hits=True)
-            lines += [{"index": compiled.index, **_MISSING_OK}, body]
-        responses = client.msearch(
-            body=lines, max_concurrent_searches=MAX_CONCURRENT_SEARCHES, request_timeout=REQUEST_TIMEOUT
-        )["responses"]
-        for (at, compiled), response in zip(batch, responses, strict=True):
-            if "error" in response:
-                raise _failure(compiled, response)
-            counts[at] = int(response["hits"]["total"]["value"])
+        batch = [compiled for _, compiled in whole[first : first + MSEARCH_BATCH]]
+        try:
+            values = complete(partial(_count_batch, client, batch, start, end), f"counting {len(batch)} rules")
+        except IncompleteSearch as exc:
+            failed = next(c for c in batch if c.rule_id == exc.where)
+            raise _incomplete(failed, exc) from exc
+        for (at, _), value in zip(whole[first : first + MSEARCH_BATCH], values, strict=True):
+            counts[at] = value
     return [counts[at] for at in range(len(rules))]
 
 
 def matching_events(
     client: OpenSearch, compiled: CompiledRule, start: datetime, end: datetime, fields: Sequence[str]
 ) -> Iterator[dict[str, Any]]:
-    """Every hit (`_id`, `_index`, `_source` limited to `fields`) of a plain rule in the range, each once."""
+    """Every hit (`_id`, `_index`, `_source` limited to `fields`) of a plain rule in the range.
+
+    Each hit comes once, unless a scroll lost a shard part way: the rule's scroll then starts again and hits
+    already yielded come again (`retries.complete_stream`); a finding's id is the same either time.
+    """
     bodies = _part_bodies(compiled, start, end)
-    seen: set[tuple[str, str]] = set()
     for body in bodies:
         body["_source"] = list(fields)
-        for hit in helpers.scan(
-            client, query=body, index=compiled.index, size=PAGE_SIZE, preserve_order=False, ignore_unavailable=True
-        ):
-            if len(bodies) > 1:
-                key = (hit["_index"], hit["_id"])
-                if key in seen:
-                    continue
-                seen.add(key)
-            yield hit
+
+    def attempt() -> Iterator[dict[str, Any]]:
+        seen: set[tuple[str, str]] = set()
+        for body in bodies:
+            for hit in _scroll(client, compiled, body):
+                if len(bodies) > 1:
+                    key = (hit["_index"], hit["_id"])
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                yield hit
+
+    try:
+        yield from complete_stream(attempt, f"events of {compiled.rule_id}")
+    except IncompleteSearch as exc:
+        raise _incomplete(compiled, exc) from exc
+    except TransportError as exc:
+        raise _failure(compiled, {"error": exc.info if isinstance(exc.info, dict) else str(exc)}) from exc

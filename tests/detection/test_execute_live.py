@@ -14,10 +14,11 @@ import pytest
 from opensearchpy import OpenSearch, helpers
 
 from dagster_project.detection.compile import CompiledRule
-from dagster_project.detection.execute import MSEARCH_BATCH, count_matches
+from dagster_project.detection.execute import MSEARCH_BATCH, count_matches, matching_events
 from dagster_project.detection.hunt import finding_id, hunt, select_rules
 from dagster_project.errors import DetectionError
 from dagster_project.ingest.pipeline import ingest
+from dagster_project.retries import ShardRetry
 from dagster_project.settings import RetentionSettings
 from dagster_project.storage import naming
 from dagster_project.storage.bootstrap import bootstrap
@@ -79,3 +80,33 @@ def test_a_failing_rule_is_named(opensearch_client: OpenSearch, unique_index: st
     broken = CompiledRule("broken-rule", "Broken", "low", unique_index, {"regexp": {"host.name": "["}}, ())
     with pytest.raises(DetectionError, match="broken-rule"):
         count_matches(opensearch_client, [broken], *EVER)
+
+
+@pytest.fixture
+def one_shard_fails(opensearch_client: OpenSearch, unique_index: str) -> str:
+    """Two indices under one pattern: in the second, `x` is a number, so a wildcard on it fails on that shard only."""
+    settings = {"number_of_shards": 1, "number_of_replicas": 0}
+    for suffix, kind in (("a", "keyword"), ("b", "long")):
+        body = {"settings": settings, "mappings": {"properties": {"x": {"type": kind}}}}
+        opensearch_client.indices.create(index=f"{unique_index}-{suffix}", body=body)
+    opensearch_client.index(index=f"{unique_index}-a", body={"@timestamp": "2024-01-01T00:00:00Z", "x": "evil-tool"})
+    opensearch_client.index(index=f"{unique_index}-b", body={"@timestamp": "2024-01-01T00:00:00Z", "x": 7})
+    opensearch_client.indices.refresh(index=f"{unique_index}-*")
+    answer = opensearch_client.search(index=f"{unique_index}-*", body={"query": {"wildcard": {"x": "*evil*"}}})
+    assert answer["_shards"]["failed"] == 1 and answer["hits"]["total"]["value"] == 1, answer
+    return f"{unique_index}-*"
+
+
+def test_an_answer_some_shards_did_not_give_is_never_taken_as_the_rule_result(
+    opensearch_client: OpenSearch, one_shard_fails: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The node answers 200 with one match and one failed shard: the count and the events refuse it, by rule."""
+    monkeypatch.setattr("dagster_project.retries.SHARD_RETRY", ShardRetry(retries=1, initial_backoff=0.0))
+    matching = CompiledRule("partial-rule", "Partial", "low", one_shard_fails, {"wildcard": {"x": "*evil*"}}, ())
+    with pytest.raises(DetectionError, match=r"partial-rule: .*1 of 2 shards failed"):
+        count_matches(opensearch_client, [matching], *EVER)
+    # A rule matching nothing where the shards did answer: opensearch-py's scan ends quietly on such an answer.
+    nothing = CompiledRule("empty-rule", "Empty", "low", one_shard_fails, {"wildcard": {"x": "*benign*"}}, ())
+    with pytest.raises(DetectionError, match=r"empty-rule: .*1 of 2 shards failed"):
+        list(matching_events(opensearch_client, nothing, *EVER, ["@timestamp"]))
+    assert list(helpers.scan(opensearch_client, query=nothing.body(*EVER), index=one_shard_fails)) == []
