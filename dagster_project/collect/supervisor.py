@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +87,29 @@ def dagster_home(siem_home: Path) -> Path:
     if not config.exists():
         config.write_text(instance_yaml())
     return home
+
+
+def _no_op(_signum: int, _frame: Any) -> None:
+    """Ignores the signal here, as SIG_IGN did; unlike SIG_IGN, a child does not inherit it across exec."""
+
+
+@contextlib.contextmanager
+def interrupts_restored_for_children() -> Iterator[None]:
+    """Children started inside get SIGINT and SIGTERM at their defaults, even where `siem serve` has them ignored.
+
+    A process started in the background by a shell (`cmd &`, CI scripts) has SIGINT ignored, and every child
+    inherits that across exec. Dagster's code server and daemon then map SIGTERM to the ignored SIGINT, so the
+    supervisor's SIGTERM went unanswered until its SIGKILL `STOP_SECONDS` later. Meanwhile this process
+    ignores the signals as before (a no-op Python handler, which exec resets to the default). Main thread only.
+    """
+    ignored = [sig for sig in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(sig) == signal.SIG_IGN]
+    for sig in ignored:
+        signal.signal(sig, _no_op)
+    try:
+        yield
+    finally:
+        for sig in ignored:
+            signal.signal(sig, signal.SIG_IGN)
 
 
 @dataclass
@@ -262,7 +285,8 @@ class Supervisor:
         cwd = self.home if self.home is not None else None  # Dagster would re-read a `.env` found in its cwd
         # Dagster's code server and daemon log to stdout, which is `siem serve --json`'s one object: every
         # child's stdout goes to stderr.
-        child.process = subprocess.Popen(command, env=env, pass_fds=fds, cwd=cwd, stdout=sys.stderr.fileno())
+        with interrupts_restored_for_children():
+            child.process = subprocess.Popen(command, env=env, pass_fds=fds, cwd=cwd, stdout=sys.stderr.fileno())
         child.started = time.monotonic()
         log.info("started %s (pid %d)", child.name, child.process.pid)
 

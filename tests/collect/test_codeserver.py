@@ -1,18 +1,23 @@
-"""`siem serve`'s code server: Dagster's own `dagster api grpc` on a socket, ready when its health check says so."""
+"""`siem serve`'s code server: Dagster's own `dagster api grpc` on a socket, ready when its health check says so,
+and stopped by SIGTERM however `siem serve` itself was started."""
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import yaml
 
 from dagster_project.collect import codeserver
+from dagster_project.collect.supervisor import interrupts_restored_for_children
 from dagster_project.storage import naming
 
 
@@ -31,10 +36,21 @@ def test_no_socket_or_a_socket_that_speaks_no_grpc_is_not_serving(tmp_path: Path
         assert not codeserver.serving(path, timeout=0.5)
 
 
-def test_dagster_code_server_serves_the_definitions_on_the_socket(tmp_path: Path) -> None:
+@pytest.fixture
+def sigint_ignored() -> Iterator[None]:
+    """This process has SIGINT ignored, as one started in the background by a shell (CI's `bash .ci/run`) has."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_dagster_code_server_serves_the_definitions_on_the_socket_and_stops_on_sigterm(
+    tmp_path: Path, sigint_ignored: None
+) -> None:
     with tempfile.TemporaryDirectory(prefix=naming.SERVE_RUNTIME_PREFIX) as folder:  # short: a socket path's limit
         path = Path(folder) / codeserver.SOCKET_NAME
-        process = subprocess.Popen(codeserver.command(Path(sys.executable).parent / "dagster", path))
+        with interrupts_restored_for_children():  # as the supervisor starts it
+            process = subprocess.Popen(codeserver.command(Path(sys.executable).parent / "dagster", path))
         try:
             deadline = time.monotonic() + 90
             while not codeserver.serving(path):
@@ -52,6 +68,18 @@ def test_dagster_code_server_serves_the_definitions_on_the_socket(tmp_path: Path
             )
             assert listed.returncode == 0, listed.stderr
             assert "sealed_segments_sensor" in listed.stdout  # what the daemon ticks, read through the socket
+            process.terminate()  # inherited SIGINT ignored, it used to ignore SIGTERM until the supervisor's SIGKILL
+            process.wait(timeout=15)
         finally:
-            process.kill()  # it started no run: nothing to drain (siem serve's own stop is tested live)
-            process.wait(timeout=30)
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=30)
+
+
+def test_children_get_default_interrupts_while_the_supervisor_keeps_ignoring_them(sigint_ignored: None) -> None:
+    report = [sys.executable, "-c", "import signal; print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)"]
+    assert subprocess.run(report, capture_output=True, text=True, check=True).stdout.strip() == "True"
+    with interrupts_restored_for_children():
+        restored = subprocess.run(report, capture_output=True, text=True, check=True).stdout.strip()
+    assert restored == "False"
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
