@@ -20,11 +20,13 @@ So a chunk that meets one failure every time costs exactly: 502/503/504 or a dro
 the writer stops with an error naming the node and the last answer (ingestion: IngestError). Mixed failures
 are bounded by the product of the three. Single-document requests get layer 1 only.
 
-Searches get layer 1 and, where an answer must be complete (detection's counts and scrolls, `complete`),
-one more: 4. **Incomplete answers.** A search answered by only some of its shards (a node left while it ran,
-a replica was being promoted: `_shards.failed` > 0, a scroll that lost a shard, or a 503 once layer 1 gave
-up) is run again from the start after a pause (`ShardRetry`, 1, 2, 4, 8, 8 s), `ShardRetry.retries` times;
-then the caller's error names the failed shards' reasons. A partial count is never taken as the count.
+Searches get layer 1 and, where an answer must be complete (`dagster_project.searches`: detection's counts and
+scrolls, arrivals, correlations, verification), one more:
+
+4. **Incomplete answers.** A search answered by only some of its shards (a node left while it ran, a replica
+   was being promoted: `_shards.failed` > 0, a scroll that lost a shard, or a 503 once layer 1 gave up) is run
+   again from the start after a pause (`ShardRetry`, 1, 2, 4, 8, 8 s), `ShardRetry.retries` times; then the
+   caller's error names the failed shards' reasons. A partial count is never taken as the count.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import ConnectionTimeout, TransportError
 from opensearchpy.helpers import ScanError
+
+from dagster_project.errors import SiemError
 
 log = logging.getLogger(__name__)
 
@@ -94,13 +98,12 @@ SHARD_RETRY = ShardRetry()
 """Five retries over 23 s: longer than a replica's promotion after a node leaves, short of hiding a red index."""
 
 
-class IncompleteSearch(Exception):
+class IncompleteSearch(SiemError):
     """A search answered by only some of its shards; the message names the failed shards' reasons."""
 
     def __init__(self, reason: str, *, where: str | None = None) -> None:
         self.reason = reason
-        self.where = where
-        super().__init__(f"{where}: {reason}" if where else reason)
+        super().__init__(reason, where=where)
 
 
 def shard_failures(response: dict[str, Any]) -> str | None:

@@ -99,6 +99,21 @@ def unique_index(opensearch_client: OpenSearch) -> Iterator[str]:
 
 
 @pytest.fixture
+def one_shard_fails(opensearch_client: OpenSearch, unique_index: str) -> str:
+    """Two indices under one pattern: in the second, `x` is a number, so a wildcard on it fails on that shard only."""
+    settings = {"number_of_shards": 1, "number_of_replicas": 0}
+    for suffix, kind in (("a", "keyword"), ("b", "long")):
+        body = {"settings": settings, "mappings": {"properties": {"x": {"type": kind}}}}
+        opensearch_client.indices.create(index=f"{unique_index}-{suffix}", body=body)
+    opensearch_client.index(index=f"{unique_index}-a", body={"@timestamp": "2024-01-01T00:00:00Z", "x": "evil-tool"})
+    opensearch_client.index(index=f"{unique_index}-b", body={"@timestamp": "2024-01-01T00:00:00Z", "x": 7})
+    opensearch_client.indices.refresh(index=f"{unique_index}-*")
+    answer = opensearch_client.search(index=f"{unique_index}-*", body={"query": {"wildcard": {"x": "*evil*"}}})
+    assert answer["_shards"]["failed"] == 1 and answer["hits"]["total"]["value"] == 1, answer
+    return f"{unique_index}-*"
+
+
+@pytest.fixture
 def clean_siem(opensearch_client: OpenSearch) -> Iterator[OpenSearch]:
     """Removes the test namespace's indices and templates (`siemtest-*`, never `siem-*`) before and after."""
     _wipe(opensearch_client)

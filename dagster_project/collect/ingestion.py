@@ -25,6 +25,7 @@ from typing import Any
 
 from opensearchpy import OpenSearch
 
+from dagster_project import searches
 from dagster_project.collect.spool import (
     MESSAGES,
     Segment,
@@ -228,7 +229,9 @@ def event_spans(client: OpenSearch, source: str, labels: list[str]) -> list[tupl
     """Per event day, the first and last event time among the events of these segments (what detection covers)."""
     if not labels:
         return []
-    found = client.search(
+    found = searches.search(
+        client,
+        f"event spans of {source}",
         index=events_pattern(source),
         body={
             "size": 0,

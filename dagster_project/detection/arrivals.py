@@ -18,6 +18,7 @@ from typing import Any
 
 from opensearchpy import OpenSearch
 
+from dagster_project import searches
 from dagster_project.querydsl import time_range
 from dagster_project.storage import naming
 
@@ -52,7 +53,7 @@ def stamp_counts(client: OpenSearch, since: datetime) -> dict[str, int]:
         "query": {"range": {"event.ingested": {"gte": since.isoformat()}}},
         "aggs": {"stamps": {"terms": {"field": "event.ingested", "size": MAX_STAMPS}}},
     }
-    response = client.search(index=naming.events_pattern(), body=body, **_MISSING_OK)
+    response = searches.search(client, "arrival stamps", index=naming.events_pattern(), body=body, **_MISSING_OK)
     buckets = response.get("aggregations", {}).get("stamps", {}).get("buckets", [])
     return {str(int(b["key"])): int(b["doc_count"]) for b in buckets}
 
@@ -83,7 +84,7 @@ def _days(client: OpenSearch, query: dict[str, Any]) -> list[str]:
             }
         },
     }
-    response = client.search(index=naming.events_pattern(), body=body, **_MISSING_OK)
+    response = searches.search(client, "event days", index=naming.events_pattern(), body=body, **_MISSING_OK)
     return [str(b["key_as_string"]) for b in response.get("aggregations", {}).get("days", {}).get("buckets", [])]
 
 

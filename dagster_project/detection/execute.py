@@ -14,8 +14,8 @@ of distinct events the parts' matches name; its events are the parts' events, ea
 
 Every answer must be complete: a count or a scroll page that some shards did not answer (a node left
 mid-search) is asked again from the start, as `dagster_project.retries` states (layer 4), never taken as the
-rule's result. The scroll is this module's own, because opensearch-py's `helpers.scan` checks the shards only
-of pages that hold hits: a first page with none, because the failed shard held every match, ends it quietly.
+rule's result. Scrolls are `dagster_project.searches`', which checks every page (opensearch-py's `helpers.scan`
+checks only pages that hold hits: a first page with none, because the failed shard held every match, ends it quietly).
 
 Blocking; the client retries 429/5xx as `dagster_project.retries` states. A rule whose search fails, or stays
 incomplete, raises a DetectionError naming the rule, with the node's reason.
@@ -30,10 +30,11 @@ from typing import Any
 
 from opensearchpy import OpenSearch, TransportError
 
+from dagster_project import searches
 from dagster_project.detection import guard
 from dagster_project.detection.compile import CompiledRule
 from dagster_project.errors import DetectionError
-from dagster_project.retries import IncompleteSearch, complete, complete_stream, shard_failures
+from dagster_project.retries import IncompleteSearch, complete, complete_stream
 
 MSEARCH_BATCH = 50
 """Rules counted per `_msearch` request."""
@@ -70,41 +71,21 @@ def _part_bodies(compiled: CompiledRule, start: datetime, end: datetime) -> list
 
 def _whole(response: dict[str, Any], compiled: CompiledRule) -> dict[str, Any]:
     """`response`, when every shard answered it; IncompleteSearch naming the rule otherwise."""
-    failed = shard_failures(response)
-    if failed:
-        raise IncompleteSearch(failed, where=compiled.rule_id)
-    return response
+    return searches.whole(response, compiled.rule_id)
 
 
 def _scroll(client: OpenSearch, compiled: CompiledRule, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every hit of one search body in `_doc` order, each page checked to be whole; the scroll cleared after."""
-    response = _whole(
-        client.search(
-            index=compiled.index,
-            body={**body, "sort": ["_doc"]},
-            size=PAGE_SIZE,
-            scroll=SCROLL_KEEPALIVE,
-            request_timeout=REQUEST_TIMEOUT,
-            **_MISSING_OK,
-        ),
-        compiled,
+    """Every hit of one search body in `_doc` order, each page checked to be whole (`searches.scroll`)."""
+    return searches.scroll(
+        client,
+        index=compiled.index,
+        body=body,
+        where=compiled.rule_id,
+        size=PAGE_SIZE,
+        keepalive=SCROLL_KEEPALIVE,
+        request_timeout=REQUEST_TIMEOUT,
+        **_MISSING_OK,
     )
-    scroll_id = response.get("_scroll_id")
-    try:
-        while response["hits"]["hits"]:
-            yield from response["hits"]["hits"]
-            if not scroll_id:
-                return
-            response = _whole(
-                client.scroll(
-                    body={"scroll_id": scroll_id, "scroll": SCROLL_KEEPALIVE}, request_timeout=REQUEST_TIMEOUT
-                ),
-                compiled,
-            )
-            scroll_id = response.get("_scroll_id", scroll_id)
-    finally:
-        if scroll_id:
-            client.clear_scroll(body={"scroll_id": [scroll_id]}, ignore=(404,))
 
 
 def _count_parts(client: OpenSearch, compiled: CompiledRule, bodies: Sequence[dict[str, Any]]) -> int:

@@ -20,6 +20,7 @@ from typing import Any
 
 from opensearchpy import OpenSearch, helpers
 
+from dagster_project import searches
 from dagster_project.detection import selection_cache
 from dagster_project.detection.cache import compiled_rule as compile_cached
 from dagster_project.detection.compile import CompiledRule
@@ -250,8 +251,13 @@ def _correlation_findings(
 ) -> Iterator[dict[str, Any]]:
     assert compiled.correlation is not None
     lookback = timedelta(seconds=compiled.correlation.timespan_seconds)
-    response = client.search(
-        index=compiled.index, body=compiled.body(start - lookback, end), ignore_unavailable=True, allow_no_indices=True
+    response = searches.search(
+        client,
+        compiled.rule_id,
+        index=compiled.index,
+        body=compiled.body(start - lookback, end),
+        ignore_unavailable=True,
+        allow_no_indices=True,
     )
     if "aggregations" not in response:  # no index matches the rule's pattern yet: nothing to correlate
         return
@@ -259,7 +265,9 @@ def _correlation_findings(
         if alert.end <= start or alert.start >= end:
             continue
         group_filters = [{"term": {name: value}} for name, value in alert.group]
-        events = client.search(
+        events = searches.search(
+            client,
+            compiled.rule_id,
             index=compiled.index,
             body={
                 "size": MAX_EVENT_IDS,

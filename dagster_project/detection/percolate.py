@@ -32,6 +32,7 @@ from typing import Any
 
 from opensearchpy import OpenSearch, helpers
 
+from dagster_project import searches
 from dagster_project.cluster import modules
 from dagster_project.detection.compile import CompiledRule
 from dagster_project.detection.hunt import BULK_RETRY, event_finding, finding_action
@@ -239,7 +240,9 @@ def _store(
     """Index the rules whose hash changed, delete those gone; rule id -> reason for each the node refused."""
     stored = {
         hit["_id"]: hit["_source"].get(RULE_FIELD, {}).get("hash")
-        for hit in helpers.scan(client, index=index, query={"_source": [f"{RULE_FIELD}.hash"]})
+        for hit in searches.collect(
+            client, index=index, body={"_source": [f"{RULE_FIELD}.hash"]}, where=f"rules stored in {index}"
+        )
     }
     actions = []
     for rule, compiled in pairs:
@@ -277,7 +280,9 @@ def percolate(client: OpenSearch, source: str, hits: Sequence[dict[str, Any]]) -
         "_source": False,
         "query": {"percolate": {"field": QUERY_FIELD, "documents": documents}},
     }
-    response = client.search(index=naming.percolator_index(source), body=body, request_timeout=300)
+    response = searches.search(
+        client, f"percolating {source}", index=naming.percolator_index(source), body=body, request_timeout=300
+    )
     return {hit["_id"]: list(hit["fields"]["_percolator_document_slot"]) for hit in response["hits"]["hits"]}
 
 
@@ -307,8 +312,13 @@ def detect_range(
     detected_at = datetime.now(UTC)
     for source in sorted(registered.by_source):
         query = {"query": {"bool": {"filter": [time_range("@timestamp", start, end), *([only] if only else [])]}}}
-        events = helpers.scan(
-            client, index=naming.events_pattern(source), query=query, size=BATCH, ignore_unavailable=True
+        events = searches.scroll(  # no restart: `matched` counts each event once; incomplete raises
+            client,
+            index=naming.events_pattern(source),
+            body=query,
+            where=f"events of {source}",
+            size=BATCH,
+            ignore_unavailable=True,
         )
         actions = (
             finding_action(doc, rule, detected_at, partition, runner=RUNNER)

@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from opensearchpy import OpenSearch, helpers
+from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConflictError, NotFoundError
 
+from dagster_project import searches
 from dagster_project.integrity.hashing import GENESIS, document_hash, record_hash
 from dagster_project.storage import naming
 
@@ -133,10 +134,11 @@ class BatchRecorder:
             query = {"query": {"bool": {"filter": [{"term": {"source": self.source}}, {"term": {"run_id": run_id}}]}}}
             self._chained_by_run[run_id] = {
                 entry["id"]
-                for hit in helpers.scan(
+                for hit in searches.scan(  # into a set: a hit twice is the same as once
                     self.client,
                     index=naming.integrity_index(),
-                    query=query,
+                    body=query,
+                    where=f"integrity records of run {run_id}",
                     _source=["entries.id"],
                     ignore_unavailable=True,
                 )

@@ -29,16 +29,19 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any, Literal
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from opensearchpy import NotFoundError, OpenSearch, helpers
+from opensearchpy import NotFoundError, OpenSearch
 
+from dagster_project import searches
 from dagster_project.integrity.hashing import GENESIS, document_hash, record_hash
 from dagster_project.integrity.keys import key_id
 from dagster_project.integrity.signing import digest_of
 from dagster_project.querydsl import iso_millis, time_range
+from dagster_project.retries import complete
 from dagster_project.storage import naming
 from dagster_project.storage.retention import deleted_by_retention
 
@@ -125,9 +128,19 @@ def verify(
     *,
     by: Clock = "ingested",
 ) -> VerifyReport:
-    """Check the events of [start, end) by event time, or what was sealed in it (by ingestion); digests with a key."""
+    """Check the events of [start, end) by event time, or what was sealed in it (by ingestion); digests with a key.
+
+    Every search it makes must be whole (a shard that did not answer would hide an injected event or report
+    sealed ones deleted): the whole check runs again while one is not (`retries` layer 4), then IncompleteSearch.
+    """
     if by not in CLOCKS:
         raise ValueError(f"by must be one of {', '.join(CLOCKS)}, not {by!r}")
+    return complete(partial(_verify_once, client, start, end, public_key, by), "verify")
+
+
+def _verify_once(
+    client: OpenSearch, start: datetime, end: datetime, public_key: Ed25519PublicKey | None, by: Clock
+) -> VerifyReport:
     report = VerifyReport(by=by)
     documents = _Documents(client, report, deleted_by_retention(client))
     chain = _Chain(client, report)
@@ -197,11 +210,11 @@ def _records(client: OpenSearch, start: datetime, end: datetime) -> Iterator[dic
         return
     yield from (
         hit["_source"]
-        for hit in helpers.scan(
+        for hit in searches.scroll(
             client,
             index=naming.integrity_index(),
-            query={"query": time_range("@timestamp", start, end), "sort": [{"source": "asc"}, {"seq": "asc"}]},
-            preserve_order=True,
+            body={"query": time_range("@timestamp", start, end), "sort": [{"source": "asc"}, {"seq": "asc"}]},
+            where="integrity records",
             size=200,
         )
     )
@@ -215,7 +228,9 @@ def _sealing_records(client: OpenSearch, first: date, last: date) -> Iterator[di
     """
     if not _integrity_exists(client):
         return
-    aggs = client.search(
+    aggs = searches.search(
+        client,
+        "integrity sources",
         index=naming.integrity_index(),
         body={"size": 0, "aggs": {"sources": {"terms": {"field": "source", "size": 1000, "order": {"_key": "asc"}}}}},
     )["aggregations"]
@@ -237,11 +252,11 @@ def _sealing_records(client: OpenSearch, first: date, last: date) -> Iterator[di
         }
         yield from (
             hit["_source"]
-            for hit in helpers.scan(
+            for hit in searches.scroll(
                 client,
                 index=naming.integrity_index(),
-                query={"query": query, "sort": [{"seq": "asc"}]},
-                preserve_order=True,
+                body={"query": query, "sort": [{"seq": "asc"}]},
+                where=f"integrity records of {source}",
                 size=200,
             )
         )
@@ -340,8 +355,8 @@ class _Documents:
         """Hash every event of the range against its entries; an event no entry lists is injected."""
         seen: set[tuple[str, str]] = set()
         query = {"query": time_range(clock, start, end)}
-        for hit in helpers.scan(
-            self.client, index=naming.events_pattern(), query=query, size=2000, ignore_unavailable=True
+        for hit in searches.scroll(
+            self.client, index=naming.events_pattern(), body=query, where="events", size=2000, ignore_unavailable=True
         ):
             key = (hit["_index"], hit["_id"])
             listed = self.expected.get(key)
@@ -398,7 +413,7 @@ def _digests(client: OpenSearch, query: dict[str, Any]) -> Iterator[dict[str, An
         return
     client.indices.refresh(index=naming.digests_index())
     body = {"query": query, "sort": [{"@timestamp": "asc"}]}
-    yield from helpers.scan(client, index=naming.digests_index(), query=body, preserve_order=True)
+    yield from searches.scroll(client, index=naming.digests_index(), body=body, where="signed digests")
 
 
 def _check_digests(

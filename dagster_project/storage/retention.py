@@ -17,8 +17,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from opensearchpy import NotFoundError, OpenSearch, helpers
+from opensearchpy import NotFoundError, OpenSearch
 
+from dagster_project import searches
 from dagster_project.cluster import ISM_PLUGIN, installed_plugins
 from dagster_project.security import audit
 from dagster_project.security.actor import actor
@@ -184,7 +185,9 @@ def record_run(client: OpenSearch, retention: RetentionSettings, actions: list[R
 def last_run(client: OpenSearch, until: datetime) -> datetime | None:
     """When retention last ran at or before `until` (from the audit trail), None when it never did."""
     client.indices.refresh(index=naming.audit_index(), ignore_unavailable=True)
-    response = client.search(
+    response = searches.search(
+        client,
+        "retention runs",
         index=naming.audit_index(),
         body={
             "size": 1,
@@ -212,10 +215,11 @@ def deleted_by_retention(client: OpenSearch) -> dict[str, datetime]:
         return {}
     client.indices.refresh(index=naming.audit_index())
     found: dict[str, datetime] = {}
-    for hit in helpers.scan(
+    for hit in searches.scan(  # a hit twice is the same as once here
         client,
         index=naming.audit_index(),
-        query={"query": {"term": {"action": DELETE_ACTION}}, "_source": ["target", "@timestamp"]},
+        body={"query": {"term": {"action": DELETE_ACTION}}, "_source": ["target", "@timestamp"]},
+        where="retention deletions",
     ):
         index, when = hit["_source"]["target"], _instant(hit["_source"]["@timestamp"])
         found[index] = max(when, found.get(index, when))

@@ -82,21 +82,6 @@ def test_a_failing_rule_is_named(opensearch_client: OpenSearch, unique_index: st
         count_matches(opensearch_client, [broken], *EVER)
 
 
-@pytest.fixture
-def one_shard_fails(opensearch_client: OpenSearch, unique_index: str) -> str:
-    """Two indices under one pattern: in the second, `x` is a number, so a wildcard on it fails on that shard only."""
-    settings = {"number_of_shards": 1, "number_of_replicas": 0}
-    for suffix, kind in (("a", "keyword"), ("b", "long")):
-        body = {"settings": settings, "mappings": {"properties": {"x": {"type": kind}}}}
-        opensearch_client.indices.create(index=f"{unique_index}-{suffix}", body=body)
-    opensearch_client.index(index=f"{unique_index}-a", body={"@timestamp": "2024-01-01T00:00:00Z", "x": "evil-tool"})
-    opensearch_client.index(index=f"{unique_index}-b", body={"@timestamp": "2024-01-01T00:00:00Z", "x": 7})
-    opensearch_client.indices.refresh(index=f"{unique_index}-*")
-    answer = opensearch_client.search(index=f"{unique_index}-*", body={"query": {"wildcard": {"x": "*evil*"}}})
-    assert answer["_shards"]["failed"] == 1 and answer["hits"]["total"]["value"] == 1, answer
-    return f"{unique_index}-*"
-
-
 def test_an_answer_some_shards_did_not_give_is_never_taken_as_the_rule_result(
     opensearch_client: OpenSearch, one_shard_fails: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -191,3 +191,25 @@ def test_dagster_public_api_only(private: str) -> None:
             if any(n.startswith(private) for n in names):
                 offenders.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
     assert offenders == []
+
+
+def test_scrolls_go_through_the_one_that_checks_every_page() -> None:
+    """No module but searches.py scrolls: `helpers.scan` and a bare `scroll` miss a failed shard on a hit-less page."""
+    owner = PACKAGE / "searches.py"
+    offenders = []
+    for path, tree in MODULES.values():
+        if path == owner:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in ("scan", "scroll"):
+                base = node.value
+                named = base.id if isinstance(base, ast.Name) else base.attr if isinstance(base, ast.Attribute) else ""
+                if named != "searches":
+                    offenders.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: {named}.{node.attr}")
+            if isinstance(node, ast.ImportFrom) and node.module == "opensearchpy.helpers":
+                offenders += [
+                    f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: imports {a.name}"
+                    for a in node.names
+                    if a.name == "scan"
+                ]
+    assert offenders == []
