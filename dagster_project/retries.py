@@ -21,7 +21,7 @@ the writer stops with an error naming the node and the last answer (ingestion: I
 are bounded by the product of the three. Single-document requests get layer 1 only.
 
 Searches get layer 1 and, where an answer must be complete (`dagster_project.searches`: detection's counts and
-scrolls, arrivals, correlations, verification), one more:
+scrolls, arrivals, correlations, verification, data quality), one more:
 
 4. **Incomplete answers.** A search answered by only some of its shards (a node left while it ran, a replica
    was being promoted: `_shards.failed` > 0, a scroll that lost a shard, or a 503 once layer 1 gave up) is run

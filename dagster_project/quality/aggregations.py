@@ -7,6 +7,7 @@ from typing import Any
 
 from opensearchpy import OpenSearch
 
+from dagster_project import searches
 from dagster_project.errors import SiemError
 from dagster_project.quality.expectations import Requirement, SourceExpectations
 from dagster_project.quality.model import BLOCKING_RATIO, CheckResult, Severity
@@ -100,15 +101,21 @@ def aggregation_checks(
     upper = reference + FUTURE_TOLERANCE
     usable = expectations if isinstance(expectations, SourceExpectations) else None
     body = build_request(source, partition, usable, lower, upper)
-    response = client.search(index=source_indices(source), body=body, **SEARCH_OPTIONS)
+    response = searches.search(
+        client, f"quality of {source}", index=source_indices(source), body=body, **SEARCH_OPTIONS
+    )
     total = int(response["hits"]["total"]["value"])
     aggs = response.get("aggregations", {})  # absent when the source has no index yet
     copies, _ = _duplicated(aggs)
     samples: dict[str, list[str]] = {}
     if copies:
         top = sorted(copies, key=lambda h: (-copies[h], h))[:TOP_VALUES]
-        found = client.search(
-            index=source_indices(source), body=duplicate_samples_request(source, partition, top), **SEARCH_OPTIONS
+        found = searches.search(
+            client,
+            f"duplicates of {source}",
+            index=source_indices(source),
+            body=duplicate_samples_request(source, partition, top),
+            **SEARCH_OPTIONS,
         )
         for bucket in found.get("aggregations", {}).get("hashes", {}).get("buckets", []):
             samples[bucket["key"]] = [hit["_id"] for hit in bucket["ids"]["hits"]["hits"]]

@@ -11,6 +11,7 @@ from typing import Any
 
 from opensearchpy import OpenSearch
 
+from dagster_project import searches
 from dagster_project.quality.scope import SEARCH_OPTIONS
 from dagster_project.storage import naming
 
@@ -94,7 +95,7 @@ def completeness(client: OpenSearch, start: date, end: date, source: str | None 
             }
         },
     }
-    response = client.search(index=naming.dq_index(), body=body, **SEARCH_OPTIONS)
+    response = searches.search(client, "completeness", index=naming.dq_index(), body=body, **SEARCH_OPTIONS)
     buckets = response.get("aggregations", {}).get("by_source", {}).get("buckets", [])
     found = [completeness_of(b["key"], start, end, b["required"]) for b in buckets if b["required"]["doc_count"]]
     if source is not None and not found:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from opensearchpy import OpenSearch
 
+from dagster_project import searches
 from dagster_project.errors import SiemError
 from dagster_project.quality.expectations import OUTCOME_FIELD, OUTCOMES, SourceExpectations
 from dagster_project.quality.model import CheckResult, Severity, failed_to_run
@@ -85,7 +86,13 @@ def draw_sample(client: OpenSearch, expectations: SourceExpectations, partition:
             }
         },
     }
-    response = client.search(index=source_indices(expectations.source), body=body, **SEARCH_OPTIONS)
+    response = searches.search(
+        client,
+        f"sample of {expectations.source}",
+        index=source_indices(expectations.source),
+        body=body,
+        **SEARCH_OPTIONS,
+    )
     hits = [{"_id": hit["_id"], "_source": hit.get("fields", {})} for hit in response["hits"]["hits"]]
     rows = sample_rows(hits, expectations.sample_fields())
     return Sample(rows, len(hits), int(response["hits"]["total"]["value"]), seed)

@@ -9,6 +9,7 @@ from typing import Any
 
 from opensearchpy import OpenSearch
 
+from dagster_project import searches
 from dagster_project.quality.model import CheckResult, Severity
 from dagster_project.quality.scope import (
     SEARCH_OPTIONS,
@@ -46,7 +47,9 @@ def freshness(
             },
         },
     }
-    response = client.search(index=source_indices(source), body=body, **SEARCH_OPTIONS)
+    response = searches.search(
+        client, f"timeliness of {source}", index=source_indices(source), body=body, **SEARCH_OPTIONS
+    )
     aggs = response.get("aggregations", {})
     ever = int(response["hits"]["total"]["value"])
     last_value = aggs.get("last", {}).get("value_as_string")
@@ -115,7 +118,7 @@ def volume(client: OpenSearch, source: str, partition: str, *, now: datetime, se
         "query": {"bool": {"filter": [source_filter(source), {"terms": {"siem.partition": [*previous, partition]}}]}},
         "aggs": {"by_partition": {"terms": {"field": "siem.partition", "size": len(previous) + 1}}},
     }
-    response = client.search(index=source_indices(source), body=body, **SEARCH_OPTIONS)
+    response = searches.search(client, f"volume of {source}", index=source_indices(source), body=body, **SEARCH_OPTIONS)
     buckets = response.get("aggregations", {}).get("by_partition", {}).get("buckets", [])
     counts = {b["key"]: int(b["doc_count"]) for b in buckets}
     count = counts.get(partition, 0)
