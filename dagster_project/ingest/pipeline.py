@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 FUTURE_TOLERANCE = timedelta(minutes=5)
 CHUNK_SIZE = 2000
 MAX_CHUNK_BYTES = 16 * 1024 * 1024
+BULK_ANSWER_FIELDS = "items.*._id,items.*.status,items.*.error"
+"""What ingestion reads of a bulk answer, per document; the node leaves the rest out (a quarter of the bytes)."""
 
 
 @dataclass
@@ -202,6 +204,7 @@ def ingest(
             max_chunk_bytes=MAX_CHUNK_BYTES,
             raise_on_error=False,
             raise_on_exception=True,
+            filter_path=BULK_ANSWER_FIELDS,
             **retry.streaming_kwargs(),
         ):
             (result,) = item.values()
