@@ -134,13 +134,22 @@ class AckRecorder:
         return getattr(self._client, name)
 
     def bulk(self, *args: Any, **kwargs: Any) -> Any:
-        """The real `bulk`; its answer is read for acknowledged event ids and returned unchanged."""
+        """The real `bulk`; its answer is read for acknowledged event ids and returned unchanged.
+
+        The index of each document is read from the request (an answer is in the request's order), since
+        ingestion asks the node to leave `_index` out of its answers.
+        """
         response = self._client.bulk(*args, **kwargs)
+        body = kwargs["body"]
+        lines = (body.decode() if isinstance(body, bytes) else body).split("\n")
+        indices = [next(iter(json.loads(line).values()))["_index"] for line in lines[0::2] if line]  # create + source
+        items = response["items"]
+        assert len(items) == len(indices), "one answer per action"
         acked = [
             result["_id"]
-            for item in response.get("items", [])
+            for item, index in zip(items, indices, strict=True)
             for result in item.values()
-            if 200 <= result.get("status", 0) < 300 and str(result.get("_index", "")).startswith(naming.name("events-"))
+            if 200 <= result.get("status", 0) < 300 and index.startswith(naming.name("events-"))
         ]
         with self._lock:
             self.acked.update(acked)

@@ -18,6 +18,7 @@ pytestmark = [pytest.mark.live, pytest.mark.cluster, pytest.mark.slow]
 def _nothing_lost(figures: faults.Figures) -> None:
     assert figures.quarantined == figures.notes["malformed_written"] > 0
     assert figures.searchable == figures.events_read - figures.quarantined
+    assert figures.acknowledged > 0, "the recorder saw no acknowledgement: `lost` would count nothing"
     assert figures.lost == 0, "an acknowledged event is not searchable"
     assert figures.duplicates == 0, "an id is stored twice"
     assert figures.acknowledged <= figures.searchable
