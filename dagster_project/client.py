@@ -24,6 +24,11 @@ from dagster_project.settings import ConnectionSettings, NodeSettings, url_list
 log = logging.getLogger(__name__)
 
 
+CONNECTIONS_PER_NODE = 4
+"""Kept-alive connections per node: ingestion's bulk writers in flight (`ingest.pipeline.BULK_IN_FLIGHT`) and a
+search beside them; urllib3 keeps one by default, and opened and closed a connection per request over that."""
+
+
 def client_options(
     url: str,
     *,
@@ -45,6 +50,7 @@ def client_options(
         **TRANSPORT_RETRY,
         # Compression costs more CPU than it saves on loopback or a LAN; turn it on for slow links.
         "http_compress": http_compress,
+        "pool_maxsize": CONNECTIONS_PER_NODE,
     }
     if user:
         kwargs["http_auth"] = (user, password)

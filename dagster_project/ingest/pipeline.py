@@ -4,8 +4,9 @@ Blocking; bulk writes are retried as `dagster_project.retries` states (the `retr
 that still fails ends the run with an IngestError. Every record read ends in exactly one of
 indexed / quarantined / duplicates, and a run whose counts do not add up raises ReconciliationError.
 Records are parsed and their documents built a few blocks ahead, in a thread (`ingest.prefetch`), while
-the previous chunk is being indexed; the results are counted in the calling thread. The two share only
-`pending` (the documents in flight, under a lock).
+the previous chunk is being indexed, and `BULK_IN_FLIGHT` bulk requests are sent side by side
+(`ingest.inflight`); the results are counted in the calling thread. The threads share only `pending` (the
+documents in flight, under a lock).
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from opensearchpy import OpenSearch, helpers
+from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import TransportError
 
 from dagster_project.errors import IngestError, ReconciliationError
 from dagster_project.ingest.ids import content_hash, event_id
+from dagster_project.ingest.inflight import bulk_in_flight
 from dagster_project.ingest.inputs import InputFile, expand_paths
 from dagster_project.ingest.prefetch import read_ahead
 from dagster_project.ingest.quarantine import Quarantined, quarantine_document, reason_key
@@ -46,6 +48,8 @@ log = logging.getLogger(__name__)
 FUTURE_TOLERANCE = timedelta(minutes=5)
 CHUNK_SIZE = 2000
 MAX_CHUNK_BYTES = 16 * 1024 * 1024
+BULK_IN_FLIGHT = 2
+"""Bulk requests of one run at once (`ingest.inflight`): one is indexed while the client sends the next."""
 BULK_ANSWER_FIELDS = "items.*._id,items.*.status,items.*.error"
 """What ingestion reads of a bulk answer, per document; the node leaves the rest out (a quarter of the bytes)."""
 
@@ -103,13 +107,14 @@ def ingest(
     refresh: bool = False,
     partition: str | None = None,
     retry: BulkRetry | None = None,
+    writers: int = BULK_IN_FLIGHT,
 ) -> IngestSummary:
     """Ingest `paths` as `source`; returns the reconciled summary or raises IngestError/ReconciliationError.
 
     `partition` (default: today, UTC) is stored in `siem.partition`: the arrival day whose data-quality
     checks cover these events. `streams` replaces `paths` for inputs that are not files (spooled records).
     `retry` (default: the policy's defaults) sets layers 2 and 3 of the retries. `progress` is called from
-    the read-ahead thread.
+    the read-ahead thread. `writers`: bulk requests in flight at once (`ingest.inflight`).
     """
     factory = parser_factory(source)
     if streams is None:
@@ -197,9 +202,10 @@ def ingest(
 
     prefetched = read_ahead(actions())
     try:
-        for ok, item in helpers.streaming_bulk(
+        for ok, item in bulk_in_flight(
             IdempotentBulkClient(client, retry),  # every action is a `create` with a deterministic id
             prefetched,
+            writers=writers,
             chunk_size=CHUNK_SIZE,
             max_chunk_bytes=MAX_CHUNK_BYTES,
             raise_on_error=False,

@@ -16,6 +16,7 @@ import pytest
 from opensearchpy.exceptions import ConnectionTimeout
 
 from dagster_project.client import make_client
+from dagster_project.ingest.pipeline import BULK_IN_FLIGHT
 from dagster_project.settings import ConnectionSettings, url_list
 
 
@@ -114,3 +115,8 @@ def test_a_timeout_is_not_retried_on_another_node(peer: _Peer, opensearch_url: s
     assert sorted(outcomes) == ["answered", "timed out"], "the request may have been applied: not re-sent"
     assert peer.requests == 1
     assert time.monotonic() - started < 5.0
+
+
+def test_each_node_keeps_a_connection_for_every_bulk_writer_and_a_search() -> None:
+    pools = make_client("http://127.0.0.1:9,http://127.0.0.1:10").transport.connection_pool.connections
+    assert len(pools) == 2 and all(pool.pool.pool.maxsize > BULK_IN_FLIGHT for pool in pools)
