@@ -78,7 +78,7 @@ def _time(text: str) -> datetime | None:
     return utc(local)
 
 
-def _host_port(value: str) -> tuple[str, int | None]:
+def host_port(value: str) -> tuple[str, int | None]:
     """Split `host:port` (also `[v6]:port`); the port is None when absent or out of range."""
     m = _PORT.fullmatch(value)
     if m is not None and (value.startswith("[") or ":" not in m.group(1)):
@@ -104,7 +104,7 @@ def _url(target: str, method: str) -> dict[str, Any]:
         m = _ABSOLUTE.fullmatch(target)
         if m is None:
             if method.upper() == "CONNECT" and "/" not in target and "@" not in target:
-                host, port = _host_port(target)
+                host, port = host_port(target)
                 if host:
                     url["domain"] = host
                 if port is not None:
@@ -117,7 +117,7 @@ def _url(target: str, method: str) -> dict[str, Any]:
         if has_userinfo and userinfo:
             # Only the user name: a password in the URL is not copied into another field.
             url["username"] = userinfo.partition(":")[0]
-        host, port = _host_port(hostport)
+        host, port = host_port(hostport)
         if host:
             url["domain"] = host
         if port is not None:
@@ -133,6 +133,16 @@ def _url(target: str, method: str) -> dict[str, Any]:
     if has_query:
         url["query"] = query
     return url
+
+
+def split_request(request: str) -> tuple[str, str | None, dict[str, Any]] | None:
+    """The method, HTTP version (None for HTTP/0.9's `GET /`) and ECS `url.*` of a request line
+    `METHOD TARGET [HTTP/x.y]`; None when it is not one."""
+    r = _REQUEST.fullmatch(request)
+    if r is None:
+        return None
+    method, target, version, bare_target = r.groups()
+    return method, version, _url(target if target is not None else bare_target, method)
 
 
 class WebAccessParser(GuardedParser):
@@ -180,7 +190,7 @@ def _parse(text: str) -> tuple[datetime, dict[str, Any]] | str:
             return "client field is neither an IP address nor a host name"
 
     if vhost is not None:
-        server, port = _host_port(vhost)
+        server, port = host_port(vhost)
         destination: dict[str, Any] = {"domain": server}
         if port is not None:
             destination["port"] = port
@@ -190,13 +200,12 @@ def _parse(text: str) -> tuple[datetime, dict[str, Any]] | str:
 
     http: dict[str, Any] = {}
     http_request: dict[str, Any] = {}
-    r = _REQUEST.fullmatch(request)
-    if r is not None:
-        method, target, version, bare_target = r.groups()
+    split = split_request(request)
+    if split is not None:
+        method, version, doc["url"] = split
         http_request["method"] = method
         if version is not None:
             http["version"] = version
-        doc["url"] = _url(target if target is not None else bare_target, method)
     else:
         doc["apache"] = {"access": {"request_line": request}}
     if referrer is not None and referrer != "-":

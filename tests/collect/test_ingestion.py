@@ -63,3 +63,15 @@ def test_linux_auth_reads_the_whole_syslog_line(tmp_path: Path) -> None:
     ((event, identity, doc),) = parsed(SegmentStream(spooled(tmp_path, "linux-auth", [line])), "linux-auth")
     assert event.original == line.decode() and identity == ("tcp:1:ip", 0)
     assert doc["process"]["name"] == "sshd"  # type: ignore[index]
+
+
+def test_nginx_error_lines_sent_by_syslog_feed_web_error_with_their_own_time(tmp_path: Path) -> None:
+    """nginx's `error_log syslog:` keeps its own time in MSG: the unwrapped message is an error log line."""
+    line = "2026/12/01 09:59:58 [alert] 917#917: worker process 2304 exited on signal 6 (core dumped)"
+    assert not source_spec("web-error").syslog
+    stream = SegmentStream(
+        spooled(tmp_path, "web-error", [f"<185>Dec  1 10:00:00 web-01 nginx: {line}".encode()]), unwrap_syslog=True
+    )
+    ((event, _, doc),) = parsed(stream, "web-error")
+    assert event.original == line and doc["@timestamp"] == "2026-12-01T09:59:58Z"
+    assert doc["event"]["dataset"] == "nginx.error" and doc["host"]["name"] == "web-01"  # type: ignore[index]

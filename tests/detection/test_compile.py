@@ -172,6 +172,8 @@ def test_keyword_search_is_refused_where_the_log_source_has_no_keyword_field(tmp
         ("{category: webserver}", "message.caseless"),
         ("{product: linux}", "message.caseless"),
         ("{product: linux, service: sshd}", "message.caseless"),
+        ("{service: apache}", "message.caseless"),
+        ("{service: nginx}", "message.caseless"),
         ("{product: windows}", "siem.keyword_text"),
         ("{product: windows, service: application}", "siem.keyword_text"),
         ("{product: windows, category: process_creation}", "siem.keyword_text"),

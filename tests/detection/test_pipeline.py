@@ -26,6 +26,8 @@ pytestmark = pytest.mark.usefixtures("default_namespace")
         (None, None, "webserver", "siem-events-web-access-*"),
         ("apache", None, "webserver", "siem-events-web-access-*"),
         (None, None, "proxy", "siem-events-web-access-*"),
+        (None, "apache", None, "siem-events-web-error-*"),
+        (None, "nginx", None, "siem-events-web-error-*"),
         ("windows", "security", None, "siem-events-windows-*"),
         ("windows", "sysmon", None, "siem-events-windows-*"),
     ],
@@ -69,6 +71,12 @@ def test_windows_services_share_an_index_but_not_a_dataset() -> None:
     assert LOGSOURCES["windows_security"].index == LOGSOURCES["windows_sysmon"].index
     assert LOGSOURCES["windows_security"].dataset == "windows.security"
     assert LOGSOURCES["windows_sysmon"].dataset == "windows.sysmon_operational"
+
+
+def test_apache_and_nginx_error_logs_share_an_index_but_not_a_dataset() -> None:
+    """Both servers' error logs are the web-error source; a rule for one searches only that server's lines."""
+    assert LOGSOURCES["apache"].index == LOGSOURCES["nginx"].index == "siem-events-web-error-*"
+    assert (LOGSOURCES["apache"].dataset, LOGSOURCES["nginx"].dataset) == ("apache.error", "nginx.error")
 
 
 def _regex(value: SigmaString) -> str:
