@@ -70,7 +70,8 @@ def test_percolating_the_events_matches_what_the_hunt_matches_rule_for_rule(
     registered = percolate.register(samples, rules)
     assert registered.changed == len(plain) and registered.removed == 0 and registered.refused == []
     found = percolate.detect_range(samples, registered, *EVER)
-    assert found.events == samples.count(index=naming.events_pattern())["count"]
+    with_rules = ",".join(naming.events_pattern(source) for source in registered.by_source)
+    assert found.events == samples.count(index=with_rules)["count"]  # every event of every source with rules
     assert {rule_id: n for rule_id, n in found.matched.items() if n} == expected
     assert found.findings == 0  # the same deterministic ids the hunt wrote: nothing new
     assert hunted_ids and _finding_ids(samples, "percolator") == hunted_ids

@@ -126,7 +126,10 @@ def test_the_schedule_checks_today_hourly_and_yesterday_once_after_midnight() ->
     ]
     requests = schedule_requests(defs, datetime(2026, 11, 28, 0, 20, tzinfo=UTC))
     assert [r.partition_key for r in requests] == ["2026-11-28", "2026-11-27"]
-    assert all(r.asset_selection == [] and len(r.asset_check_keys or []) == 5 * len(CHECKS) for r in requests)
+    assert all(
+        r.asset_selection == [] and len(r.asset_check_keys or []) == len(INGESTION_ASSETS) * len(CHECKS)
+        for r in requests
+    )
 
 
 def test_a_scheduled_run_checks_without_ingesting(siem: OpenSearch, opensearch_url: str, tmp_path: Path) -> None:
@@ -141,4 +144,4 @@ def test_a_scheduled_run_checks_without_ingesting(siem: OpenSearch, opensearch_u
     assert result.success
     assert [e for e in result.all_events if e.is_step_materialization] == []
     evaluations = result.get_asset_check_evaluations()
-    assert len(evaluations) == 5 * len(CHECKS) and all(e.passed for e in evaluations)
+    assert len(evaluations) == len(INGESTION_ASSETS) * len(CHECKS) and all(e.passed for e in evaluations)
