@@ -3,7 +3,9 @@
 The supervisor binds every listening socket itself (so a restarted receiver finds its ports bound and
 senders' connection attempts wait in the backlog), holds the parked TCP connections (`collect.parking`),
 restarts a child that dies (with a backoff while it keeps dying) and on SIGTERM/SIGINT stops them all:
-the receiver spools what is buffered and seals its open segments before it exits.
+the receiver spools what is buffered and seals its open segments before it exits. Every child is started
+`collect.tethered` (from the main thread), so it gets the same SIGTERM from the kernel when the supervisor
+dies without stopping them.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 import yaml
 from dotenv import dotenv_values
 
-from dagster_project.collect import codeserver
+from dagster_project.collect import codeserver, tethered
 from dagster_project.collect.config import ReceiverConfig
 from dagster_project.collect.listeners import Listener
 from dagster_project.collect.parking import ParkingLot
@@ -285,6 +287,8 @@ class Supervisor:
         cwd = self.home if self.home is not None else None  # Dagster would re-read a `.env` found in its cwd
         # Dagster's code server and daemon log to stdout, which is `siem serve --json`'s one object: every
         # child's stdout goes to stderr.
+        # Tethered: a supervisor that dies unwarned (SIGKILL, the OOM killer) leaves no child running on.
+        command = tethered.command(os.getpid(), command)
         with interrupts_restored_for_children():
             child.process = subprocess.Popen(command, env=env, pass_fds=fds, cwd=cwd, stdout=sys.stderr.fileno())
         child.started = time.monotonic()
