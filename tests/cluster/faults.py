@@ -10,6 +10,7 @@ Used by `tests/cluster/` (which asserts) and `benchmarks/faults.py` (which print
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import signal
@@ -282,11 +283,22 @@ def cluster_answers(client: OpenSearch | AckRecorder) -> bool:
 
 
 def wait_until(predicate: Callable[[], bool], what: str, timeout: float = DEADLINE) -> None:
-    """Poll `predicate` until true; AssertionError naming `what` at the deadline."""
+    """Poll `predicate` until true; AssertionError naming `what` at the deadline.
+
+    At the deadline every thread's stack goes to stderr first, so a stalled run shows where it stalled
+    (CI keeps only the report).
+    """
     deadline = time.monotonic() + timeout
     while not predicate():
-        assert time.monotonic() < deadline, f"timed out after {timeout:.0f}s waiting for {what}"
+        if time.monotonic() >= deadline:
+            _report_stall(what)
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
         time.sleep(0.2)
+
+
+def _report_stall(what: str) -> None:
+    print(f"--- stalled waiting for {what}: every thread's stack ---", file=sys.stderr, flush=True)
+    faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
 
 
 class Ingestion(threading.Thread):
