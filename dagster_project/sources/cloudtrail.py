@@ -43,6 +43,7 @@ PROMOTED_REQUEST_PARAMETERS = (
     "name",
 )
 """`requestParameters` keys copied as keywords to `aws.cloudtrail.request_parameters.*` (rules need them)."""
+_PROMOTED = frozenset(PROMOTED_REQUEST_PARAMETERS)
 
 NESTED_OBJECTS = (
     "userIdentity",
@@ -62,6 +63,8 @@ the layout of OpenSearch `flat_object`'s `_valueAndPath` sub-field, but with a `
 which `flat_object` cannot have and Sigma's case-insensitive matching needs (`docs/ecs-fields.md`).
 """
 FLATTENED = "flattened"
+_CONTAINERS = (dict, list)
+"""A tuple, not `dict | list`: the union would be built again at each `isinstance` in the per-record path."""
 
 _AUTH_EVENTS: dict[str, tuple[str, ...]] = {
     "ConsoleLogin": ("start",),
@@ -172,7 +175,7 @@ def _leaves(value: Any, path: str, out: dict[str, None]) -> bool:
 
 def _leaf(value: Any, path: str, out: dict[str, None]) -> bool:
     """`_leaves` for a value that is not a plain `str`, `dict` or `list`: JSON scalars keep their JSON text."""
-    if isinstance(value, dict | list):
+    if isinstance(value, _CONTAINERS):
         _leaves(value, path, out)
         return False
     kind = type(value)
@@ -192,7 +195,7 @@ def _leaf(value: Any, path: str, out: dict[str, None]) -> bool:
 def flattened_entries(value: Any) -> list[str]:
     """The `path=value` entry of each leaf of a JSON object or list, in order, without repeats (nulls left out)."""
     out: dict[str, None] = {}
-    if isinstance(value, dict | list):
+    if isinstance(value, _CONTAINERS):
         _leaves(value, "", out)
     return list(out)
 
@@ -286,7 +289,7 @@ def to_ecs(raw: dict[str, Any]) -> dict[str, Any]:
     plain_params = False
     for key in NESTED_OBJECTS:
         value = raw.get(key)
-        if isinstance(value, dict | list):
+        if isinstance(value, _CONTAINERS):
             out: dict[str, None] = {}
             plain = _leaves(value, "", out)
             if out:
@@ -296,8 +299,8 @@ def to_ecs(raw: dict[str, Any]) -> dict[str, Any]:
     params = raw.get("requestParameters")
     if params is not None:
         trail["requestParameters"] = _params_json(params, plain_params)
-        if isinstance(params, dict):
-            promoted = {k: params[k] for k in PROMOTED_REQUEST_PARAMETERS if isinstance(params.get(k), str)}
+        if isinstance(params, dict) and not _PROMOTED.isdisjoint(params):
+            promoted = {k: v for k in PROMOTED_REQUEST_PARAMETERS if isinstance(v := params.get(k), str)}
             if promoted:
                 trail["request_parameters"] = promoted
 
