@@ -8,6 +8,8 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, BinaryIO
 
+import orjson
+
 from dagster_project.sources.base import Event, GuardedParser, RawRecord, Rejected
 from dagster_project.sources.readers import iter_json_records
 from dagster_project.sources.spec import SigmaLogsource, SourceSpec
@@ -41,6 +43,7 @@ PROMOTED_REQUEST_PARAMETERS = (
     "name",
 )
 """`requestParameters` keys copied as keywords to `aws.cloudtrail.request_parameters.*` (rules need them)."""
+_PROMOTED = frozenset(PROMOTED_REQUEST_PARAMETERS)
 
 NESTED_OBJECTS = (
     "userIdentity",
@@ -60,6 +63,8 @@ the layout of OpenSearch `flat_object`'s `_valueAndPath` sub-field, but with a `
 which `flat_object` cannot have and Sigma's case-insensitive matching needs (`docs/ecs-fields.md`).
 """
 FLATTENED = "flattened"
+_CONTAINERS = (dict, list)
+"""A tuple, not `dict | list`: the union would be built again at each `isinstance` in the per-record path."""
 
 _AUTH_EVENTS: dict[str, tuple[str, ...]] = {
     "ConsoleLogin": ("start",),
@@ -139,35 +144,70 @@ def user_name(identity: dict[str, Any]) -> str | None:
     return None
 
 
-def _leaf_text(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return compact_json(value)
-    return None
+def _leaves(value: Any, path: str, out: dict[str, None]) -> bool:
+    """Add the `path=value` entry of each leaf under `value` (a dict or list) to `out`, in order.
 
-
-def _leaves(value: Any, path: str, out: dict[str, None]) -> None:
+    One frame per level of nesting, as a walk over JSON must be (input nested past the stack is a reject).
+    Strings, the most common leaves, are handled inline. Returns whether every leaf was a `str`, `int`, `bool`
+    or None in plain dicts and lists: then orjson writes the value's compact JSON as the stdlib does.
+    """
+    plain = True
     if isinstance(value, dict):
         for key, item in value.items():
-            _leaves(item, f"{path}.{key}" if path else str(key), out)
-    elif isinstance(value, list):
-        for item in value:
-            _leaves(item, path, out)
-    else:
-        text = _leaf_text(value)
-        if text is not None:
-            out[f"{path}={text}"] = None
+            kind = type(item)
+            if kind is str:
+                out[f"{path}.{key}={item}" if path else f"{key!s}={item}"] = None
+            elif kind is dict or kind is list:
+                plain = _leaves(item, f"{path}.{key}" if path else str(key), out) and plain
+            else:
+                plain = _leaf(item, f"{path}.{key}" if path else str(key), out) and plain
+        return plain and type(value) is dict
+    for item in value:
+        kind = type(item)
+        if kind is str:
+            out[f"{path}={item}"] = None
+        elif kind is dict or kind is list:
+            plain = _leaves(item, path, out) and plain
+        else:
+            plain = _leaf(item, path, out) and plain
+    return plain and type(value) is list
+
+
+def _leaf(value: Any, path: str, out: dict[str, None]) -> bool:
+    """`_leaves` for a value that is not a plain `str`, `dict` or `list`: JSON scalars keep their JSON text."""
+    if isinstance(value, _CONTAINERS):
+        _leaves(value, path, out)
+        return False
+    kind = type(value)
+    if kind is bool:
+        out[f"{path}={'true' if value else 'false'}"] = None
+        return True
+    if kind is int:
+        out[f"{path}={int.__repr__(value)}"] = None
+        return True
+    if isinstance(value, str):
+        out[f"{path}={value}"] = None
+    elif isinstance(value, int | float):  # an int subclass, or a float (`1e-07`, `Infinity`: not orjson's text)
+        out[f"{path}={compact_json(value)}"] = None
+    return value is None
 
 
 def flattened_entries(value: Any) -> list[str]:
     """The `path=value` entry of each leaf of a JSON object or list, in order, without repeats (nulls left out)."""
     out: dict[str, None] = {}
-    if isinstance(value, dict | list):
+    if isinstance(value, _CONTAINERS):
         _leaves(value, "", out)
     return list(out)
+
+
+def _params_json(params: Any, plain: bool) -> str:
+    """`compact_json(params)`, by orjson when `_leaves` found only leaves it writes the same (no floats)."""
+    if plain:
+        try:
+            return orjson.dumps(params, option=orjson.OPT_SORT_KEYS).decode()
+        except TypeError:  # an integer beyond 64 bits, a lone surrogate, a non-string key, deep nesting
+            pass
+    return compact_json(params)
 
 
 def _str(raw: dict[str, Any], key: str) -> str | None:
@@ -245,15 +285,25 @@ def to_ecs(raw: dict[str, Any]) -> dict[str, Any]:
     if resources is not None and not (isinstance(resources, list) and all(isinstance(r, dict) for r in resources)):
         del trail["resources"]
         tags.append("cloudtrail_resources_not_a_list_of_objects")
+    flattened: dict[str, list[str]] = {}
+    plain_params = False
+    for key in NESTED_OBJECTS:
+        value = raw.get(key)
+        if isinstance(value, _CONTAINERS):
+            out: dict[str, None] = {}
+            plain = _leaves(value, "", out)
+            if out:
+                flattened[key] = list(out)
+            if key == "requestParameters":
+                plain_params = plain
     params = raw.get("requestParameters")
     if params is not None:
-        trail["requestParameters"] = compact_json(params)
-        if isinstance(params, dict):
-            promoted = {k: params[k] for k in PROMOTED_REQUEST_PARAMETERS if isinstance(params.get(k), str)}
+        trail["requestParameters"] = _params_json(params, plain_params)
+        if isinstance(params, dict) and not _PROMOTED.isdisjoint(params):
+            promoted = {k: v for k in PROMOTED_REQUEST_PARAMETERS if isinstance(v := params.get(k), str)}
             if promoted:
                 trail["request_parameters"] = promoted
 
-    flattened = {key: entries for key in NESTED_OBJECTS if (entries := flattened_entries(raw.get(key)))}
     if flattened:
         trail[FLATTENED] = flattened
 

@@ -102,7 +102,8 @@ def _no_constant(name: str) -> Any:
 
 
 _DECODER = json.JSONDecoder(parse_constant=_no_constant)
-_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+_SHAPE = bytes.maketrans(b"123456789{", b"000000000[")
+"""Every digit to `0` and `{` to `[`: one pass then shows runs of digits and counts opening brackets."""
 _LONG_NUMBER = b"0" * 19
 """19 digits in a row: the shortest integer that may not fit in 64 bits (orjson would make it a float)."""
 _SHALLOW = 800
@@ -124,7 +125,8 @@ def _fast_decode(text: str) -> Any:
         data = text.encode()
     except UnicodeEncodeError:  # lone surrogates (undecodable bytes carried through)
         return _NOT_FAST
-    if _LONG_NUMBER in data.translate(_DIGITS) or data.count(b"[") + data.count(b"{") >= _SHALLOW:
+    shape = data.translate(_SHAPE)
+    if _LONG_NUMBER in shape or shape.count(b"[") >= _SHALLOW:
         return _NOT_FAST
     try:
         return orjson.loads(data)
