@@ -35,9 +35,8 @@ def tie_to_parent(parent_pid: int) -> bool:
     """Ask for SIGTERM when the parent dies; False when the parent is already gone. True without prctl."""
     libc_name = ctypes.util.find_library("c")
     prctl = getattr(ctypes.CDLL(libc_name, use_errno=True), "prctl", None) if libc_name else None
-    if prctl is not None and sys.platform.startswith("linux"):
-        if prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if prctl is not None and prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) != 0:  # only Linux's libc has it
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
     return os.getppid() == parent_pid
 
 
